@@ -1,0 +1,251 @@
+"""Read a GPT-2 checkpoint in Hugging Face layout into float32 numpy arrays, checking it thoroughly.
+
+A source is a local folder (config.json + model.safetensors or pytorch_model.bin + vocab.json and
+merges.txt, or tokenizer.json) or a Hugging Face hub id, downloaded with huggingface_hub when the
+network allows. Every problem raises CheckpointError with a message that names it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from pyexplainer.config import ModelConfig
+
+SUPPORTED_ACTIVATIONS = ("gelu_new", "gelu_pytorch_tanh")  # GPT-2's tanh approximation of GELU
+HUB_FILES = ["config.json", "model.safetensors", "vocab.json", "merges.txt", "tokenizer.json"]
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be exported; the message says why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    config: ModelConfig
+    weights: dict[str, np.ndarray]  # GPT-2 names without the "transformer." prefix, float32
+    vocab_json: str  # text of vocab.json
+    merges_txt: str  # text of merges.txt
+    source: dict  # where it came from, for the manifest
+
+
+def resolve_source(model: str) -> tuple[Path, dict]:
+    """A local folder as it is, or a hub id downloaded to the hub cache."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path, {"kind": "local folder", "path": str(path.resolve())}
+    if path.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1:
+        raise CheckpointError(
+            f"{model}: not a folder; pass a folder in Hugging Face layout "
+            "(config.json + model.safetensors + vocab.json/merges.txt)"
+        )
+    try:
+        from huggingface_hub import snapshot_download
+
+        folder = snapshot_download(model, allow_patterns=HUB_FILES + ["pytorch_model.bin"])
+    except ImportError as e:
+        raise CheckpointError(
+            f"{model!r} is not a local folder, and huggingface_hub is not "
+            "installed to download it; pass a local folder"
+        ) from e
+    except Exception as e:  # offline, unknown id, gated repo: the hub client raises many kinds
+        raise CheckpointError(
+            f"could not download {model!r} from the Hugging Face hub ({type(e).__name__}); "
+            "without network access, pass a local folder in Hugging Face layout instead, "
+            "e.g. --model path/to/gpt2"
+        ) from e
+    return Path(folder), {"kind": "hugging face hub", "id": model}
+
+
+def read_config(folder: Path) -> ModelConfig:
+    path = folder / "config.json"
+    if not path.is_file():
+        raise CheckpointError(f"{folder}: no config.json; not a Hugging Face model folder")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise CheckpointError(f"{path}: not valid JSON ({e})") from e
+    if raw.get("model_type") != "gpt2":
+        raise CheckpointError(
+            f"{path}: model_type is {raw.get('model_type')!r}; only GPT-2 "
+            "architecture checkpoints (model_type 'gpt2') can be exported"
+        )
+    activation = raw.get("activation_function", "gelu_new")
+    if activation not in SUPPORTED_ACTIVATIONS:
+        raise CheckpointError(
+            f"{path}: activation_function {activation!r} is not GPT-2's "
+            f"({' or '.join(SUPPORTED_ACTIVATIONS)})"
+        )
+    if raw.get("n_inner") not in (None, 4 * raw.get("n_embd", 0)):
+        raise CheckpointError(f"{path}: n_inner {raw['n_inner']} is not 4 * n_embd as in GPT-2")
+    try:
+        config = ModelConfig(
+            n_layer=int(raw["n_layer"]),
+            n_head=int(raw["n_head"]),
+            n_embd=int(raw["n_embd"]),
+            n_positions=int(raw["n_positions"]),
+            vocab_size=int(raw["vocab_size"]),
+            layer_norm_epsilon=float(raw.get("layer_norm_epsilon", 1e-5)),
+        )
+    except KeyError as e:
+        raise CheckpointError(f"{path}: missing {e.args[0]}") from e
+    if config.n_embd % config.n_head:
+        raise CheckpointError(
+            f"{path}: n_embd {config.n_embd} is not divisible by n_head {config.n_head}"
+        )
+    return config
+
+
+def expected_shapes(c: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Every GPT-2 tensor (HF Conv1D layout: weights are (in, out)) and its shape."""
+    d = c.n_embd
+    shapes = {
+        "wte.weight": (c.vocab_size, d),
+        "wpe.weight": (c.n_positions, d),
+        "ln_f.weight": (d,),
+        "ln_f.bias": (d,),
+    }
+    for i in range(c.n_layer):
+        shapes |= {
+            f"h.{i}.ln_1.weight": (d,),
+            f"h.{i}.ln_1.bias": (d,),
+            f"h.{i}.attn.c_attn.weight": (d, 3 * d),
+            f"h.{i}.attn.c_attn.bias": (3 * d,),
+            f"h.{i}.attn.c_proj.weight": (d, d),
+            f"h.{i}.attn.c_proj.bias": (d,),
+            f"h.{i}.ln_2.weight": (d,),
+            f"h.{i}.ln_2.bias": (d,),
+            f"h.{i}.mlp.c_fc.weight": (d, 4 * d),
+            f"h.{i}.mlp.c_fc.bias": (4 * d,),
+            f"h.{i}.mlp.c_proj.weight": (4 * d, d),
+            f"h.{i}.mlp.c_proj.bias": (d,),
+        }
+    return shapes
+
+
+_SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16, "F64": np.float64}
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """All tensors of a .safetensors file as float32 (bf16 included, which numpy lacks)."""
+    data = path.read_bytes()
+    try:
+        (header_len,) = struct.unpack("<Q", data[:8])
+        header = json.loads(data[8 : 8 + header_len])
+    except (struct.error, ValueError) as e:
+        raise CheckpointError(f"{path}: not a safetensors file (unreadable header)") from e
+    body = memoryview(data)[8 + header_len :]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = _SAFETENSORS_DTYPES.get(info["dtype"])
+        start, end = info["data_offsets"]
+        if dtype is None:
+            raise CheckpointError(f"{path}: tensor {name} has unsupported dtype {info['dtype']}")
+        if end > len(body):
+            raise CheckpointError(f"{path}: file is truncated (tensor {name} runs past its end)")
+        arr = np.frombuffer(body[start:end], dtype=dtype).reshape(info["shape"])
+        if info["dtype"] == "BF16":
+            arr = (arr.astype(np.uint32) << 16).view(np.float32)
+        out[name] = arr.astype(np.float32)
+    return out
+
+
+def read_pytorch_bin(path: Path) -> dict[str, np.ndarray]:
+    try:
+        import torch
+    except ImportError as e:
+        raise CheckpointError(
+            f"{path}: reading pytorch_model.bin needs torch (pip install "
+            "torch==2.13.0); or convert the checkpoint to model.safetensors"
+        ) from e
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"{path}: could not be read by torch ({e})") from e
+    return {k: v.float().numpy() for k, v in state.items()}
+
+
+def read_weights(folder: Path, config: ModelConfig) -> dict[str, np.ndarray]:
+    if (folder / "model.safetensors").is_file():
+        raw = read_safetensors(folder / "model.safetensors")
+    elif (folder / "pytorch_model.bin").is_file():
+        raw = read_pytorch_bin(folder / "pytorch_model.bin")
+    else:
+        raise CheckpointError(f"{folder}: no model.safetensors or pytorch_model.bin")
+    weights = {k.removeprefix("transformer."): v for k, v in raw.items()}
+    lm_head = weights.pop("lm_head.weight", None)
+    # old checkpoints store the causal mask as buffers; they are not weights
+    weights = {
+        k: v for k, v in weights.items() if not k.endswith((".attn.bias", ".attn.masked_bias"))
+    }
+    shapes = expected_shapes(config)
+    missing = sorted(set(shapes) - set(weights), key=_natural)
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise CheckpointError(f"{folder}: checkpoint is missing tensors {shown}")
+    for name, shape in shapes.items():
+        if weights[name].shape != shape:
+            raise CheckpointError(
+                f"{folder}: tensor {name} has shape {weights[name].shape} but "
+                f"config.json implies {shape}"
+            )
+    unexpected = sorted(set(weights) - set(shapes), key=_natural)
+    if unexpected:
+        raise CheckpointError(f"{folder}: tensors not in GPT-2: {', '.join(unexpected[:5])}")
+    if lm_head is not None and not np.array_equal(lm_head, weights["wte.weight"]):
+        raise CheckpointError(
+            f"{folder}: lm_head.weight differs from wte.weight; GPT-2 ties "
+            "its output layer to the token embedding"
+        )
+    for name, w in weights.items():
+        if not np.isfinite(w).all():
+            raise CheckpointError(f"{folder}: tensor {name} contains NaN or infinity")
+    return weights
+
+
+def read_tokenizer_files(folder: Path, config: ModelConfig) -> tuple[str, str]:
+    """vocab.json and merges.txt texts, from those files or from tokenizer.json."""
+    if (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file():
+        vocab_json = (folder / "vocab.json").read_text(encoding="utf-8")
+        merges_txt = (folder / "merges.txt").read_text(encoding="utf-8")
+    elif (folder / "tokenizer.json").is_file():
+        model = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8")).get("model", {})
+        if model.get("type") != "BPE":
+            raise CheckpointError(f"{folder}/tokenizer.json: not a BPE tokenizer")
+        merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
+        vocab_json = json.dumps(model["vocab"], ensure_ascii=False)
+        merges_txt = "#version: 0.2\n" + "\n".join(merges) + "\n"
+    else:
+        raise CheckpointError(
+            f"{folder}: no tokenizer files (vocab.json + merges.txt, or tokenizer.json)"
+        )
+    try:
+        vocab = json.loads(vocab_json)
+    except ValueError as e:
+        raise CheckpointError(f"{folder}: vocab.json is not valid JSON ({e})") from e
+    if len(vocab) != config.vocab_size or sorted(vocab.values()) != list(range(config.vocab_size)):
+        raise CheckpointError(
+            f"{folder}: the tokenizer has {len(vocab)} tokens but config.json "
+            f"says vocab_size {config.vocab_size}"
+        )
+    return vocab_json, merges_txt
+
+
+def load_checkpoint(model: str) -> Checkpoint:
+    folder, source = resolve_source(model)
+    config = read_config(folder)
+    weights = read_weights(folder, config)
+    vocab_json, merges_txt = read_tokenizer_files(folder, config)
+    return Checkpoint(config, weights, vocab_json, merges_txt, source)
+
+
+def _natural(name: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in name.split("."))

@@ -1,0 +1,284 @@
+"""Build the traced GPT-2 ONNX graph straight from the weights (no torch).
+
+One graph serves a full pass and a cached generation step: it takes the new tokens' ids and the
+key/value cache of earlier tokens (P = 0 for a fresh prompt) and returns every tensor listed in
+pyexplainer.core.trace.TRACE_OUTPUTS plus the updated cache. Only plain ONNX operators that
+onnxruntime-web runs on WebAssembly: Gather, MatMul, Gemm, Add/Sub/Mul/Div/Pow, Sqrt, Tanh,
+ReduceMean, Softmax, Where, LessOrEqual, Range, Shape, Reshape, Transpose, Split, Concat,
+Unsqueeze, Squeeze and, for int8 weights, DequantizeLinear.
+
+int8: every weight matrix (token and position embeddings included; the output layer is the token
+embedding, tied) is stored as int8 with one float32 scale per output channel (symmetric, zero point
+0) and turned back into float32 by DequantizeLinear; activations stay float32, so every traced
+value is an honest float the int8 model computed. Biases and layer-norm parameters stay float32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from pyexplainer.config import ModelConfig
+from pyexplainer.core.trace import MODEL_INPUTS, TRACE_OUTPUTS
+
+OPSET = 17
+QUANTIZATIONS = ("int8", "fp32")
+
+
+def quantize_per_channel(w: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 quantisation with one scale per slice along `axis`: w ~ q * scale."""
+    reduce = tuple(i for i in range(w.ndim) if i != axis)
+    scale = np.abs(w).max(axis=reduce) / 127.0
+    scale = np.where(scale == 0, 1.0, scale).astype(np.float32)
+    shape = [1] * w.ndim
+    shape[axis] = -1
+    q = np.clip(np.rint(w / scale.reshape(shape)), -127, 127).astype(np.int8)
+    return q, scale
+
+
+class GraphBuilder:
+    """Accumulates nodes and initializers; every method returns the name of its output."""
+
+    def __init__(self, quantize: str):
+        if quantize not in QUANTIZATIONS:
+            raise ValueError(f"quantize must be one of {QUANTIZATIONS}, not {quantize!r}")
+        self.quantize = quantize
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self._count = 0
+
+    def fresh(self, hint: str) -> str:
+        self._count += 1
+        return f"{hint}_{self._count}"
+
+    def const(self, name: str, value) -> str:
+        self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def weight(self, name: str, w: np.ndarray, channel_axis: int) -> str:
+        """A float32 weight: as it is (fp32) or int8 + per-channel scale -> DequantizeLinear."""
+        if self.quantize == "fp32":
+            return self.const(name, w.astype(np.float32))
+        q, scale = quantize_per_channel(w, channel_axis)
+        self.const(name + ".int8", q)
+        self.const(name + ".scale", scale)
+        self.const(name + ".zero_point", np.zeros_like(scale, dtype=np.int8))
+        return self.op(
+            "DequantizeLinear",
+            name + ".int8",
+            name + ".scale",
+            name + ".zero_point",
+            axis=channel_axis,
+            out=name,
+        )
+
+    def op(self, op_type: str, *inputs: str, out: str | None = None, n_out: int = 1, **attrs):
+        outs = [out] if out and n_out == 1 else [self.fresh(op_type.lower()) for _ in range(n_out)]
+        self.nodes.append(helper.make_node(op_type, list(inputs), outs, **attrs))
+        return outs[0] if n_out == 1 else outs
+
+
+def layer_norm(g: GraphBuilder, x: str, gamma: str, beta: str, eps: float) -> tuple[str, str, str]:
+    """x (T, D) -> (normalised output (T, D), mean (T,), std (T,)), std = sqrt(var + eps)."""
+    mean = g.op("ReduceMean", x, axes=[-1], keepdims=1)  # (T, 1)
+    centred = g.op("Sub", x, mean)
+    var = g.op("ReduceMean", g.op("Mul", centred, centred), axes=[-1], keepdims=1)
+    std = g.op("Sqrt", g.op("Add", var, g.const(g.fresh("eps"), np.float32(eps))))
+    out = g.op("Add", g.op("Mul", g.op("Div", centred, std), gamma), beta)
+    axes = g.const(g.fresh("last_axis"), np.array([-1], dtype=np.int64))
+    return out, g.op("Squeeze", mean, axes), g.op("Squeeze", std, axes)
+
+
+def gelu_tanh(g: GraphBuilder, x: str) -> str:
+    """GPT-2's GELU: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    cube = g.op("Pow", x, g.const(g.fresh("three"), np.float32(3.0)))
+    inner = g.op("Add", x, g.op("Mul", cube, g.const(g.fresh("c"), np.float32(0.044715))))
+    t = g.op("Tanh", g.op("Mul", inner, g.const(g.fresh("c"), np.float32(np.sqrt(2 / np.pi)))))
+    one_plus = g.op("Add", t, g.const(g.fresh("one"), np.float32(1.0)))
+    return g.op("Mul", g.op("Mul", x, one_plus), g.const(g.fresh("half"), np.float32(0.5)))
+
+
+def split_heads(g: GraphBuilder, x: str, c: ModelConfig) -> str:
+    """(T, D) -> (H, T, Dh)"""
+    shape = g.const(g.fresh("heads_shape"), np.array([-1, c.n_head, c.head_dim], dtype=np.int64))
+    return g.op("Transpose", g.op("Reshape", x, shape), perm=[1, 0, 2])
+
+
+def block(
+    g: GraphBuilder,
+    x: str,
+    layer: int,
+    c: ModelConfig,
+    w: dict[str, np.ndarray],
+    mask: str,
+    trace: dict[str, list[str]],
+) -> str:
+    """One pre-LN GPT-2 block on x (T, D); appends this layer's trace tensors to `trace`."""
+    p = f"h.{layer}."
+    d = c.n_embd
+
+    def bias(name: str) -> str:
+        return g.const(p + name, w[p + name])
+
+    ln1, mean1, std1 = layer_norm(
+        g, x, bias("ln_1.weight"), bias("ln_1.bias"), c.layer_norm_epsilon
+    )
+    qkv = g.op(
+        "Add",
+        g.op("MatMul", ln1, g.weight(p + "attn.c_attn.weight", w[p + "attn.c_attn.weight"], 1)),
+        bias("attn.c_attn.bias"),
+    )  # (T, 3D)
+    sizes = g.const(g.fresh("qkv_sizes"), np.array([d, d, d], dtype=np.int64))
+    q, k, v = (split_heads(g, t, c) for t in g.op("Split", qkv, sizes, axis=1, n_out=3))
+    index = g.const(g.fresh("layer"), np.array(layer, dtype=np.int64))
+    k_all = g.op("Concat", g.op("Gather", "past_keys", index, axis=0), k, axis=1)  # (H, S, Dh)
+    v_all = g.op("Concat", g.op("Gather", "past_values", index, axis=0), v, axis=1)  # (H, S, Dh)
+    scores = g.op("MatMul", q, g.op("Transpose", k_all, perm=[0, 2, 1]))  # (H, T, S)
+    scaled = g.op("Mul", scores, g.const(g.fresh("scale"), np.float32(1 / np.sqrt(c.head_dim))))
+    lowest = g.const(g.fresh("lowest"), np.float32(np.finfo(np.float32).min))
+    probs = g.op("Softmax", g.op("Where", mask, scaled, lowest), axis=-1)  # (H, T, S)
+    heads = g.op("MatMul", probs, v_all)  # (H, T, Dh)
+    merged = g.op(
+        "Reshape",
+        g.op("Transpose", heads, perm=[1, 0, 2]),
+        g.const(g.fresh("merged_shape"), np.array([-1, d], dtype=np.int64)),
+    )  # (T, D)
+    attn = g.op(
+        "Add",
+        g.op("MatMul", merged, g.weight(p + "attn.c_proj.weight", w[p + "attn.c_proj.weight"], 1)),
+        bias("attn.c_proj.bias"),
+    )
+    mid = g.op("Add", x, attn)
+    ln2, mean2, std2 = layer_norm(
+        g, mid, bias("ln_2.weight"), bias("ln_2.bias"), c.layer_norm_epsilon
+    )
+    pre = g.op(
+        "Add",
+        g.op("MatMul", ln2, g.weight(p + "mlp.c_fc.weight", w[p + "mlp.c_fc.weight"], 1)),
+        bias("mlp.c_fc.bias"),
+    )  # (T, 4D)
+    act = gelu_tanh(g, pre)
+    mlp = g.op(
+        "Add",
+        g.op("MatMul", act, g.weight(p + "mlp.c_proj.weight", w[p + "mlp.c_proj.weight"], 1)),
+        bias("mlp.c_proj.bias"),
+    )  # (T, D)
+    out = g.op("Add", mid, mlp)
+    for name, tensor in [
+        ("residual", x),
+        ("ln1_mean", mean1),
+        ("ln1_std", std1),
+        ("ln1_out", ln1),
+        ("q", q),
+        ("k", k),
+        ("v", v),
+        ("head_outputs", heads),
+        ("attn_out", attn),
+        ("residual_mid", mid),
+        ("ln2_mean", mean2),
+        ("ln2_std", std2),
+        ("ln2_out", ln2),
+        ("mlp_pre", pre),
+        ("mlp_act", act),
+        ("mlp_out", mlp),
+        ("present_keys", k_all),
+        ("present_values", v_all),
+    ]:
+        trace[name].append(tensor)
+    return out
+
+
+def causal_mask(g: GraphBuilder) -> str:
+    """(T, S) bool: query i, at absolute position P + i, may attend to keys 0 .. P + i."""
+    past = g.op("Squeeze", g.op("Shape", "past_keys", start=2, end=3))  # P, scalar
+    new = g.op("Squeeze", g.op("Shape", "input_ids"))  # T, scalar
+    total = g.op("Add", past, new)
+    one = g.const("one_i64", np.array(1, dtype=np.int64))
+    zero = g.const("zero_i64", np.array(0, dtype=np.int64))
+    positions = g.op("Range", past, total, one, out="positions")  # (T,) absolute positions
+    rows = g.op("Unsqueeze", positions, g.const("axis_1", np.array([1], dtype=np.int64)))  # (T, 1)
+    cols = g.op(
+        "Unsqueeze",
+        g.op("Range", zero, total, one),
+        g.const("axis_0", np.array([0], dtype=np.int64)),
+    )  # (1, S)
+    return g.op("LessOrEqual", cols, rows, out="causal_mask")
+
+
+def stack(g: GraphBuilder, tensors: list[str], out: str) -> str:
+    """Per-layer tensors -> one tensor with the layer on axis 0."""
+    axis0 = g.const(g.fresh("axis0"), np.array([0], dtype=np.int64))
+    return g.op("Concat", *[g.op("Unsqueeze", t, axis0) for t in tensors], axis=0, out=out)
+
+
+def build_model(
+    c: ModelConfig, weights: dict[str, np.ndarray], quantize: str = "int8"
+) -> onnx.ModelProto:
+    g = GraphBuilder(quantize)
+    mask = causal_mask(g)
+    wte = g.weight("wte", weights["wte.weight"], 0)  # (V, D), one scale per token row
+    wpe = g.weight("wpe", weights["wpe.weight"], 0)  # (n_positions, D)
+    tok = g.op("Gather", wte, "input_ids", axis=0, out="token_embedding")  # (T, D)
+    pos = g.op("Gather", wpe, "positions", axis=0, out="position_embedding")  # (T, D)
+    x = g.op("Add", tok, pos)
+    trace: dict[str, list[str]] = {name: [] for name in TRACE_OUTPUTS}
+    for layer in range(c.n_layer):
+        x = block(g, x, layer, c, weights, mask, trace)
+    trace["residual"].append(x)
+    lnf, meanf, stdf = layer_norm(
+        g,
+        x,
+        g.const("ln_f.weight", weights["ln_f.weight"]),
+        g.const("ln_f.bias", weights["ln_f.bias"]),
+        c.layer_norm_epsilon,
+    )
+    last = g.op(
+        "Gather", lnf, g.const("last_index", np.array([-1], dtype=np.int64)), axis=0
+    )  # (1, D)
+    logits = g.op("Gemm", last, wte, transB=1)  # (1, V): the output layer is wte, tied
+    g.op(
+        "Reshape", logits, g.const("vocab_shape", np.array([-1], dtype=np.int64)), out="last_logits"
+    )
+    g.op("Identity", lnf, out="lnf_out")
+    g.op("Identity", meanf, out="lnf_mean")
+    g.op("Identity", stdf, out="lnf_std")
+    for name, tensors in trace.items():
+        if tensors:
+            stack(g, tensors, name)
+    return make_model_proto(g, c)
+
+
+def symbolic_shape(shape: tuple[str, ...], c: ModelConfig) -> list:
+    sizes = {
+        "L": c.n_layer,
+        "L+1": c.n_layer + 1,
+        "H": c.n_head,
+        "D": c.n_embd,
+        "Dh": c.head_dim,
+        "4D": 4 * c.n_embd,
+        "V": c.vocab_size,
+    }
+    return [sizes.get(dim, dim) for dim in shape]
+
+
+def make_model_proto(g: GraphBuilder, c: ModelConfig) -> onnx.ModelProto:
+    inputs = [
+        helper.make_tensor_value_info(
+            name,
+            TensorProto.INT64 if name == "input_ids" else TensorProto.FLOAT,
+            symbolic_shape(shape, c),
+        )
+        for name, (shape, _) in MODEL_INPUTS.items()
+    ]
+    outputs = [
+        helper.make_tensor_value_info(name, TensorProto.FLOAT, symbolic_shape(shape, c))
+        for name, (shape, _) in TRACE_OUTPUTS.items()
+    ]
+    graph = helper.make_graph(g.nodes, "pyexplainer_gpt2", inputs, outputs, g.initializers)
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="pyexplainer-export"
+    )
+    model.ir_version = 8  # readable by every onnxruntime(-web) of the last years
+    onnx.checker.check_model(model, full_check=False)
+    return model

@@ -1,0 +1,137 @@
+"""Command line: python -m pyexplainer {tokenize,trace,predict,generate} --model-dir DIR --text TEXT
+
+`--text -` reads the text from standard input (UTF-8). Output is JSON (trace: an .npz file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from pyexplainer.core.attention import decompose_attention
+from pyexplainer.core.generation import ContextLengthError, forward, generate
+from pyexplainer.core.sampling import next_token_distribution, top_tokens
+from pyexplainer.core.trace import TRACE_OUTPUTS
+from pyexplainer.manifest import ModelFileError
+from pyexplainer.model_dir import LocalModel, open_model_dir
+
+
+def read_text(arg: str) -> str:
+    return sys.stdin.buffer.read().decode("utf-8") if arg == "-" else arg
+
+
+def cmd_tokenize(model: LocalModel, args) -> None:
+    ids, offsets = model.tokenizer.encode_with_offsets(args.text)
+    print(
+        json.dumps(
+            {
+                "ids": ids,
+                "tokens": model.tokenizer.token_labels(ids),
+                "offsets": [list(o) for o in offsets],
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+def cmd_trace(model: LocalModel, args) -> None:
+    trace = forward(model.run, model.manifest.config, model.tokenizer.encode(args.text))
+    steps = [decompose_attention(trace.q[i], trace.k[i], trace.v[i]) for i in range(len(trace.q))]
+    np.savez_compressed(
+        args.out,
+        input_ids=trace.input_ids,
+        attention_probs=np.stack([s.probs for s in steps]),  # (L, H, T, T), numpy decomposition
+        mlp_hidden=trace.mlp_act,  # (L, T, 4D) after GELU
+        **{name: getattr(trace, name) for name in TRACE_OUTPUTS},
+    )
+    print(json.dumps({"out": args.out, "tokens": len(trace.input_ids)}))
+
+
+def cmd_predict(model: LocalModel, args) -> None:
+    trace = forward(model.run, model.manifest.config, model.tokenizer.encode(args.text))
+    probs = next_token_distribution(
+        trace.last_logits, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p
+    )
+    labels = model.tokenizer.token_labels
+    print(
+        json.dumps(
+            [
+                {"token": labels([i])[0], "id": i, "probability": p}
+                for i, p in top_tokens(probs, args.top)
+            ],
+            ensure_ascii=False,
+        )
+    )
+
+
+def cmd_generate(model: LocalModel, args) -> None:
+    prompt = model.tokenizer.encode(args.text)
+    new = generate(
+        model.run,
+        model.manifest.config,
+        prompt,
+        args.tokens,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        seed=args.seed,
+    )
+    print(
+        json.dumps(
+            {"prompt_ids": prompt, "ids": new, "text": model.tokenizer.decode(new)},
+            ensure_ascii=False,
+        )
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m pyexplainer", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def command(name: str, func, help_: str) -> argparse.ArgumentParser:
+        s = sub.add_parser(name, help=help_)
+        s.add_argument("--model-dir", required=True, help="an exported model folder")
+        s.add_argument("--text", required=True, help="the input text, or - to read stdin")
+        s.set_defaults(func=func)
+        return s
+
+    def sampling(s: argparse.ArgumentParser) -> None:
+        s.add_argument("--temperature", type=float, default=1.0, help="0 = greedy")
+        s.add_argument("--top-k", type=int, default=0, help="0 = off")
+        s.add_argument("--top-p", type=float, default=1.0, help="1 = off")
+
+    command("tokenize", cmd_tokenize, "token ids, readable tokens and character offsets")
+    command("trace", cmd_trace, "every intermediate tensor of one forward pass").add_argument(
+        "--out", required=True, help="the .npz file to write"
+    )
+    predict = command("predict", cmd_predict, "the most probable next tokens")
+    sampling(predict)
+    predict.add_argument("--top", type=int, default=10, help="how many tokens to list")
+    gen = command("generate", cmd_generate, "continue the text token by token (key/value cache)")
+    sampling(gen)
+    gen.add_argument("--tokens", type=int, required=True, help="how many tokens to generate")
+    gen.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.text = read_text(args.text)
+        args.func(open_model_dir(args.model_dir), args)
+    except UnicodeDecodeError as e:
+        print(
+            f"error: the input is not valid UTF-8 ({e.reason} at byte {e.start})", file=sys.stderr
+        )
+        return 1
+    except (ModelFileError, ContextLengthError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Traced forward passes and token-by-token generation with a key/value cache.
+
+The core does not know where the model runs: it calls a `RunModel`, a function from the model
+inputs (see trace.MODEL_INPUTS) to the named outputs. onnxruntime (CPython) and onnxruntime-web
+(the browser) each provide one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from pyexplainer.config import ModelConfig
+from pyexplainer.core.sampling import sample_next_token
+from pyexplainer.core.trace import Trace
+
+RunModel = Callable[[np.ndarray, np.ndarray, np.ndarray], dict[str, np.ndarray]]
+
+
+class ContextLengthError(ValueError):
+    """More tokens than the model's context (n_positions) can hold."""
+
+
+@dataclasses.dataclass(frozen=True)
+class KVCache:
+    """Keys and values of every position processed so far."""
+
+    keys: np.ndarray  # (L, H, P, Dh) float32
+    values: np.ndarray  # (L, H, P, Dh) float32
+
+    @classmethod
+    def empty(cls, c: ModelConfig) -> KVCache:
+        zeros = np.zeros((c.n_layer, c.n_head, 0, c.head_dim), dtype=np.float32)
+        return cls(zeros, zeros)
+
+    @property
+    def length(self) -> int:
+        return self.keys.shape[2]
+
+
+def check_context(n_tokens: int, c: ModelConfig) -> None:
+    if n_tokens > c.n_positions:
+        raise ContextLengthError(
+            f"{n_tokens} tokens is more than this model's context of "
+            f"{c.n_positions} tokens; shorten the text"
+        )
+    if n_tokens < 1:
+        raise ContextLengthError("the text is empty: type at least one character")
+
+
+def forward(
+    run: RunModel, c: ModelConfig, new_ids: Sequence[int], cache: KVCache | None = None
+) -> Trace:
+    """Run the model on new_ids (T,) after the cached positions; the trace of this step."""
+    cache = cache or KVCache.empty(c)
+    ids = np.asarray(new_ids, dtype=np.int64).reshape(-1)  # (T,)
+    check_context(cache.length + len(ids), c)
+    if ids.size and (ids.min() < 0 or ids.max() >= c.vocab_size):
+        raise ValueError(f"token ids must lie in [0, {c.vocab_size})")
+    return Trace.from_outputs(ids, cache.length, run(ids, cache.keys, cache.values))
+
+
+def cache_after(trace: Trace) -> KVCache:
+    return KVCache(trace.present_keys, trace.present_values)
+
+
+def generate(
+    run: RunModel,
+    c: ModelConfig,
+    prompt_ids: Sequence[int],
+    n_tokens: int,
+    *,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    seed: int = 0,
+    use_cache: bool = True,
+) -> list[int]:
+    """n_tokens new ids after prompt_ids, sampled one at a time (seeded).
+
+    With the cache each step feeds only the newest token; without it every step recomputes the
+    whole sequence. Both give the same logits, hence the same tokens for the same seed.
+    """
+    check_context(len(prompt_ids) + n_tokens, c)
+    rng = np.random.default_rng(seed)
+    ids = list(prompt_ids)
+    trace = forward(run, c, ids)
+    for step in range(n_tokens):
+        token = sample_next_token(
+            trace.last_logits, temperature=temperature, top_k=top_k, top_p=top_p, rng=rng
+        )
+        ids.append(token)
+        if step == n_tokens - 1:
+            break
+        trace = forward(run, c, [token], cache_after(trace)) if use_cache else forward(run, c, ids)
+    return ids[len(prompt_ids) :]

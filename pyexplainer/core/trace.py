@@ -1,0 +1,105 @@
+"""The record of one forward pass: every intermediate tensor the views show.
+
+The exported ONNX model has one output per entry of TRACE_OUTPUTS (this table is the single source
+of the names; the export builds the graph from it and writes it into manifest.json). Shapes use
+L layers, H heads, T new tokens, P cached positions, S = P + T, D model width, Dh = D / H, V vocab.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+# name -> (shape, what it is). Per-layer tensors are stacked over layers on axis 0.
+TRACE_OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "token_embedding": (("T", "D"), "row of the token embedding matrix wte for each token"),
+    "position_embedding": (
+        ("T", "D"),
+        "row of the position embedding matrix wpe for each position",
+    ),
+    "residual": (
+        ("L+1", "T", "D"),
+        "residual stream entering each block (0 = token + position embedding), "
+        "then after the last block, before the final layer norm",
+    ),
+    "ln1_mean": (("L", "T"), "mean over D of the block input, in the first layer norm"),
+    "ln1_std": (("L", "T"), "sqrt(variance + epsilon) of the block input, first layer norm"),
+    "ln1_out": (("L", "T", "D"), "first layer norm output (normalised, scaled, shifted)"),
+    "q": (("L", "H", "T", "Dh"), "queries of the new tokens, split into heads"),
+    "k": (("L", "H", "T", "Dh"), "keys of the new tokens (cached keys are in present_keys)"),
+    "v": (("L", "H", "T", "Dh"), "values of the new tokens (cached values are in present_values)"),
+    "head_outputs": (("L", "H", "T", "Dh"), "each head's attention-weighted sum of values"),
+    "attn_out": (("L", "T", "D"), "heads merged and projected by c_proj (bias included)"),
+    "residual_mid": (("L", "T", "D"), "residual stream after the attention add"),
+    "ln2_mean": (("L", "T"), "mean over D in the second layer norm"),
+    "ln2_std": (("L", "T"), "sqrt(variance + epsilon) in the second layer norm"),
+    "ln2_out": (("L", "T", "D"), "second layer norm output, the MLP input"),
+    "mlp_pre": (("L", "T", "4D"), "MLP hidden layer before GELU (c_fc output)"),
+    "mlp_act": (("L", "T", "4D"), "MLP hidden layer after GELU"),
+    "mlp_out": (("L", "T", "D"), "MLP output projected back to D (c_proj)"),
+    "lnf_mean": (("T",), "mean over D in the final layer norm"),
+    "lnf_std": (("T",), "sqrt(variance + epsilon) in the final layer norm"),
+    "lnf_out": (("T", "D"), "final layer norm output"),
+    "last_logits": (("V",), "logits of the last position over the full vocabulary"),
+    "present_keys": (("L", "H", "S", "Dh"), "key cache after this step (past + new)"),
+    "present_values": (("L", "H", "S", "Dh"), "value cache after this step (past + new)"),
+}
+
+# name -> (shape, what it is) of the model's inputs.
+MODEL_INPUTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "input_ids": (("T",), "int64 token ids of the new tokens"),
+    "past_keys": (("L", "H", "P", "Dh"), "key cache of earlier tokens (P may be 0)"),
+    "past_values": (("L", "H", "P", "Dh"), "value cache of earlier tokens (P may be 0)"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Trace:
+    """One forward pass over T new tokens after P cached ones; fields as in TRACE_OUTPUTS."""
+
+    input_ids: np.ndarray  # (T,) int64
+    past_length: int  # P
+    token_embedding: np.ndarray
+    position_embedding: np.ndarray
+    residual: np.ndarray
+    ln1_mean: np.ndarray
+    ln1_std: np.ndarray
+    ln1_out: np.ndarray
+    q: np.ndarray
+    k: np.ndarray
+    v: np.ndarray
+    head_outputs: np.ndarray
+    attn_out: np.ndarray
+    residual_mid: np.ndarray
+    ln2_mean: np.ndarray
+    ln2_std: np.ndarray
+    ln2_out: np.ndarray
+    mlp_pre: np.ndarray
+    mlp_act: np.ndarray
+    mlp_out: np.ndarray
+    lnf_mean: np.ndarray
+    lnf_std: np.ndarray
+    lnf_out: np.ndarray
+    last_logits: np.ndarray
+    present_keys: np.ndarray
+    present_values: np.ndarray
+
+    @classmethod
+    def from_outputs(
+        cls, input_ids: np.ndarray, past_length: int, outputs: dict[str, np.ndarray]
+    ) -> Trace:
+        missing = sorted(set(TRACE_OUTPUTS) - set(outputs))
+        if missing:
+            raise ValueError(f"the model did not return the trace outputs {', '.join(missing)}")
+        return cls(
+            input_ids=np.asarray(input_ids, dtype=np.int64),
+            past_length=past_length,
+            **{name: outputs[name] for name in TRACE_OUTPUTS},
+        )
+
+
+assert set(TRACE_OUTPUTS) == {f.name for f in dataclasses.fields(Trace)} - {
+    "input_ids",
+    "past_length",
+}

@@ -1,0 +1,68 @@
+"""manifest.json of an exported model: what the files are, and checks that they are intact.
+
+Pure (no file or network I/O), so the page checks downloaded bytes with the same code as CPython.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+from pyexplainer.config import ModelConfig
+from pyexplainer.core.trace import MODEL_INPUTS, TRACE_OUTPUTS
+
+MANIFEST_FORMAT = "pyexplainer-model/1"
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILES = ("vocab.json", "merges.txt")
+
+
+class ModelFileError(Exception):
+    """A model folder or file that is missing, corrupt, truncated or does not match."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Manifest:
+    name: str
+    config: ModelConfig
+    quantization: str  # "int8" or "fp32"
+    files: dict[str, dict]  # file name -> {"sha256": hex, "bytes": int}
+    raw: dict  # the whole manifest, for what the page shows (source, fidelity, tools)
+
+
+def parse_manifest(raw: dict) -> Manifest:
+    if not isinstance(raw, dict) or raw.get("format") != MANIFEST_FORMAT:
+        raise ModelFileError(
+            f"manifest.json is not a {MANIFEST_FORMAT} manifest "
+            f"(format: {raw.get('format') if isinstance(raw, dict) else None!r})"
+        )
+    try:
+        config = ModelConfig.from_dict(raw["config"])
+        files = raw["files"]
+        outputs, inputs = set(raw["outputs"]), set(raw["inputs"])
+    except (KeyError, TypeError) as e:
+        raise ModelFileError(f"manifest.json lacks {e}") from e
+    if outputs != set(TRACE_OUTPUTS) or inputs != set(MODEL_INPUTS):
+        raise ModelFileError(
+            "the model's inputs/outputs do not match this version of pyexplainer "
+            f"(differ in: {sorted(outputs ^ set(TRACE_OUTPUTS))}); re-export it"
+        )
+    for name in (MODEL_FILE, *TOKENIZER_FILES):
+        if name not in files:
+            raise ModelFileError(f"manifest.json does not list {name}")
+    return Manifest(raw.get("name", "model"), config, raw["quantization"]["weights"], files, raw)
+
+
+def file_record(data: bytes) -> dict:
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def check_file(manifest: Manifest, name: str, data: bytes) -> None:
+    """Raise ModelFileError naming the file if its bytes are not the ones the manifest lists."""
+    expected = manifest.files[name]
+    if len(data) != expected["bytes"]:
+        raise ModelFileError(
+            f"{name} has {len(data):,} bytes, the manifest says "
+            f"{expected['bytes']:,}: the file is truncated or from another export"
+        )
+    if hashlib.sha256(data).hexdigest() != expected["sha256"]:
+        raise ModelFileError(f"{name} is corrupt: its sha256 differs from the manifest's")

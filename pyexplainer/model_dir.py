@@ -1,0 +1,61 @@
+"""An exported model folder in CPython: manifest, verified files, tokenizer and runner."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from pyexplainer.core.generation import RunModel
+from pyexplainer.core.tokenizer import Tokenizer
+from pyexplainer.manifest import (
+    MODEL_FILE,
+    TOKENIZER_FILES,
+    Manifest,
+    ModelFileError,
+    check_file,
+    parse_manifest,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalModel:
+    manifest: Manifest
+    tokenizer: Tokenizer
+    run: RunModel
+
+
+def read_manifest(folder: Path) -> Manifest:
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise ModelFileError(
+            f"{folder}: no manifest.json; not an exported model folder "
+            "(make one with python -m export)"
+        )
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise ModelFileError(f"{path}: not valid JSON ({e})") from e
+    return parse_manifest(raw)
+
+
+def read_checked(folder: Path, manifest: Manifest, name: str) -> bytes:
+    try:
+        data = (folder / name).read_bytes()
+    except FileNotFoundError as e:
+        raise ModelFileError(f"{folder}: {name} is missing") from e
+    check_file(manifest, name, data)
+    return data
+
+
+def open_model_dir(folder: str | Path, *, threads: int | None = None) -> LocalModel:
+    """Load an exported model folder, checking every file against the manifest's sha256."""
+    from pyexplainer.runtime.ort_cpython import OrtRunner
+
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    vocab, merges = (read_checked(folder, manifest, n).decode("utf-8") for n in TOKENIZER_FILES)
+    model_bytes = read_checked(folder, manifest, MODEL_FILE)
+    return LocalModel(
+        manifest, Tokenizer.from_strings(vocab, merges), OrtRunner(model_bytes, threads=threads)
+    )

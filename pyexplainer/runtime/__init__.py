@@ -1,0 +1,1 @@
+"""The only code that knows where inference runs (onnxruntime in CPython, onnxruntime-web)."""

@@ -1,0 +1,28 @@
+"""Inference in CPython with onnxruntime (tests, CLI, benchmark, export checks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+class OrtRunner:
+    """A `RunModel` (see core.generation) backed by an onnxruntime InferenceSession."""
+
+    def __init__(self, model: bytes | str | Path, *, threads: int | None = None):
+        import onnxruntime as ort  # imported here: the package itself needs only numpy
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        source = str(model) if isinstance(model, Path) else model
+        self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def __call__(
+        self, input_ids: np.ndarray, past_keys: np.ndarray, past_values: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        feeds = {"input_ids": input_ids, "past_keys": past_keys, "past_values": past_values}
+        return dict(zip(self.output_names, self.session.run(self.output_names, feeds), strict=True))

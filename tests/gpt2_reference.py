@@ -1,0 +1,110 @@
+"""The tests' own GPT-2 forward pass: plain loops over heads and rows, float64, written from the
+GPT-2 paper / Illustrated GPT-2 and sharing no code with pyexplainer or export.
+
+Returns every intermediate the trace exposes, so each traced tensor can be checked on its own.
+"""
+
+import math
+
+import numpy as np
+
+
+def _layer_norm(x, gain, shift, eps):
+    out = np.empty_like(x)
+    means, stds = [], []
+    for t, row in enumerate(x):
+        mean = sum(row) / len(row)
+        var = sum((r - mean) ** 2 for r in row) / len(row)
+        std = math.sqrt(var + eps)
+        out[t] = (row - mean) / std * gain + shift
+        means.append(mean)
+        stds.append(std)
+    return out, np.array(means), np.array(stds)
+
+
+def _gelu(x):
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * np.power(x, 3))))
+
+
+def reference_forward(ids, weights, n_layer, n_head, eps=1e-5):
+    """ids: list of token ids. weights: GPT-2 names (HF Conv1D layout), any float dtype."""
+    w = {k: np.asarray(v, dtype=np.float64) for k, v in weights.items()}
+    T = len(ids)
+    D = w["wte.weight"].shape[1]
+    dh = D // n_head
+    rec = {
+        "token_embedding": np.stack([w["wte.weight"][i] for i in ids]),
+        "position_embedding": np.stack([w["wpe.weight"][t] for t in range(T)]),
+    }
+    x = rec["token_embedding"] + rec["position_embedding"]
+    keys = (
+        "residual",
+        "ln1_mean",
+        "ln1_std",
+        "ln1_out",
+        "q",
+        "k",
+        "v",
+        "attention_probs",
+        "head_outputs",
+        "attn_out",
+        "residual_mid",
+        "ln2_out",
+        "mlp_pre",
+        "mlp_act",
+        "mlp_out",
+    )
+    per_layer = {k: [] for k in keys}
+    for layer in range(n_layer):
+        p = f"h.{layer}."
+        per_layer["residual"].append(x)
+        a, mean, std = _layer_norm(x, w[p + "ln_1.weight"], w[p + "ln_1.bias"], eps)
+        qkv = a @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]
+        q = np.zeros((n_head, T, dh))
+        k = np.zeros((n_head, T, dh))
+        v = np.zeros((n_head, T, dh))
+        for h in range(n_head):
+            q[h] = qkv[:, h * dh : (h + 1) * dh]
+            k[h] = qkv[:, D + h * dh : D + (h + 1) * dh]
+            v[h] = qkv[:, 2 * D + h * dh : 2 * D + (h + 1) * dh]
+        probs = np.zeros((n_head, T, T))
+        heads = np.zeros((n_head, T, dh))
+        for h in range(n_head):
+            for i in range(T):
+                scores = [float(q[h, i] @ k[h, j]) / math.sqrt(dh) for j in range(i + 1)]
+                top = max(scores)
+                exps = [math.exp(s - top) for s in scores]
+                for j in range(i + 1):
+                    probs[h, i, j] = exps[j] / sum(exps)
+                heads[h, i] = sum(probs[h, i, j] * v[h, j] for j in range(i + 1))
+        merged = np.concatenate([heads[h] for h in range(n_head)], axis=1)
+        attn = merged @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
+        x = x + attn
+        b, _, _ = _layer_norm(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
+        pre = b @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"]
+        act = _gelu(pre)
+        mlp = act @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
+        for name, value in [
+            ("ln1_mean", mean),
+            ("ln1_std", std),
+            ("ln1_out", a),
+            ("q", q),
+            ("k", k),
+            ("v", v),
+            ("attention_probs", probs),
+            ("head_outputs", heads),
+            ("attn_out", attn),
+            ("residual_mid", x),
+            ("ln2_out", b),
+            ("mlp_pre", pre),
+            ("mlp_act", act),
+            ("mlp_out", mlp),
+        ]:
+            per_layer[name].append(value)
+        x = x + mlp
+    per_layer["residual"].append(x)
+    rec |= {k: np.stack(v) for k, v in per_layer.items()}
+    final, _, _ = _layer_norm(x, w["ln_f.weight"], w["ln_f.bias"], eps)
+    rec["lnf_out"] = final
+    rec["logits"] = final @ w["wte.weight"].T  # (T, V): tied output layer
+    return rec

@@ -1,0 +1,263 @@
+"""Export: the traced ONNX graph against the tests' own loop reference and transformers,
+int8 storage and operator set, the manifest, and every bad checkpoint named in the issue."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+
+from pyexplainer.core.attention import decompose_attention
+from pyexplainer.core.generation import KVCache, cache_after, forward
+from pyexplainer.core.trace import TRACE_OUTPUTS
+from pyexplainer.model_dir import open_model_dir
+from tests.conftest import ROOT, TINY, tiny_weights, write_hf_checkpoint
+from tests.gpt2_reference import reference_forward
+
+PROMPT = [464, 3290, 318, 257, 1310, 1110, 286, 262, 2050, 13, 632, 1110]  # 12 GPT-2 ids
+
+# Operators onnxruntime-web runs on WebAssembly (the CPU kernels, "full ONNX operator coverage")
+# and, for the same list, on WebGPU (js/web/docs/webgpu-operators.md); nothing contrib.
+WEB_OPERATORS = {
+    "Add",
+    "Concat",
+    "DequantizeLinear",
+    "Div",
+    "Gather",
+    "Gemm",
+    "Identity",
+    "LessOrEqual",
+    "MatMul",
+    "Mul",
+    "Pow",
+    "Range",
+    "ReduceMean",
+    "Reshape",
+    "Shape",
+    "Softmax",
+    "Split",
+    "Sqrt",
+    "Squeeze",
+    "Sub",
+    "Tanh",
+    "Transpose",
+    "Unsqueeze",
+    "Where",
+}
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return reference_forward(PROMPT, tiny_weights(), TINY["n_layer"], TINY["n_head"])
+
+
+@pytest.fixture(scope="module")
+def fp32_trace(tiny_fp32):
+    model = open_model_dir(tiny_fp32)
+    return forward(model.run, model.manifest.config, PROMPT)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        n
+        for n in TRACE_OUTPUTS
+        if not n.startswith(
+            ("present_", "last_logits", "ln2_mean", "ln2_std", "lnf_mean", "lnf_std")
+        )
+    ],
+)
+def test_fp32_trace_matches_loop_reference(fp32_trace, reference, name):
+    np.testing.assert_allclose(getattr(fp32_trace, name), reference[name], rtol=1e-4, atol=2e-5)
+
+
+def test_fp32_logits_match_loop_reference(fp32_trace, reference):
+    expected = reference["logits"][-1]
+    assert np.abs(fp32_trace.last_logits - expected).max() <= 1e-4 * np.abs(expected).max()
+
+
+def test_layer_norm_statistics_are_the_models(fp32_trace):
+    mid = fp32_trace.residual_mid.astype(np.float64)  # (L, T, D) input of the second layer norm
+    np.testing.assert_allclose(fp32_trace.ln2_mean, mid.mean(-1), atol=1e-5)
+    np.testing.assert_allclose(fp32_trace.ln2_std, np.sqrt(mid.var(-1) + 1e-5), rtol=1e-5)
+    final = fp32_trace.residual[-1].astype(np.float64)
+    np.testing.assert_allclose(fp32_trace.lnf_std, np.sqrt(final.var(-1) + 1e-5), rtol=1e-5)
+
+
+def test_numpy_decomposition_reproduces_the_models_heads(fp32_trace, reference):
+    for layer in range(TINY["n_layer"]):
+        steps = decompose_attention(fp32_trace.q[layer], fp32_trace.k[layer], fp32_trace.v[layer])
+        np.testing.assert_allclose(steps.probs, reference["attention_probs"][layer], atol=1e-5)
+        np.testing.assert_allclose(steps.head_outputs, fp32_trace.head_outputs[layer], atol=1e-5)
+
+
+def test_matches_transformers_when_installed(tiny_checkpoint, fp32_trace):
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    model = transformers.GPT2LMHeadModel.from_pretrained(tiny_checkpoint).eval()
+    with torch.no_grad():
+        logits = model(torch.tensor([PROMPT])).logits[0, -1].numpy()
+    assert np.abs(fp32_trace.last_logits - logits).max() <= 1e-4 * np.abs(logits).max()
+
+
+def test_cached_steps_equal_one_full_pass(tiny_int8):
+    model = open_model_dir(tiny_int8)
+    c = model.manifest.config
+    full = forward(model.run, c, PROMPT)
+    cache = KVCache.empty(c)
+    for token in PROMPT:
+        step = forward(model.run, c, [token], cache)
+        cache = cache_after(step)
+    assert step.past_length == len(PROMPT) - 1
+    np.testing.assert_allclose(step.last_logits, full.last_logits, atol=1e-4)
+    np.testing.assert_allclose(step.residual[:, 0], full.residual[:, -1], atol=1e-4)
+    np.testing.assert_allclose(cache.keys, full.present_keys, atol=1e-5)
+    # the decomposition of the cached step is the last row of the full one
+    last = decompose_attention(step.q[1], step.present_keys[1], step.present_values[1])
+    whole = decompose_attention(full.q[1], full.k[1], full.v[1])
+    np.testing.assert_allclose(last.probs[:, 0], whole.probs[:, -1], atol=1e-5)
+
+
+def test_manifest_records_files_config_and_fidelity(tiny_int8):
+    manifest = json.loads((tiny_int8 / "manifest.json").read_text())
+    assert manifest["config"] == {**{k: TINY[k] for k in TINY}, "layer_norm_epsilon": 1e-5}
+    assert manifest["quantization"]["weights"] == "int8"
+    assert set(manifest["outputs"]) == set(TRACE_OUTPUTS)
+    assert manifest["outputs"]["q"]["shape"] == [2, 4, "T", 8]
+    for name, record in manifest["files"].items():
+        data = (tiny_int8 / name).read_bytes()
+        assert record["bytes"] == len(data)
+        assert record["sha256"] == hashlib.sha256(data).hexdigest()
+    fp32 = manifest["fidelity"]["fp32_vs_numpy"]
+    assert fp32["positions"] == 64  # the fidelity text, cut to the tiny model's context
+    assert fp32["max_relative_diff_vs_numpy"] <= 1e-4
+    assert fp32["max_abs_diff_cache_vs_full_pass"] <= 1e-4
+    int8 = manifest["fidelity"]["int8_vs_fp32"]
+    assert 0.5 <= int8["top1_agreement_vs_fp32"] <= 1.0
+    assert 0.0 <= int8["mean_kl_nats_vs_fp32"] < 0.5
+    assert set(manifest["tools"]) >= {"python", "numpy", "onnx", "onnxruntime", "pyexplainer"}
+
+
+def test_int8_stores_every_weight_matrix_as_int8_and_uses_web_operators(tiny_int8, tiny_fp32):
+    model = onnx.load(str(tiny_int8 / "model.onnx"))
+    matrices = [t for t in model.graph.initializer if len(t.dims) == 2]
+    assert matrices and all(t.data_type == onnx.TensorProto.INT8 for t in matrices)
+    names = {t.name for t in matrices}
+    assert {"wte.int8", "wpe.int8", "h.0.attn.c_attn.weight.int8"} <= names
+    assert {n.op_type for n in model.graph.node} <= WEB_OPERATORS
+    assert all(o.domain in ("", "ai.onnx") for o in model.opset_import)
+    int8_bytes = (tiny_int8 / "model.onnx").stat().st_size
+    assert int8_bytes < 0.3 * (tiny_fp32 / "model.onnx").stat().st_size
+
+
+def test_int8_weights_dequantize_close_to_the_originals(tiny_int8):
+    from onnx import numpy_helper
+
+    inits = {
+        t.name: numpy_helper.to_array(t)
+        for t in onnx.load(str(tiny_int8 / "model.onnx")).graph.initializer
+    }
+    original = tiny_weights()["h.1.mlp.c_fc.weight"]  # (D, 4D), one scale per output column
+    restored = inits["h.1.mlp.c_fc.weight.int8"] * inits["h.1.mlp.c_fc.weight.scale"]
+    step = np.abs(original).max(axis=0) / 127
+    assert np.all(np.abs(restored - original) <= step / 2 + 1e-7)
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def run_export(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "export", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+
+
+def test_offline_hub_id_says_pass_a_local_folder(tmp_path):
+    result = run_export("--model", "gpt2", "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "could not download 'gpt2'" in result.stderr and "pass a local folder" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def bad_checkpoint(tmp_path, **changes):
+    weights = tiny_weights()
+    config = changes.pop("config", None)
+    for name, value in changes.get("weights", {}).items():
+        if value is None:
+            del weights[name]
+        else:
+            weights[name] = value
+    return write_hf_checkpoint(tmp_path / "ckpt", weights, config)
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ({"config": {"model_type": "llama"}}, "only GPT-2 architecture"),
+        ({"config": {"activation_function": "relu"}}, "activation_function 'relu'"),
+        ({"weights": {"h.1.mlp.c_fc.bias": None}}, "missing tensors h.1.mlp.c_fc.bias"),
+        (
+            {"weights": {"h.0.attn.c_proj.weight": np.zeros((32, 16), np.float32)}},
+            "h.0.attn.c_proj.weight has shape (32, 16) but config.json implies (32, 32)",
+        ),
+        ({"config": {"n_embd": 48}}, "has shape"),
+        ({"config": {"vocab_size": 50000}}, "has shape"),
+    ],
+)
+def test_bad_checkpoint_is_named_and_nothing_is_written(tmp_path, case, expected):
+    folder = bad_checkpoint(tmp_path, **case)
+    result = run_export("--model", str(folder), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1, result.stdout
+    assert expected in result.stderr
+    assert not (tmp_path / "out").exists()
+    assert not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_tokenizer_that_disagrees_with_config_is_named(tmp_path):
+    folder = bad_checkpoint(tmp_path)
+    vocab = json.loads((folder / "vocab.json").read_text())
+    vocab.pop("!")
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    result = run_export("--model", str(folder), "--out", str(tmp_path / "out"))
+    assert "the tokenizer has 50256 tokens but config.json says vocab_size 50257" in result.stderr
+
+
+def test_truncated_weights_file_is_named(tmp_path):
+    folder = bad_checkpoint(tmp_path)
+    data = (folder / "model.safetensors").read_bytes()
+    (folder / "model.safetensors").write_bytes(data[: len(data) // 2])
+    result = run_export("--model", str(folder), "--out", str(tmp_path / "out"))
+    assert "file is truncated" in result.stderr
+
+
+def test_refuses_to_overwrite_a_folder_that_is_not_an_export(tmp_path, tiny_checkpoint):
+    precious = tmp_path / "out"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("keep me")
+    result = run_export("--model", str(tiny_checkpoint), "--out", str(precious))
+    assert "is not an exported model folder" in result.stderr
+    assert (precious / "thesis.txt").read_text() == "keep me"
+
+
+def test_export_cli_succeeds_and_replaces_an_earlier_export(tmp_path, tiny_checkpoint):
+    for _ in range(2):
+        result = run_export(
+            "--model", str(tiny_checkpoint), "--out", str(tmp_path / "m"), "--quantize", "fp32"
+        )
+        assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["fidelity"]["fp32_vs_numpy"]["max_relative_diff_vs_numpy"] <= 1e-4
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
+        "manifest.json",
+        "merges.txt",
+        "model.onnx",
+        "vocab.json",
+    ]

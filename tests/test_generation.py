@@ -1,0 +1,48 @@
+"""Generation with the key/value cache against recomputation, and the context limit."""
+
+import numpy as np
+import pytest
+
+from pyexplainer.core.generation import ContextLengthError, KVCache, forward, generate
+from pyexplainer.model_dir import open_model_dir
+
+
+@pytest.fixture(scope="module")
+def model(tiny_int8):
+    return open_model_dir(tiny_int8)
+
+
+@pytest.mark.parametrize("settings", [{"temperature": 0.0}, {"temperature": 1.0, "seed": 7},
+                                      {"temperature": 0.8, "top_k": 40, "top_p": 0.9, "seed": 1}])
+def test_cache_and_recompute_generate_the_same_tokens(model, settings):
+    c = model.manifest.config
+    prompt = model.tokenizer.encode("The teacher asked the students to")
+    cached = generate(model.run, c, prompt, 12, use_cache=True, **settings)
+    recomputed = generate(model.run, c, prompt, 12, use_cache=False, **settings)
+    assert cached == recomputed and len(cached) == 12
+
+
+def test_greedy_generation_follows_the_argmax_of_full_passes(model):
+    c = model.manifest.config
+    ids = model.tokenizer.encode("Once upon a time")
+    new = generate(model.run, c, ids, 5, temperature=0.0)
+    for token in new:
+        assert token == int(np.argmax(forward(model.run, c, ids).last_logits))
+        ids = ids + [token]
+
+
+def test_cache_grows_one_position_per_step(model):
+    c = model.manifest.config
+    trace = forward(model.run, c, [10, 20, 30])
+    assert trace.present_keys.shape == (c.n_layer, c.n_head, 3, c.head_dim)
+    step = forward(model.run, c, [40], KVCache(trace.present_keys, trace.present_values))
+    assert step.past_length == 3 and step.q.shape[2] == 1
+    assert step.present_keys.shape[2] == 4
+
+
+def test_context_limit_is_named_before_running(model):
+    c = model.manifest.config
+    with pytest.raises(ContextLengthError, match="65 tokens is more than this model's context"):
+        generate(model.run, c, [1] * 60, 5)
+    with pytest.raises(ValueError, match=r"token ids must lie in \[0, 50257\)"):
+        forward(model.run, c, [50257])
