@@ -366,20 +366,22 @@ def train(
     out: Path,
     cfg: TrainConfig,
     time_limit: float | None = None,
+    stop_at: int | None = None,
     log_every: int = 20,
 ) -> dict:
+    """Train (or resume) until cfg.max_steps, then write the model folder `out`.
+
+    time_limit (seconds) and stop_at (a step) end the run early with a checkpoint to resume from.
+    """
     torch.manual_seed(cfg.seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     chunks, sources = tokenize_corpus(corpus, cfg.n_ctx)
     train_split, held = split_held_out(chunks)
     weights = sampling_weights(train_split, sources)
     model = DemoGPT(cfg)
-    decay = [
-        p for n, p in model.named_parameters() if n.endswith(("_w", "wte.weight", "wpe.weight"))
-    ]
-    other = [
-        p for n, p in model.named_parameters() if not n.endswith(("_w", "wte.weight", "wpe.weight"))
-    ]
+    matrices = ("_w", "wte.weight", "wpe.weight")  # weight decay on matrices only, as GPT-2
+    decay = [p for n, p in model.named_parameters() if n.endswith(matrices)]
+    other = [p for n, p in model.named_parameters() if not n.endswith(matrices)]
     opt = torch.optim.AdamW(
         [
             {"params": decay, "weight_decay": cfg.weight_decay},
@@ -401,9 +403,10 @@ def train(
     started = time.time()
     elapsed_before = log[-1]["seconds"] if log else 0.0
     while step < cfg.max_steps:
-        if time_limit is not None and time.time() - started > time_limit:
+        out_of_time = time_limit is not None and time.time() - started > time_limit
+        if out_of_time or (stop_at is not None and step >= stop_at):
             save_checkpoint(run_dir, model, opt, step, cfg, log)
-            print(f"time limit reached at step {step}; resume with the same command", flush=True)
+            print(f"stopped at step {step}; resume with the same command", flush=True)
             return {"finished": False, "step": step}
         xy = batch_for_step(train_split, weights, cfg, step)
         for group in opt.param_groups:
@@ -470,13 +473,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--time-limit", type=float, default=None, help="stop (resumably) after N seconds"
     )
+    p.add_argument("--stop-at", type=int, default=None, help="stop (resumably) at this step")
     p.add_argument("--threads", type=int, default=2)
     for f in dataclasses.fields(TrainConfig):
         p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
-    print(json.dumps(train(args.corpus, args.run_dir, args.out, cfg, args.time_limit)), flush=True)
+    result = train(args.corpus, args.run_dir, args.out, cfg, args.time_limit, args.stop_at)
+    print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

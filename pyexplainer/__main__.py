@@ -11,7 +11,6 @@ import sys
 
 import numpy as np
 
-from pyexplainer.core.attention import decompose_attention
 from pyexplainer.core.generation import ContextLengthError, forward, generate
 from pyexplainer.core.sampling import next_token_distribution, top_tokens
 from pyexplainer.core.trace import TRACE_OUTPUTS
@@ -39,7 +38,7 @@ def cmd_tokenize(model: LocalModel, args) -> None:
 
 def cmd_trace(model: LocalModel, args) -> None:
     trace = forward(model.run, model.manifest.config, model.tokenizer.encode(args.text))
-    steps = [decompose_attention(trace.q[i], trace.k[i], trace.v[i]) for i in range(len(trace.q))]
+    steps = [trace.attention(layer) for layer in range(len(trace.q))]
     np.savez_compressed(
         args.out,
         input_ids=trace.input_ids,

@@ -15,8 +15,9 @@ L, H, D = TINY["n_layer"], TINY["n_head"], TINY["n_embd"]
 
 
 def cli(*args, stdin: bytes | None = None):
-    result = subprocess.run([sys.executable, "-m", "pyexplainer", *args], cwd=ROOT,
-                            capture_output=True, input=stdin)
+    result = subprocess.run(
+        [sys.executable, "-m", "pyexplainer", *args], cwd=ROOT, capture_output=True, input=stdin
+    )
     return result.returncode, result.stdout.decode("utf-8"), result.stderr.decode("utf-8")
 
 
@@ -27,8 +28,9 @@ def test_tokenize_gives_ids_readable_tokens_and_offsets(tiny_int8):
     code, out, _ = cli("tokenize", "--model-dir", str(tiny_int8), "--text", text)
     assert code == 0
     result = json.loads(out)
-    oracle = Tokenizer(models.BPE.from_file(str(tiny_int8 / "vocab.json"),
-                                            str(tiny_int8 / "merges.txt")))
+    oracle = Tokenizer(
+        models.BPE.from_file(str(tiny_int8 / "vocab.json"), str(tiny_int8 / "merges.txt"))
+    )
     oracle.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     assert result["ids"] == oracle.encode(text).ids
     assert result["tokens"][0] == "Hello"
@@ -38,15 +40,22 @@ def test_tokenize_gives_ids_readable_tokens_and_offsets(tiny_int8):
 
 def test_trace_npz_holds_the_documented_arrays(tiny_fp32, tmp_path):
     text = "The cat sat on the mat because it was warm."
-    code, out, err = cli("trace", "--model-dir", str(tiny_fp32), "--text", text,
-                         "--out", str(tmp_path / "t.npz"))
+    code, out, err = cli(
+        "trace", "--model-dir", str(tiny_fp32), "--text", text, "--out", str(tmp_path / "t.npz")
+    )
     assert code == 0, err
     npz = np.load(tmp_path / "t.npz")
     T = len(npz["input_ids"])
     assert json.loads(out)["tokens"] == T
-    shapes = {"last_logits": (50257,), "attention_probs": (L, H, T, T), "q": (L, H, T, D // H),
-              "k": (L, H, T, D // H), "v": (L, H, T, D // H), "residual": (L + 1, T, D),
-              "mlp_hidden": (L, T, 4 * D)}
+    shapes = {
+        "last_logits": (50257,),
+        "attention_probs": (L, H, T, T),
+        "q": (L, H, T, D // H),
+        "k": (L, H, T, D // H),
+        "v": (L, H, T, D // H),
+        "residual": (L + 1, T, D),
+        "mlp_hidden": (L, T, 4 * D),
+    }
     for name, shape in shapes.items():
         assert npz[name].shape == shape, name
     expected = reference_forward(list(npz["input_ids"]), tiny_weights(), L, H)
@@ -57,31 +66,73 @@ def test_trace_npz_holds_the_documented_arrays(tiny_fp32, tmp_path):
 
 
 def test_predict_reads_stdin_and_applies_sampling_settings(tiny_int8):
-    code, out, _ = cli("predict", "--model-dir", str(tiny_int8), "--text", "-", "--top", "5",
-                       stdin="Once upon a time".encode())
+    code, out, _ = cli(
+        "predict",
+        "--model-dir",
+        str(tiny_int8),
+        "--text",
+        "-",
+        "--top",
+        "5",
+        stdin=b"Once upon a time",
+    )
     rows = json.loads(out)
     assert code == 0 and len(rows) == 5
     probs = [r["probability"] for r in rows]
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1
-    code, out, _ = cli("predict", "--model-dir", str(tiny_int8), "--text", "Once upon a time",
-                       "--top-k", "1", "--top", "3")
+    code, out, _ = cli(
+        "predict",
+        "--model-dir",
+        str(tiny_int8),
+        "--text",
+        "Once upon a time",
+        "--top-k",
+        "1",
+        "--top",
+        "3",
+    )
     rows = json.loads(out)
-    assert rows[0]["id"] == json.loads(cli("predict", "--model-dir", str(tiny_int8), "--text",
-                                           "Once upon a time", "--temperature", "0")[1])[0]["id"]
+    assert (
+        rows[0]["id"]
+        == json.loads(
+            cli(
+                "predict",
+                "--model-dir",
+                str(tiny_int8),
+                "--text",
+                "Once upon a time",
+                "--temperature",
+                "0",
+            )[1]
+        )[0]["id"]
+    )
     assert rows[0]["probability"] == 1.0 and rows[1]["probability"] == 0.0
 
 
 def test_generate_is_seeded(tiny_int8):
-    args = ("generate", "--model-dir", str(tiny_int8), "--text", "A", "--tokens", "8",
-            "--seed", "3")
+    args = (
+        "generate",
+        "--model-dir",
+        str(tiny_int8),
+        "--text",
+        "A",
+        "--tokens",
+        "8",
+        "--seed",
+        "3",
+    )
     first, second = json.loads(cli(*args)[1]), json.loads(cli(*args)[1])
     assert first == second and len(first["ids"]) == 8
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "the text is empty"),
-    ("word" + " word" * 79, "80 tokens is more than this model's context of 64 tokens"),
-], ids=["empty", "too long"])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "the text is empty"),
+        ("word" + " word" * 79, "80 tokens is more than this model's context of 64 tokens"),
+    ],
+    ids=["empty", "too long"],
+)
 def test_bad_prompts_are_named(tiny_int8, text, message):
     code, _, err = cli("predict", "--model-dir", str(tiny_int8), "--text", text)
     assert code == 1 and message in err
@@ -92,18 +143,30 @@ def test_invalid_utf8_on_stdin_is_named(tiny_int8):
     assert code == 1 and "not valid UTF-8" in err
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda d: (d / "model.onnx").write_bytes((d / "model.onnx").read_bytes()[:-10]),
-     "model.onnx has"),
-    (lambda d: (d / "model.onnx").write_bytes(b"x" + (d / "model.onnx").read_bytes()[1:]),
-     "model.onnx is corrupt"),
-    (lambda d: (d / "vocab.json").unlink(), "vocab.json is missing"),
-    (lambda d: (d / "manifest.json").unlink(), "no manifest.json"),
-    (lambda d: (d / "manifest.json").write_text("{"), "not valid JSON"),
-    (lambda d: (d / "manifest.json").write_text(json.dumps(
-        {**json.loads((d / "manifest.json").read_text()), "outputs": {"logits": {}}})),
-     "do not match this version"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (
+            lambda d: (d / "model.onnx").write_bytes((d / "model.onnx").read_bytes()[:-10]),
+            "model.onnx has",
+        ),
+        (
+            lambda d: (d / "model.onnx").write_bytes(b"x" + (d / "model.onnx").read_bytes()[1:]),
+            "model.onnx is corrupt",
+        ),
+        (lambda d: (d / "vocab.json").unlink(), "vocab.json is missing"),
+        (lambda d: (d / "manifest.json").unlink(), "no manifest.json"),
+        (lambda d: (d / "manifest.json").write_text("{"), "not valid JSON"),
+        (
+            lambda d: (d / "manifest.json").write_text(
+                json.dumps(
+                    {**json.loads((d / "manifest.json").read_text()), "outputs": {"logits": {}}}
+                )
+            ),
+            "do not match this version",
+        ),
+    ],
+)
 def test_damaged_model_folder_is_named(tiny_int8, tmp_path, damage, message):
     folder = tmp_path / "model"
     shutil.copytree(tiny_int8, folder)

@@ -11,7 +11,6 @@ import numpy as np
 import onnx
 import pytest
 
-from pyexplainer.core.attention import decompose_attention
 from pyexplainer.core.generation import KVCache, cache_after, forward
 from pyexplainer.core.trace import TRACE_OUTPUTS
 from pyexplainer.model_dir import open_model_dir
@@ -90,9 +89,10 @@ def test_layer_norm_statistics_are_the_models(fp32_trace):
 
 def test_numpy_decomposition_reproduces_the_models_heads(fp32_trace, reference):
     for layer in range(TINY["n_layer"]):
-        steps = decompose_attention(fp32_trace.q[layer], fp32_trace.k[layer], fp32_trace.v[layer])
+        steps = fp32_trace.attention(layer)
         np.testing.assert_allclose(steps.probs, reference["attention_probs"][layer], atol=1e-5)
         np.testing.assert_allclose(steps.head_outputs, fp32_trace.head_outputs[layer], atol=1e-5)
+        assert fp32_trace.attention_mismatch(layer) < 1e-5
 
 
 def test_matches_transformers_when_installed(tiny_checkpoint, fp32_trace):
@@ -117,8 +117,7 @@ def test_cached_steps_equal_one_full_pass(tiny_int8):
     np.testing.assert_allclose(step.residual[:, 0], full.residual[:, -1], atol=1e-4)
     np.testing.assert_allclose(cache.keys, full.present_keys, atol=1e-5)
     # the decomposition of the cached step is the last row of the full one
-    last = decompose_attention(step.q[1], step.present_keys[1], step.present_values[1])
-    whole = decompose_attention(full.q[1], full.k[1], full.v[1])
+    last, whole = step.attention(1), full.attention(1)
     np.testing.assert_allclose(last.probs[:, 0], whole.probs[:, -1], atol=1e-5)
 
 

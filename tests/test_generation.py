@@ -12,8 +12,14 @@ def model(tiny_int8):
     return open_model_dir(tiny_int8)
 
 
-@pytest.mark.parametrize("settings", [{"temperature": 0.0}, {"temperature": 1.0, "seed": 7},
-                                      {"temperature": 0.8, "top_k": 40, "top_p": 0.9, "seed": 1}])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"temperature": 0.0},
+        {"temperature": 1.0, "seed": 7},
+        {"temperature": 0.8, "top_k": 40, "top_p": 0.9, "seed": 1},
+    ],
+)
 def test_cache_and_recompute_generate_the_same_tokens(model, settings):
     c = model.manifest.config
     prompt = model.tokenizer.encode("The teacher asked the students to")

@@ -1,13 +1,13 @@
 """GPT-2's byte-level BPE tokenizer in pure Python: text -> token ids, offsets, readable labels.
 
-Runs unchanged in CPython and Pyodide (it needs only `regex` and the standard library) and never
-does I/O: build it from the *texts* of GPT-2's vocab.json and merges.txt with
-`Tokenizer.from_strings`. Its ids are those of Hugging Face `tokenizers` for the same files
-(ByteLevel pre-tokenizer without a prefix space, BPE model, no special tokens); the tests check this.
+Runs unchanged in CPython and Pyodide (it needs only the standard library) and never does I/O:
+build it from the *texts* of GPT-2's vocab.json and merges.txt with `Tokenizer.from_strings`. Its
+ids are those of Hugging Face `tokenizers` for the same files (ByteLevel pre-tokenizer without a
+prefix space, BPE model, no special tokens); tests/test_tokenizer.py checks this.
 
 How GPT-2 tokenizes, in three stages:
-1. Split the text into words with GPT2_SPLIT_PATTERN (" world", "'s", "123", "  "): a BPE token
-   never crosses a word boundary.
+1. Split the text into words with GPT-2's pattern (see word_spans): " world", "'s", "123", "  ".
+   A token never crosses a word boundary.
 2. Write each word as its UTF-8 bytes, each byte one of 256 printable characters (so "Ġ" is the
    byte of a space); the vocabulary holds a token for every byte.
 3. Merge neighbouring tokens pair by pair, always the pair that comes first in merges.txt
@@ -20,15 +20,15 @@ from the caller appending it.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
-import regex
+__all__ = ["Tokenizer", "word_spans"]
 
-__all__ = ["GPT2_SPLIT_PATTERN", "Tokenizer"]
-
-# Words whose ids are remembered; the cache is emptied when full (a prompt repeats few words).
+# Entries in each cache (word -> ids, character -> stand-in; see below).
 _CACHE_SIZE = 50_000
 
 
@@ -106,8 +106,8 @@ class Tokenizer:
         Raises UnicodeEncodeError for lone surrogates, which are not text (`tokenizers` refuses
         them too)."""
         ids: list[int] = []
-        for word in GPT2_SPLIT_PATTERN.findall(text):
-            ids.extend(self._word_ids(word))
+        for start, end in word_spans(text):
+            ids.extend(self._word_ids(text[start:end]))
         return ids
 
     def encode_with_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
@@ -115,27 +115,16 @@ class Tokenizer:
         in the class docstring): text[start:end] is the text a token comes from."""
         ids: list[int] = []
         offsets: list[tuple[int, int]] = []
-        for match in GPT2_SPLIT_PATTERN.finditer(text):
-            word, start = match.group(), match.start()
-            word_ids = self._word_ids(word)
+        for start, end in word_spans(text):
+            word_ids = self._word_ids(text[start:end])
             ids.extend(word_ids)
-            if word.isascii():  # one byte per character
-                for i in word_ids:
-                    end = start + len(self._token_bytes[i])
-                    offsets.append((start, end))
-                    start = end
-                continue
-            char_of_byte = [k for k, c in enumerate(word) for _ in range(_utf8_length(c))]
-            first = 0  # first byte of the token within the word
-            for i in word_ids:
-                last = first + len(self._token_bytes[i]) - 1
-                offsets.append((start + char_of_byte[first], start + char_of_byte[last] + 1))
-                first = last + 1
+            offsets.extend(self._token_spans(text[start:end], start, word_ids))
         return ids, offsets
 
     def decode(self, ids: Iterable[int]) -> str:
         """The text of a token sequence. Bytes that are not valid UTF-8 (a sequence cut inside a
-        character) become U+FFFD '�', as in GPT-2; use token_labels to show tokens readably."""
+        character) become U+FFFD '�', as in GPT-2; use token_labels to show tokens readably.
+        Raises ValueError for an id outside the vocabulary."""
         return b"".join(self.token_bytes(i) for i in ids).decode("utf-8", errors="replace")
 
     def token_bytes(self, token_id: int) -> bytes:
@@ -145,7 +134,7 @@ class Tokenizer:
         return self._token_bytes[token_id]
 
     def token_labels(self, ids: Iterable[int]) -> list[str]:
-        """A readable label for each token, never containing '�'.
+        """A readable label for each token: never '�', unless the token is that character.
 
         A token whose bytes are valid UTF-8 is labelled by its text (" world", "你", "\\n"). In a
         token holding part of a multi-byte character, the complete characters are written as text
@@ -156,7 +145,7 @@ class Tokenizer:
         return [_label(self.token_bytes(i)) for i in ids]
 
     def _word_ids(self, word: str) -> tuple[int, ...]:
-        """Token ids of one word of GPT2_SPLIT_PATTERN, through the cache."""
+        """Token ids of one word (see word_spans), through the cache."""
         ids = self._cache.get(word)
         if ids is None:
             ids = self._bpe([self._byte_ids[b] for b in word.encode("utf-8")])
@@ -164,6 +153,20 @@ class Tokenizer:
                 self._cache.clear()
             self._cache[word] = ids
         return ids
+
+    def _token_spans(self, word: str, start: int, word_ids: Sequence[int]) -> list[tuple[int, int]]:
+        """Character spans of the tokens of `word`, which begins at index `start` of the text."""
+        if word.isascii():
+            char_of_byte = range(len(word))
+        else:
+            char_of_byte = [k for k, char in enumerate(word) for _ in range(_utf8_length(char))]
+        spans = []
+        first = 0  # the token's first byte within the word
+        for i in word_ids:
+            last = first + len(self._token_bytes[i]) - 1
+            spans.append((start + char_of_byte[first], start + char_of_byte[last] + 1))
+            first = last + 1
+        return spans
 
     def _bpe(self, ids: list[int]) -> tuple[int, ...]:
         """Apply the merges to a word's byte tokens: lowest rank first, leftmost first on ties.
@@ -223,13 +226,55 @@ def _label(data: bytes) -> str:
     return "".join(parts)
 
 
-# --- GPT-2's pre-tokenizer --------------------------------------------------------------------
-# GPT-2's pattern is 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ .
-# Which characters are letters (\p{L}) and numbers (\p{N}) depends on the Unicode version of the
-# regex engine: `tokenizers` 0.23 (Oniguruma) uses Unicode 16.0, the `regex` module here 17.0 and
-# Pyodide's whatever its release ships. So that ids do not depend on that, the classes are written
-# out below as the code point ranges (hex) that `tokenizers` treats as \p{L}, \p{N} and \s, read
-# from it one code point at a time; tests/test_tokenizer.py checks every code point against it.
+# --- Stage 1: GPT-2's pre-tokenizer --------------------------------------------------------------
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    r"""The (start, end) spans of the words GPT-2 splits `text` into before BPE, in order.
+
+    GPT-2's pattern is  's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+    (English contractions; runs of letters, of numbers or of other symbols, each with at most one
+    leading space; whitespace, leaving a last space to the word that follows). Which characters
+    are letters (\p{L}), numbers (\p{N}) and whitespace (\s) depends on the regex engine and its
+    Unicode version: `tokenizers` 0.23 (Oniguruma) knows Unicode 16.0, the `regex` module 2026.5
+    knows 17.0, Python's `re` has its own idea of \s and \d. So that ids never depend on that,
+    each character is first replaced by a stand-in of its class as `tokenizers` sees it ("a", "0",
+    "\t" or "!"; ASCII stays itself) and the pattern is run on the stand-ins, whose classes no
+    engine disputes. The pattern only tests classes and the ASCII characters it names, so the
+    spans are those of the original text.
+    """
+    return [match.span() for match in _WORD.finditer(text.translate(_STAND_INS))]
+
+
+# GPT-2's pattern over stand-ins: \p{L} is [A-Za-z], \p{N} [0-9] and \s [\t-\r ].
+_WORD = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]+| ?[^\t-\r A-Za-z0-9]+"
+                   r"|[\t-\r ]+(?![^\t-\r ])|[\t-\r ]+")
+
+
+class _StandIns(dict):
+    """Code point -> stand-in character, for str.translate. Filled on first sight of a character
+    (up to _CACHE_SIZE entries): most texts use few distinct characters."""
+
+    def __init__(self, classes: Mapping[str, str]) -> None:
+        super().__init__((code, chr(code)) for code in range(128))
+        ranges = sorted((int(first, 16), int(last or first, 16), stand_in)
+                        for stand_in, table in classes.items()
+                        for first, _, last in (item.partition("-") for item in table.split()))
+        self._firsts = [first for first, _, _ in ranges]
+        self._lasts = [last for _, last, _ in ranges]
+        self._stand_ins = [stand_in for _, _, stand_in in ranges]
+
+    def __missing__(self, code: int) -> str:
+        k = bisect.bisect_right(self._firsts, code) - 1
+        stand_in = self._stand_ins[k] if k >= 0 and code <= self._lasts[k] else "!"
+        if len(self) < _CACHE_SIZE:
+            self[code] = stand_in
+        return stand_in
+
+
+# The code points (hex, "first-last") that `tokenizers` 0.23.3 treats as \p{L}, \p{N} and \s:
+# Unicode 16.0, read from its regex engine one code point at a time. tests/test_tokenizer.py checks
+# every code point against the installed `tokenizers`; update these if that test fails.
 _LETTERS = """
 41-5a 61-7a aa b5 ba c0-d6 d8-f6 f8-2c1 2c6-2d1 2e0-2e4 2ec 2ee 370-374 376-377 37a-37d 37f 386
 388-38a 38c 38e-3a1 3a3-3f5 3f7-481 48a-52f 531-556 559 560-588 5d0-5ea 5ef-5f2 620-64a 66e-66f
@@ -320,18 +365,4 @@ ff10-ff19 10107-10133 10140-10178 1018a-1018b 102e1-102fb 10320-10323 10341 1034
 _SPACES = "9-d 20 85 a0 1680 2000-200a 2028-2029 202f 205f 3000"
 
 
-def _char_class(ranges: str) -> str:
-    """The inside of a regex character class from "41-5a aa ..." (hex code points)."""
-    parts = []
-    for item in ranges.split():
-        first, _, last = item.partition("-")
-        parts.append("-".join(f"\\U{int(code, 16):08x}" for code in (first, last) if code))
-    return "".join(parts)
-
-
-_L, _N, _S = _char_class(_LETTERS), _char_class(_NUMBERS), _char_class(_SPACES)
-
-#: GPT-2's word-splitting pattern (stage 1 of tokenization), with `tokenizers`' Unicode classes.
-GPT2_SPLIT_PATTERN: regex.Pattern[str] = regex.compile(
-    rf"'s|'t|'re|'ve|'m|'ll|'d| ?[{_L}]+| ?[{_N}]+| ?[^{_S}{_L}{_N}]+|[{_S}]+(?![^{_S}])|[{_S}]+"
-)
+_STAND_INS = _StandIns({"a": _LETTERS, "0": _NUMBERS, "\t": _SPACES})

@@ -11,6 +11,8 @@ import dataclasses
 
 import numpy as np
 
+from pyexplainer.core.attention import AttentionSteps, decompose_attention
+
 # name -> (shape, what it is). Per-layer tensors are stacked over layers on axis 0.
 TRACE_OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
     "token_embedding": (("T", "D"), "row of the token embedding matrix wte for each token"),
@@ -97,6 +99,19 @@ class Trace:
             past_length=past_length,
             **{name: outputs[name] for name in TRACE_OUTPUTS},
         )
+
+    def attention(self, layer: int) -> AttentionSteps:
+        """Layer `layer`'s attention step by step, recomputed in numpy from the model's own Q, K, V
+        (keys and values include the cached positions): scores, scaling, mask, softmax, heads."""
+        return decompose_attention(
+            self.q[layer], self.present_keys[layer], self.present_values[layer]
+        )
+
+    def attention_mismatch(self, layer: int) -> float:
+        """max |numpy head outputs - the model's own head outputs| for one layer: how exactly the
+        decomposition the page shows reproduces what the model computed (float32: ~1e-6)."""
+        steps = self.attention(layer)
+        return float(np.abs(steps.head_outputs - self.head_outputs[layer]).max())
 
 
 assert set(TRACE_OUTPUTS) == {f.name for f in dataclasses.fields(Trace)} - {

@@ -1,0 +1,135 @@
+"""CPython benchmark: python -m export.bench [--layers 12 --width 768 ...] > bench.json
+
+Exports a GPT-2-small-sized checkpoint with random weights (sizes and speeds do not depend on
+the values) as fp32 and int8, then times what the site does: a traced forward pass, the numpy
+attention decomposition relative to it, a generation step with and without the key/value cache,
+and the tokenizer. Prints one JSON object; medians of repeated runs, in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from export.checkpoint import expected_shapes
+from export.export import export_model
+from pyexplainer.config import ModelConfig
+from pyexplainer.core.generation import cache_after, forward
+from pyexplainer.model_dir import open_model_dir
+
+VOCAB_DIR = Path(__file__).resolve().parent.parent / "models" / "demo"
+
+
+def median_ms(fn, repeat: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return round(statistics.median(times), 2)
+
+
+def write_random_checkpoint(folder: Path, c: ModelConfig) -> None:
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(0)
+    weights = {
+        "transformer." + name: (0.02 * rng.standard_normal(shape, dtype=np.float32))
+        if len(shape) > 1
+        else np.ones(shape, np.float32)
+        if name.endswith("weight")
+        else np.zeros(shape, np.float32)
+        for name, shape in expected_shapes(c).items()
+    }
+    folder.mkdir(parents=True)
+    save_file(weights, str(folder / "model.safetensors"))
+    config = {"model_type": "gpt2", "activation_function": "gelu_new", **c.to_dict()}
+    (folder / "config.json").write_text(json.dumps(config))
+    for name in ("vocab.json", "merges.txt"):
+        (folder / name).write_bytes((VOCAB_DIR / name).read_bytes())
+
+
+def time_model(folder: Path, repeat: int) -> dict:
+    model = open_model_dir(folder)
+    c, run = model.manifest.config, model.run
+    rng = np.random.default_rng(1)
+    result = {}
+    for t in (16, 64):
+        ids = rng.integers(0, c.vocab_size, t).tolist()
+        trace = forward(run, c, ids)
+        infer = median_ms(lambda ids=ids: forward(run, c, ids), repeat)
+
+        def decompose(trace=trace):
+            for layer in range(c.n_layer):
+                trace.attention(layer)
+
+        decomp = median_ms(decompose, repeat)
+        result[f"forward_T{t}_ms"] = infer
+        result[f"decompose_all_layers_T{t}_ms"] = decomp
+        result[f"decompose_over_forward_T{t}"] = round(decomp / infer, 3)
+    ids = rng.integers(0, c.vocab_size, 64).tolist()
+    prefix = forward(run, c, ids[:-1])
+    result["generate_step_at_64_with_cache_ms"] = median_ms(
+        lambda: forward(run, c, ids[-1:], cache_after(prefix)), repeat
+    )
+    result["generate_step_at_64_recompute_ms"] = median_ms(lambda: forward(run, c, ids), repeat)
+    result["cache_speedup"] = round(
+        result["generate_step_at_64_recompute_ms"] / result["generate_step_at_64_with_cache_ms"], 2
+    )
+    return result
+
+
+def tokenizer_throughput(folder: Path) -> dict:
+    """Tokens per second on varied text (words drawn from the vocabulary, plus Chinese)."""
+    model = open_model_dir(folder)
+    words = [w.replace("\u0120", " ") for w in json.loads((folder / "vocab.json").read_text())]
+    rnd = random.Random(0)
+    text = "".join(rnd.choice(words) for _ in range(40_000)) + "你好，世界。" * 500
+    start = time.perf_counter()
+    n = len(model.tokenizer.encode(text))
+    seconds = time.perf_counter() - start
+    return {"tokenizer_tokens": n, "tokenizer_tokens_per_s_cold": round(n / seconds)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--layers", type=int, default=12)
+    p.add_argument("--heads", type=int, default=12)
+    p.add_argument("--width", type=int, default=768)
+    p.add_argument("--context", type=int, default=1024)
+    p.add_argument("--repeat", type=int, default=5)
+    args = p.parse_args(argv)
+    c = ModelConfig(args.layers, args.heads, args.width, args.context, 50257)
+    report: dict = {
+        "model": c.to_dict(),
+        "parameters": sum(int(np.prod(s)) for s in expected_shapes(c).values()),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        write_random_checkpoint(tmp / "ckpt", c)
+        for quantize in ("fp32", "int8"):
+            start = time.perf_counter()
+            manifest = export_model(str(tmp / "ckpt"), tmp / quantize, quantize=quantize)
+            report[quantize] = {
+                "export_s": round(time.perf_counter() - start, 1),
+                "model_bytes": manifest["files"]["model.onnx"]["bytes"],
+                "fidelity": {k: v for k, v in manifest["fidelity"].items() if k != "text"},
+                **time_model(tmp / quantize, args.repeat),
+            }
+        report["int8_over_fp32_bytes"] = round(
+            report["int8"]["model_bytes"] / report["fp32"]["model_bytes"], 3
+        )
+        report |= tokenizer_throughput(tmp / "int8")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
