@@ -26,6 +26,8 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import nn
 
+from export.corpus import gpt2_tokenizer
+
 VOCAB_DIR = Path(__file__).resolve().parent.parent / "models" / "demo"
 EOT = 50256  # <|endoftext|>, separates documents
 HELD_OUT_EVERY = 20  # every 20th chunk of every source is held out, never trained on
@@ -144,13 +146,7 @@ class Chunks:
 
 
 def tokenize_corpus(corpus_dir: Path, n_ctx: int) -> tuple[Chunks, list[dict]]:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-
-    tok = Tokenizer(
-        models.BPE.from_file(str(VOCAB_DIR / "vocab.json"), str(VOCAB_DIR / "merges.txt"))
-    )
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
+    tok = gpt2_tokenizer()
     sources = json.loads((corpus_dir / "sources.json").read_text())["sources"]
     rows, origin = [], []
     for i, src in enumerate(sources):
@@ -432,13 +428,7 @@ def train(
 
 
 def finish_report(model, cfg, train_split, held, sources, log) -> dict:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-
-    tok = Tokenizer(
-        models.BPE.from_file(str(VOCAB_DIR / "vocab.json"), str(VOCAB_DIR / "merges.txt"))
-    )
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
+    tok = gpt2_tokenizer()
     temperature = 0.7
     samples = {
         p: tok.decode(continue_text(model, tok.encode(p).ids, 30, temperature, cfg.seed, cfg.n_ctx))

@@ -13,6 +13,16 @@ VOCAB_DIR = ROOT / "models" / "demo"
 TINY = {"n_layer": 2, "n_head": 4, "n_embd": 32, "n_positions": 64, "vocab_size": 50257}
 
 
+def hf_gpt2_tokenizer(folder: Path = VOCAB_DIR):
+    """The oracle: GPT-2 in Hugging Face `tokenizers` (byte-level, no prefix space, no specials)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    hf = Tokenizer(models.BPE.from_file(str(folder / "vocab.json"), str(folder / "merges.txt")))
+    hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    hf.decoder = decoders.ByteLevel()
+    return hf
+
+
 def tiny_weights(seed: int = 0) -> dict[str, np.ndarray]:
     """Random GPT-2 weights, scaled so attention is far from uniform and logits spread out."""
     from export.checkpoint import expected_shapes

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from export.checkpoint import CheckpointError, load_checkpoint
-from tests.conftest import tiny_weights, write_hf_checkpoint
+from tests.conftest import hf_gpt2_tokenizer, tiny_weights, write_hf_checkpoint
 
 
 def test_float16_and_lm_head_copy_load(tmp_path):
@@ -62,11 +62,8 @@ def test_untied_lm_head_is_refused(tmp_path):
 
 
 def test_tokenizer_json_alone_gives_the_same_vocabulary(tmp_path):
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
     folder = write_hf_checkpoint(tmp_path / "tokjson", tiny_weights())
-    oracle = Tokenizer(models.BPE.from_file(str(folder / "vocab.json"), str(folder / "merges.txt")))
-    oracle.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    oracle = hf_gpt2_tokenizer(folder)
     oracle.save(str(folder / "tokenizer.json"))
     original = load_checkpoint(str(folder))
     (folder / "vocab.json").unlink()

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, TINY, tiny_weights
+from tests.conftest import ROOT, TINY, hf_gpt2_tokenizer, tiny_weights
 from tests.gpt2_reference import reference_forward
 
 L, H, D = TINY["n_layer"], TINY["n_head"], TINY["n_embd"]
@@ -22,17 +22,11 @@ def cli(*args, stdin: bytes | None = None):
 
 
 def test_tokenize_gives_ids_readable_tokens_and_offsets(tiny_int8):
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
     text = "Hello 世界, naïve 👩‍💻!"
     code, out, _ = cli("tokenize", "--model-dir", str(tiny_int8), "--text", text)
     assert code == 0
     result = json.loads(out)
-    oracle = Tokenizer(
-        models.BPE.from_file(str(tiny_int8 / "vocab.json"), str(tiny_int8 / "merges.txt"))
-    )
-    oracle.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    assert result["ids"] == oracle.encode(text).ids
+    assert result["ids"] == hf_gpt2_tokenizer(tiny_int8).encode(text).ids
     assert result["tokens"][0] == "Hello"
     assert "\ufffd" not in "".join(result["tokens"])
     assert result["offsets"][0] == [0, 5] and result["offsets"][-1][1] == len(text)

@@ -10,15 +10,14 @@ import random
 import re
 import string
 from itertools import pairwise
-from pathlib import Path
 
 import pytest
-from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers
+from tokenizers import Regex, normalizers
 from tokenizers import Tokenizer as HFTokenizer
 
 from pyexplainer.core.tokenizer import _STAND_INS, Tokenizer, word_spans
+from tests.conftest import VOCAB_DIR, hf_gpt2_tokenizer
 
-VOCAB_DIR = Path(__file__).resolve().parent.parent / "models" / "demo"
 VOCAB_SHA256 = {
     "vocab.json": "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783",
     "merges.txt": "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5",
@@ -45,12 +44,7 @@ def tokenizer(vocab_texts) -> Tokenizer:
 
 @pytest.fixture(scope="module")
 def oracle(vocab_texts) -> HFTokenizer:
-    """GPT-2 in `tokenizers`: byte-level pre-tokenizer without prefix space, no special tokens."""
-    hf = HFTokenizer(models.BPE.from_file(str(VOCAB_DIR / "vocab.json"),
-                                          str(VOCAB_DIR / "merges.txt")))
-    hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    hf.decoder = decoders.ByteLevel()
-    return hf
+    return hf_gpt2_tokenizer(VOCAB_DIR)
 
 
 @pytest.fixture(scope="module")
