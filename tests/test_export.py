@@ -260,3 +260,39 @@ def test_export_cli_succeeds_and_replaces_an_earlier_export(tmp_path, tiny_check
         "model.onnx",
         "vocab.json",
     ]
+
+
+def run_without(blocked: str, code: str) -> subprocess.CompletedProcess:
+    """Run python code in a fresh interpreter where importing `blocked` fails."""
+    prelude = f"import sys; sys.modules[{blocked!r}] = None\n"
+    return subprocess.run([sys.executable, "-c", prelude + code], cwd=ROOT, capture_output=True,
+                          text=True)
+
+
+def test_export_needs_no_torch(tiny_checkpoint, tmp_path):
+    result = run_without("torch", "from export.__main__ import main\n"
+                         f"sys.exit(main(['--model', {str(tiny_checkpoint)!r}, "
+                         f"'--out', {str(tmp_path / 'm')!r}]))")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "m" / "model.onnx").is_file()
+
+
+def test_core_imports_without_onnxruntime():
+    modules = ["pyexplainer", "pyexplainer.core.tokenizer", "pyexplainer.core.attention",
+               "pyexplainer.core.sampling", "pyexplainer.core.generation",
+               "pyexplainer.core.trace", "pyexplainer.manifest"]
+    result = run_without("onnxruntime", "".join(f"import {m}\n" for m in modules))
+    assert result.returncode == 0, result.stderr
+
+
+def test_gpt2_small_sized_int8_model_is_at_most_135_mb():
+    from export.checkpoint import expected_shapes
+    from export.graph import build_model
+    from pyexplainer.config import ModelConfig
+
+    c = ModelConfig(n_layer=12, n_head=12, n_embd=768, n_positions=1024, vocab_size=50257)
+    rng = np.random.default_rng(0)
+    weights = {name: rng.standard_normal(shape, dtype=np.float32) * 0.02
+               for name, shape in expected_shapes(c).items()}
+    size = build_model(c, weights, "int8").ByteSize()
+    assert 120e6 < size <= 135e6

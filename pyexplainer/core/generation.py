@@ -50,15 +50,27 @@ def check_context(n_tokens: int, c: ModelConfig) -> None:
         raise ContextLengthError("the text is empty: type at least one character")
 
 
+def checked_ids(c: ModelConfig, new_ids: Sequence[int], cache: KVCache) -> np.ndarray:
+    """new_ids as the model's input_ids (T,) int64, once they fit the context and vocabulary."""
+    ids = np.asarray(new_ids, dtype=np.int64).reshape(-1)  # (T,)
+    check_context(cache.length + len(ids), c)
+    if ids.size == 0:
+        raise ValueError("no new tokens to run")
+    if ids.min() < 0 or ids.max() >= c.vocab_size:
+        raise ValueError(f"token ids must lie in [0, {c.vocab_size})")
+    return ids
+
+
 def forward(
     run: RunModel, c: ModelConfig, new_ids: Sequence[int], cache: KVCache | None = None
 ) -> Trace:
-    """Run the model on new_ids (T,) after the cached positions; the trace of this step."""
+    """Run the model on new_ids (T,) after the cached positions; the trace of this step.
+
+    (The browser's runtime is asynchronous: the page awaits it between checked_ids and
+    Trace.from_outputs, the two halves of this function.)
+    """
     cache = cache or KVCache.empty(c)
-    ids = np.asarray(new_ids, dtype=np.int64).reshape(-1)  # (T,)
-    check_context(cache.length + len(ids), c)
-    if ids.size and (ids.min() < 0 or ids.max() >= c.vocab_size):
-        raise ValueError(f"token ids must lie in [0, {c.vocab_size})")
+    ids = checked_ids(c, new_ids, cache)
     return Trace.from_outputs(ids, cache.length, run(ids, cache.keys, cache.values))
 
 
