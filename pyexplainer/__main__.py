@@ -1,6 +1,7 @@
 """Command line: python -m pyexplainer {tokenize,trace,predict,generate} --model-dir DIR --text TEXT
 
 `--text -` reads the text from standard input (UTF-8). Output is JSON (trace: an .npz file).
+`python -m pyexplainer serve DIR [--port N] [--host H]` serves a built site on this machine.
 """
 
 from __future__ import annotations
@@ -113,11 +114,19 @@ def parser() -> argparse.ArgumentParser:
     sampling(gen)
     gen.add_argument("--tokens", type=int, required=True, help="how many tokens to generate")
     gen.add_argument("--seed", type=int, default=0)
+    serve = sub.add_parser("serve", help="serve a built site here, cross-origin isolated")
+    serve.add_argument("dir", help="the folder python build/make_site.py --out wrote")
+    serve.add_argument("--port", type=int, default=8000, help="0 = any free port")
+    serve.add_argument("--host", default="127.0.0.1")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "serve":
+        from pyexplainer.serve import serve  # the local server is no part of the core
+
+        return serve(args.dir, host=args.host, port=args.port)
     try:
         args.text = read_text(args.text)
         args.func(open_model_dir(args.model_dir), args)

@@ -14,6 +14,10 @@ class OrtRunner:
         import onnxruntime as ort  # imported here: the package itself needs only numpy
 
         options = ort.SessionOptions()
+        # Basic optimisations only (constant folding, no kernel fusion): at higher levels
+        # onnxruntime fuses DequantizeLinear + MatMul into kernels of its own that round
+        # differently, and onnxruntime-web does not, so the page and CPython would disagree.
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         if threads:
             options.intra_op_num_threads = threads
         options.log_severity_level = 3

@@ -1,0 +1,57 @@
+// The site's service worker; build/make_site.py writes it to DIR/sw.js with BUILD_ID filled in
+// (unless web/ has its own sw.js). Two jobs, for hosts that send no custom headers (GitHub Pages)
+// and for classrooms without network:
+// 1. Cross-origin isolation: every response it hands the page carries COOP/COEP/CORP, so
+//    SharedArrayBuffer (onnxruntime-web threads) works after the page has reloaded once under it.
+// 2. Offline: every same-origin file the page fetched is kept in a cache named after the build,
+//    so the next visit works with the server gone. A new build is a new sw.js, hence a new cache;
+//    the old one is deleted when the new worker activates.
+const BUILD_ID = "__BUILD_ID__";
+const CACHE = `pyexplainer-${BUILD_ID}`;
+const ISOLATION = {
+  "Cross-Origin-Opener-Policy": "same-origin",
+  "Cross-Origin-Embedder-Policy": "require-corp",
+  "Cross-Origin-Resource-Policy": "same-origin",
+};
+
+self.addEventListener("install", () => self.skipWaiting());
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) {
+        if (name.startsWith("pyexplainer-") && name !== CACHE) await caches.delete(name);
+      }
+      await self.clients.claim();
+    })(),
+  );
+});
+
+function isolated(response) {
+  if (response.type === "opaque" || response.status === 0) return response;
+  const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(ISOLATION)) headers.set(name, value);
+  return new Response(response.body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers,
+  });
+}
+
+async function cacheFirst(request) {
+  const cache = await caches.open(CACHE);
+  const cached = await cache.match(request, { ignoreSearch: request.mode === "navigate" });
+  if (cached) return isolated(cached);
+  const response = await fetch(request);
+  if (response.status === 200 && response.type === "basic") {
+    await cache.put(request, response.clone());
+  }
+  return isolated(response);
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) return;
+  if (request.headers.has("range")) return; // partial responses cannot be cached
+  event.respondWith(cacheFirst(request));
+});
