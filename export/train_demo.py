@@ -302,6 +302,16 @@ def write_model_folder(out: Path, model: DemoGPT, cfg: TrainConfig, report: dict
     (out / "README.md").write_text(model_card(report))
 
 
+def stopped_early(r: dict, c: dict) -> str:
+    if r["steps"] >= c["max_steps"]:
+        return ""
+    return (
+        f", stopped at step {r['steps']:,} of the planned {c['max_steps']:,} by the time "
+        "budget (the learning rate had decayed to "
+        f"{learning_rate(TrainConfig(**c), r['steps']):.1e} of {c['lr']:.1e})"
+    )
+
+
 def model_card(r: dict) -> str:
     c, ev, base = r["config"], r["held_out"], r["unigram_baseline"]
     rows = "\n".join(
@@ -324,7 +334,7 @@ context {c["n_ctx"]} tokens, tied input/output embeddings, tanh-GELU, pre-LN), \
 - Weights: float16 safetensors, Hugging Face layout (`GPT2LMHeadModel.from_pretrained` loads it).
 - Trained {r["steps"]:,} steps × {c["batch_size"]} × {c["n_ctx"]} tokens \
 ({r["tokens_seen"]:,} tokens seen) in {r["train_seconds"] / 60:.0f} min on 2 CPU cores \
-(bf16 autocast).
+(bf16 autocast){stopped_early(r, c)}.
 
 ## Held-out quality
 Every {HELD_OUT_EVERY}th chunk of every source is held out and never trained on
@@ -364,10 +374,13 @@ def train(
     time_limit: float | None = None,
     stop_at: int | None = None,
     log_every: int = 20,
+    finish_now: bool = False,
 ) -> dict:
     """Train (or resume) until cfg.max_steps, then write the model folder `out`.
 
-    time_limit (seconds) and stop_at (a step) end the run early with a checkpoint to resume from.
+    time_limit (seconds) and stop_at (a step) end the run early with a checkpoint to resume from;
+    finish_now writes the folder from the latest checkpoint without training further (the card
+    then says at which step of the planned ones the run stopped).
     """
     torch.manual_seed(cfg.seed)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -398,7 +411,7 @@ def train(
         print(f"resumed at step {step}", flush=True)
     started = time.time()
     elapsed_before = log[-1]["seconds"] if log else 0.0
-    while step < cfg.max_steps:
+    while step < cfg.max_steps and not finish_now:
         out_of_time = time_limit is not None and time.time() - started > time_limit
         if out_of_time or (stop_at is not None and step >= stop_at):
             save_checkpoint(run_dir, model, opt, step, cfg, log)
@@ -422,12 +435,12 @@ def train(
         if step % cfg.checkpoint_every == 0:
             save_checkpoint(run_dir, model, opt, step, cfg, log)
     save_checkpoint(run_dir, model, opt, step, cfg, log)
-    report = finish_report(model, cfg, train_split, held, sources, log)
+    report = finish_report(model, cfg, train_split, held, sources, log, step)
     write_model_folder(out, model, cfg, report)
-    return {"finished": True, "step": step, **report["held_out"]}
+    return {"finished": step >= cfg.max_steps, "step": step, **report["held_out"]}
 
 
-def finish_report(model, cfg, train_split, held, sources, log) -> dict:
+def finish_report(model, cfg, train_split, held, sources, log, step: int) -> dict:
     tok = gpt2_tokenizer()
     temperature = 0.7
     samples = {
@@ -437,8 +450,8 @@ def finish_report(model, cfg, train_split, held, sources, log) -> dict:
     return {
         "config": dataclasses.asdict(cfg),
         "parameters": sum(p.numel() for p in model.parameters()),
-        "steps": log[-1]["step"] if log else 0,
-        "tokens_seen": (log[-1]["step"] if log else 0) * cfg.batch_size * cfg.n_ctx,
+        "steps": step,
+        "tokens_seen": step * cfg.batch_size * cfg.n_ctx,
         "train_seconds": log[-1]["seconds"] if log else 0.0,
         "held_out": evaluate(model, held, cfg.eval_chunks),
         "unigram_baseline": unigram_baseline(train_split, held, cfg.eval_chunks),
@@ -464,13 +477,26 @@ def main(argv: list[str] | None = None) -> None:
         "--time-limit", type=float, default=None, help="stop (resumably) after N seconds"
     )
     p.add_argument("--stop-at", type=int, default=None, help="stop (resumably) at this step")
+    p.add_argument(
+        "--finish-now",
+        action="store_true",
+        help="write the model folder from the latest checkpoint, training no further",
+    )
     p.add_argument("--threads", type=int, default=2)
     for f in dataclasses.fields(TrainConfig):
         p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
-    result = train(args.corpus, args.run_dir, args.out, cfg, args.time_limit, args.stop_at)
+    result = train(
+        args.corpus,
+        args.run_dir,
+        args.out,
+        cfg,
+        args.time_limit,
+        args.stop_at,
+        finish_now=args.finish_now,
+    )
     print(json.dumps(result), flush=True)
 
 

@@ -66,6 +66,12 @@ def test_trains_resumes_identically_and_writes_a_loadable_model(corpus, tmp_path
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
 
+    # a run cut short can still be written out, and its card says so
+    early = train(corpus, tmp_path / "run_c", tmp_path / "model_c", TINY_TRAIN, stop_at=4)
+    assert early == {"finished": False, "step": 4}
+    train(corpus, tmp_path / "run_c", tmp_path / "model_c", TINY_TRAIN, finish_now=True)
+    assert "stopped at step 4 of the planned 6" in (tmp_path / "model_c" / "README.md").read_text()
+
     report = json.loads((tmp_path / "model_a" / "training.json").read_text())
     losses = [row["loss"] for row in report["loss_log"]]
     assert losses[-1] < losses[0]

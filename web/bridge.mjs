@@ -1,0 +1,57 @@
+// The one JavaScript module between Python and onnxruntime-web. Python (pyexplainer/runtime/
+// ort_browser.py) hands it typed arrays and gets typed arrays back; nothing here knows GPT-2.
+// WebGPU when the browser has an adapter, WebAssembly otherwise (threads when the page is
+// cross-origin isolated). Each backend's bundle is fetched only when it is used.
+
+const ORT_DIR = new URL("./ort/", import.meta.url).href;
+
+async function hasWebGPU() {
+  if (!("gpu" in navigator)) return false;
+  try {
+    return (await navigator.gpu.requestAdapter()) !== null;
+  } catch {
+    return false;
+  }
+}
+
+/** What this browser offers: the page shows it and the runtime chooses by it. */
+export async function capabilities() {
+  return {
+    webassembly: typeof WebAssembly === "object",
+    threads: self.crossOriginIsolated === true && typeof SharedArrayBuffer === "function",
+    cores: navigator.hardwareConcurrency || 1,
+    webgpu: await hasWebGPU(),
+  };
+}
+
+/** An inference session for the model bytes (Uint8Array); returns {session, backend, threads}. */
+export async function createSession(modelBytes, preferWebGPU) {
+  const caps = await capabilities();
+  const useWebGPU = preferWebGPU && caps.webgpu;
+  const ort = await import(ORT_DIR + (useWebGPU ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs"));
+  ort.env.wasm.wasmPaths = ORT_DIR;
+  ort.env.wasm.numThreads = caps.threads ? Math.min(4, caps.cores) : 1;
+  const session = await ort.InferenceSession.create(modelBytes, {
+    executionProviders: useWebGPU ? ["webgpu", "wasm"] : ["wasm"],
+    // no kernel fusion: the same arithmetic as pyexplainer's CPython runtime
+    graphOptimizationLevel: "basic",
+  });
+  return { session, ort, backend: useWebGPU ? "webgpu" : "wasm", threads: ort.env.wasm.numThreads };
+}
+
+/** Run one step. ids: BigInt64Array (T); keys/values: Float32Array of cacheDims (L, H, P, Dh).
+ *  Returns {name: {data: Float32Array, dims: number[]}} for every model output. */
+export async function run(handle, ids, keys, values, cacheDims) {
+  const { ort, session } = handle;
+  const feeds = {
+    input_ids: new ort.Tensor("int64", ids, [ids.length]),
+    past_keys: new ort.Tensor("float32", keys, cacheDims),
+    past_values: new ort.Tensor("float32", values, cacheDims),
+  };
+  const results = await session.run(feeds);
+  const out = {};
+  for (const [name, tensor] of Object.entries(results)) {
+    out[name] = { data: tensor.data, dims: Array.from(tensor.dims) };
+  }
+  return out;
+}
