@@ -19,8 +19,13 @@ from pyexplainer.core.generation import KVCache, cache_after, checked_ids
 from pyexplainer.core.sampling import sample_next_token
 from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.trace import Trace
-from pyexplainer.manifest import MODEL_FILE, TOKENIZER_FILES, ModelFileError, check_file
-from pyexplainer.manifest import parse_manifest
+from pyexplainer.manifest import (
+    MODEL_FILE,
+    TOKENIZER_FILES,
+    ModelFileError,
+    check_file,
+    parse_manifest,
+)
 from pyexplainer.runtime.ort_browser import BrowserRunner
 from pyexplainer.views.predictions import SamplingSettings, predictions
 from pyexplainer.views.tokens import token_views
@@ -89,12 +94,14 @@ class Page:
         base = entry["path"]
         raw_manifest = await fetch_bytes(base + "manifest.json")
         if hashlib.sha256(raw_manifest).hexdigest() != entry["manifest_sha256"]:
-            raise ModelFileError(f"{base}manifest.json is corrupt: its sha256 differs from "
-                                 "models/index.json's")
+            raise ModelFileError(
+                f"{base}manifest.json is corrupt: its sha256 differs from models/index.json's"
+            )
         self.manifest = parse_manifest(json.loads(raw_manifest))
         files = {name: await self.download(base, name) for name in (*TOKENIZER_FILES, MODEL_FILE)}
-        self.tokenizer = Tokenizer.from_strings(files["vocab.json"].decode("utf-8"),
-                                                files["merges.txt"].decode("utf-8"))
+        self.tokenizer = Tokenizer.from_strings(
+            files["vocab.json"].decode("utf-8"), files["merges.txt"].decode("utf-8")
+        )
         set_status("loading: starting the model")
         self.runner = await BrowserRunner.create(self.bridge, files[MODEL_FILE])
         self.show_model_info(entry, caps)
@@ -114,15 +121,22 @@ class Page:
 
     def show_model_info(self, entry: dict, caps) -> None:
         c = self.manifest.config
-        facts = [f"{entry['name']}: GPT-2, {c.n_layer} layers, {c.n_head} heads, d={c.n_embd}, "
-                 f"{entry['parameters'] / 1e6:.1f}M parameters, {self.manifest.quantization} "
-                 f"weights, context {c.n_positions} tokens"]
+        facts = [
+            f"{entry['name']}: GPT-2, {c.n_layer} layers, {c.n_head} heads, d={c.n_embd}, "
+            f"{entry['parameters'] / 1e6:.1f}M parameters, {self.manifest.quantization} "
+            f"weights, context {c.n_positions} tokens"
+        ]
         training = self.manifest.raw.get("training")
         if training:
-            facts.append(f"held-out perplexity {training['held_out']['perplexity']:.0f} "
-                         f"(unigram baseline {training['unigram_baseline']['perplexity']:.0f})")
-        backend = "WebGPU" if self.runner.backend == "webgpu" else (
-            f"WebAssembly, {self.runner.threads} thread(s)")
+            facts.append(
+                f"held-out perplexity {training['held_out']['perplexity']:.0f} "
+                f"(unigram baseline {training['unigram_baseline']['perplexity']:.0f})"
+            )
+        backend = (
+            "WebGPU"
+            if self.runner.backend == "webgpu"
+            else (f"WebAssembly, {self.runner.threads} thread(s)")
+        )
         if self.runner.backend == "wasm" and not caps.webgpu:
             backend += " (no WebGPU in this browser)"
         if self.runner.threads == 1 and not caps.threads:
@@ -193,8 +207,13 @@ class Page:
         if self.trace is None:
             await self.run_prompt()
         s = self.settings()
-        token = sample_next_token(self.trace.last_logits, temperature=s.temperature,
-                                  top_k=s.top_k, top_p=s.top_p, rng=self.rng)
+        token = sample_next_token(
+            self.trace.last_logits,
+            temperature=s.temperature,
+            top_k=s.top_k,
+            top_p=s.top_p,
+            rng=self.rng,
+        )
         self.trace = await self.step([token], cache_after(self.trace))
         self.generated_ids.append(token)
         self.render()
@@ -207,8 +226,9 @@ class Page:
             except ValueError:
                 raise ValueError(f"{testid}: {raw!r} is not a number") from None
 
-        return SamplingSettings(number("temperature", float), number("top-k", int),
-                                number("top-p", float))
+        return SamplingSettings(
+            number("temperature", float), number("top-k", int), number("top-p", float)
+        )
 
     # ------------------------------------------------------------------ rendering
 
@@ -222,38 +242,50 @@ class Page:
         target.replaceChildren()
         views = token_views(self.tokenizer, self.text, self.prompt_ids, self.generated_ids)
         for v in views:
-            chip = make("li", v.label, data_token_id=v.token_id, data_position=v.position,
-                        title=f"position {v.position}, id {v.token_id}" + (
-                            f", characters {v.start}-{v.end}" if v.start >= 0 else ", generated"))
+            chip = make(
+                "li",
+                v.label,
+                data_token_id=v.token_id,
+                data_position=v.position,
+                title=f"position {v.position}, id {v.token_id}"
+                + (f", characters {v.start}-{v.end}" if v.start >= 0 else ", generated"),
+            )
             chip.classList.add("token")
             chip.classList.toggle("generated", v.generated)
             target.appendChild(chip)
         element("cache-info").textContent = (
             f"{len(views)} tokens; key/value cache holds {self.trace.present_keys.shape[2]} "
-            f"positions (the last step computed {len(self.trace.input_ids)} new)")
+            f"positions (the last step computed {len(self.trace.input_ids)} new)"
+        )
 
     def render_predictions(self) -> None:
         if self.trace is None:
             return
         target = element("prediction-list")
         target.replaceChildren()
-        for p in predictions(self.tokenizer, self.trace.last_logits, self.settings(),
-                             SHOWN_PREDICTIONS):
+        for p in predictions(
+            self.tokenizer, self.trace.last_logits, self.settings(), SHOWN_PREDICTIONS
+        ):
             row = make("li", data_token_id=p.token_id, data_prob=repr(p.probability))
             row.classList.add("prediction")
             bar = make("span")
             bar.classList.add("bar")
             bar.style.width = f"{100 * p.probability:.2f}%"
-            row.append(make("span", p.label, **{"class": "label"}), bar,
-                       make("span", f"{100 * p.probability:.2f}%", **{"class": "prob"}))
+            row.append(
+                make("span", p.label, **{"class": "label"}),
+                bar,
+                make("span", f"{100 * p.probability:.2f}%", **{"class": "prob"}),
+            )
             target.appendChild(row)
 
     def render_check(self) -> None:
-        worst = max(self.trace.attention_mismatch(layer)
-                    for layer in range(self.manifest.config.n_layer))
+        worst = max(
+            self.trace.attention_mismatch(layer) for layer in range(self.manifest.config.n_layer)
+        )
         element("attention-check").textContent = (
             "Attention recomputed in numpy from the model's Q, K, V (scores, scale, causal mask, "
-            f"softmax, weighted values) matches the model's own heads to {worst:.1e}.")
+            f"softmax, weighted values) matches the model's own heads to {worst:.1e}."
+        )
 
 
 async def start(bridge) -> None:

@@ -28,8 +28,9 @@ class BrowserRunner:
         handle = await bridge.createSession(data, prefer_webgpu)
         return cls(bridge, handle, str(handle.backend), int(handle.threads))
 
-    async def run(self, input_ids: np.ndarray, past_keys: np.ndarray,
-                  past_values: np.ndarray) -> dict[str, np.ndarray]:
+    async def run(
+        self, input_ids: np.ndarray, past_keys: np.ndarray, past_values: np.ndarray
+    ) -> dict[str, np.ndarray]:
         ids = js.BigInt64Array.new(input_ids.size)
         ids.assign(np.ascontiguousarray(input_ids, dtype=np.int64))
         keys, values = (_float32_array(a) for a in (past_keys, past_values))

@@ -25,13 +25,17 @@ class Prediction:
     model_probability: float  # softmax of the raw logits (temperature 1, nothing cut)
 
 
-def predictions(tokenizer: Tokenizer, logits: np.ndarray, settings: SamplingSettings,
-                n: int = 10) -> list[Prediction]:
-    """The n most probable next tokens over the full vocabulary, under `settings`."""
-    probs = next_token_distribution(logits, temperature=settings.temperature,
-                                    top_k=settings.top_k, top_p=settings.top_p)
+def predictions(
+    tokenizer: Tokenizer, logits: np.ndarray, settings: SamplingSettings, n: int = 10
+) -> list[Prediction]:
+    """The n most probable next tokens over the full vocabulary, under `settings`; tokens the
+    settings cut (probability 0: they cannot be drawn) are left out."""
+    probs = next_token_distribution(
+        logits, temperature=settings.temperature, top_k=settings.top_k, top_p=settings.top_p
+    )
     raw = next_token_distribution(logits)
-    best = top_tokens(probs, n)
+    best = [(i, p) for i, p in top_tokens(probs, n) if p > 0]
     labels = tokenizer.token_labels([i for i, _ in best])
-    return [Prediction(i, label, p, float(raw[i])) for (i, p), label in zip(best, labels,
-                                                                            strict=True)]
+    return [
+        Prediction(i, label, p, float(raw[i])) for (i, p), label in zip(best, labels, strict=True)
+    ]

@@ -17,15 +17,18 @@ class TokenView:
     generated: bool
 
 
-def token_views(tokenizer: Tokenizer, text: str, prompt_ids: list[int],
-                generated_ids: list[int]) -> list[TokenView]:
+def token_views(
+    tokenizer: Tokenizer, text: str, prompt_ids: list[int], generated_ids: list[int]
+) -> list[TokenView]:
     """Tokens of the prompt (with their character spans in `text`) and of what was generated."""
     ids, offsets = tokenizer.encode_with_offsets(text)
     if ids != prompt_ids:
         raise ValueError("prompt_ids are not the tokens of text")
     labels = tokenizer.token_labels(prompt_ids + generated_ids)
-    views = [TokenView(i, t, labels[i], s, e, False)
-             for i, (t, (s, e)) in enumerate(zip(prompt_ids, offsets, strict=True))]
+    views = [
+        TokenView(i, t, labels[i], s, e, False)
+        for i, (t, (s, e)) in enumerate(zip(prompt_ids, offsets, strict=True))
+    ]
     n = len(prompt_ids)
     views += [TokenView(n + i, t, labels[n + i], -1, -1, True) for i, t in enumerate(generated_ids)]
     return views

@@ -1,0 +1,243 @@
+"""The built site in headless Chromium (Debian's, driven by Playwright), as a student uses it.
+
+Every number the page shows is compared with the CPython runtime on the same model files.
+Marked `browser`; the site is built once (downloads go to the user cache on the first run).
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pyexplainer.core.generation import generate
+from pyexplainer.core.sampling import next_token_distribution
+from pyexplainer.model_dir import open_model_dir
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.browser
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-gpu",
+]
+READY_OR_ERROR = (
+    "() => { const s = document.querySelector('[data-testid=status]');"
+    " return s.textContent === 'ready' || s.classList.contains('error'); }"
+)
+LOAD_TIMEOUT_MS = 300_000
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site") / "site"
+    subprocess.run(
+        [sys.executable, "build/make_site.py", "--out", str(out)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def server(site):
+    from pyexplainer.serve import make_server
+
+    httpd = make_server(site, host="127.0.0.1", port=0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def cpython_model(site):
+    index = json.loads((site / "models" / "index.json").read_text())
+    return open_model_dir(site / index["models"][0]["path"])
+
+
+class Student:
+    """One browser tab on the site, and every request it made."""
+
+    def __init__(self, browser, url):
+        self.context = browser.new_context(viewport={"width": 1280, "height": 800})
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto(url)
+        self.wait()
+
+    def wait(self):
+        self.page.wait_for_function(READY_OR_ERROR, timeout=LOAD_TIMEOUT_MS)
+
+    def status(self) -> str:
+        return self.page.text_content("[data-testid=status]")
+
+    def run(self, text: str) -> None:
+        self.page.fill("[data-testid=prompt-input]", text)
+        self.page.click("[data-testid=run-button]")
+        self.page.wait_for_function(
+            "() => !document.querySelector('[data-testid=run-button]').disabled"
+        )
+
+    def tokens(self) -> list[int]:
+        return self.page.eval_on_selector_all(
+            "[data-testid=token-list] > *", "els => els.map(e => Number(e.dataset.tokenId))"
+        )
+
+    def predictions(self) -> list[tuple[int, float]]:
+        rows = self.page.eval_on_selector_all(
+            "[data-testid=prediction-list] > *",
+            "els => els.map(e => [Number(e.dataset.tokenId), Number(e.dataset.prob)])",
+        )
+        return [(int(i), float(p)) for i, p in rows]
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def student(chromium, server):
+    s = Student(chromium, server)
+    yield s
+    s.close()
+
+
+def expected_predictions(model, text, n=10, **settings):
+    from pyexplainer.core.generation import forward
+    from pyexplainer.core.sampling import top_tokens
+
+    trace = forward(model.run, model.manifest.config, model.tokenizer.encode(text))
+    best = top_tokens(next_token_distribution(trace.last_logits, **settings), n)
+    return [(i, p) for i, p in best if p > 0]
+
+
+def assert_same_predictions(shown, expected):
+    assert [i for i, _ in shown] == [i for i, _ in expected]
+    np.testing.assert_allclose([p for _, p in shown], [p for _, p in expected], atol=1e-4)
+
+
+def test_first_visit_runs_the_model_and_matches_cpython(student, cpython_model, server):
+    assert student.status() == "ready"
+    text = student.page.input_value("[data-testid=prompt-input]")
+    assert student.tokens() == cpython_model.tokenizer.encode(text)
+    assert_same_predictions(student.predictions(), expected_predictions(cpython_model, text))
+    info = student.page.text_content("[data-testid=model-info]")
+    assert "running on WebAssembly" in info and "held-out perplexity" in info
+    check = student.page.text_content("[data-testid=attention-check]")
+    assert float(check.rsplit(" ", 1)[1].rstrip(".")) < 1e-5
+    # nothing but the site itself was asked for
+    assert student.requests and all(u.startswith(server) for u in student.requests)
+
+
+def test_sampling_controls_rerender_the_exact_distribution(student, cpython_model):
+    text = "Once upon a time"
+    student.run(text)
+    student.page.fill("[data-testid=temperature]", "0.5")
+    student.page.fill("[data-testid=top-k]", "5")
+    student.page.dispatch_event("[data-testid=top-k]", "input")
+    shown = student.predictions()
+    assert len(shown) == 5 and abs(sum(p for _, p in shown) - 1) < 1e-6
+    assert_same_predictions(
+        shown, expected_predictions(cpython_model, text, n=5, temperature=0.5, top_k=5)
+    )
+    student.page.fill("[data-testid=top-p]", "0.3")
+    student.page.dispatch_event("[data-testid=top-p]", "input")
+    assert_same_predictions(
+        student.predictions(),
+        expected_predictions(cpython_model, text, n=10, temperature=0.5, top_k=5, top_p=0.3),
+    )
+    assert student.status() == "ready"
+
+
+def test_generation_uses_the_cache_and_matches_cpython(student, cpython_model):
+    text = "The teacher asked the students to"
+    student.run(text)
+    student.page.fill("[data-testid=seed]", "7")
+    student.page.fill("[data-testid=temperature]", "0.8")
+    student.run(text)  # the seed takes effect with a run
+    for _ in range(3):
+        student.page.click("[data-testid=generate-button]")
+        student.wait()
+    prompt = cpython_model.tokenizer.encode(text)
+    expected = generate(
+        cpython_model.run, cpython_model.manifest.config, prompt, 3, temperature=0.8, seed=7
+    )
+    assert student.tokens() == prompt + expected
+    info = student.page.text_content("[data-testid=cache-info]")
+    assert f"cache holds {len(prompt) + 3} positions (the last step computed 1 new)" in info
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "the text is empty"),
+        ("word" * 1 + " word" * 300, "301 tokens is more than this model's context of 256 tokens"),
+    ],
+    ids=["empty", "too long"],
+)
+def test_bad_prompts_are_named_and_nothing_is_lost(student, text, message):
+    before = student.tokens()
+    student.run(text)
+    assert message in student.status()
+    assert student.tokens() == before  # the last good run stays on screen
+
+
+def test_prompt_is_shown_as_text_never_as_html(student):
+    student.run("<img src=x onerror=\"document.title='owned'\"> & <b>bold</b>")
+    labels = student.page.eval_on_selector_all(
+        "[data-testid=token-list] > *", "els => els.map(e => e.textContent)"
+    )
+    assert "<" in "".join(labels) and student.page.query_selector("img[src=x]") is None
+    assert student.page.title() != "owned"
+
+
+def test_chinese_and_emoji_tokens_are_readable(student, cpython_model):
+    text = "你好，世界 👩‍💻"
+    student.run(text)
+    labels = student.page.eval_on_selector_all(
+        "[data-testid=token-list] > *", "els => els.map(e => e.textContent)"
+    )
+    assert labels == cpython_model.tokenizer.token_labels(cpython_model.tokenizer.encode(text))
+    assert "\ufffd" not in "".join(labels) and "<0x" in "".join(labels)
+
+
+def test_a_corrupt_model_file_is_named(chromium, site, tmp_path):
+    from pyexplainer.serve import make_server
+
+    broken = tmp_path / "site"
+    shutil.copytree(site, broken)
+    index = json.loads((broken / "models" / "index.json").read_text())
+    onnx_file = broken / index["models"][0]["path"] / "model.onnx"
+    data = bytearray(onnx_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    onnx_file.write_bytes(bytes(data))
+    httpd = make_server(broken, host="127.0.0.1", port=0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        s = Student(chromium, f"http://127.0.0.1:{httpd.server_address[1]}/")
+        assert "model.onnx is corrupt: its sha256 differs from the manifest's" in s.status()
+        s.close()
+    finally:
+        httpd.shutdown()
