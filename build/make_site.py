@@ -45,7 +45,7 @@ import third_party  # noqa: E402  (build/ is sys.path[0] when run as a script)
 from third_party import PinError, default_cache, read_lock, sha256_hex  # noqa: E402
 
 from pyexplainer import __version__  # noqa: E402
-from pyexplainer.manifest import ModelFileError, check_file, parse_manifest  # noqa: E402
+from pyexplainer.manifest import ModelFileError, check_file, file_record, parse_manifest  # noqa: E402
 
 WEB = ROOT / "web"
 PACKAGE = ROOT / "pyexplainer"
@@ -61,10 +61,6 @@ SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 class BuildError(Exception):
     """The site cannot be built as asked; the message says why."""
-
-
-def file_entry(data: bytes) -> dict:
-    return {"sha256": sha256_hex(data), "bytes": len(data)}
 
 
 def write(out: Path, rel: str, data: bytes) -> None:
@@ -102,7 +98,7 @@ def copy_package(out: Path, package: Path = PACKAGE) -> list[str]:
         "package": package.name,
         "version": __version__,
         "root": "py/",
-        "files": [{"path": rel, **file_entry(data)} for rel, data in files.items()],
+        "files": [{"path": rel, **file_record(data)} for rel, data in files.items()],
     }
     write(out, "py/files.json", (json.dumps(listing, indent=2) + "\n").encode())
     return list(files)
@@ -273,7 +269,7 @@ def demo_model(cache: Path, checkpoint: Path = DEMO_CHECKPOINT) -> Path:
 def site_files(out: Path) -> dict[str, dict]:
     """Every file of the site: path relative to DIR -> sha256 and bytes."""
     paths = {p.relative_to(out).as_posix(): p for p in sorted(out.rglob("*")) if p.is_file()}
-    return {rel: file_entry(p.read_bytes()) for rel, p in paths.items() if rel != BUILD_INFO}
+    return {rel: file_record(p.read_bytes()) for rel, p in paths.items() if rel != BUILD_INFO}
 
 
 def service_worker(out: Path, files: dict[str, dict]) -> None:
@@ -283,7 +279,7 @@ def service_worker(out: Path, files: dict[str, dict]) -> None:
     build_id = sha256_hex(json.dumps(files, sort_keys=True).encode())[:16]
     text = SERVICE_WORKER.read_text(encoding="utf-8").replace("__BUILD_ID__", build_id)
     write(out, "sw.js", text.encode())
-    files["sw.js"] = file_entry(text.encode())
+    files["sw.js"] = file_record(text.encode())
 
 
 def build_info(out: Path, files: dict[str, dict], third: dict, models: list[dict]) -> dict:

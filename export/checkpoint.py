@@ -17,6 +17,8 @@ import numpy as np
 from pyexplainer.config import ModelConfig
 
 SUPPORTED_ACTIVATIONS = ("gelu_new", "gelu_pytorch_tanh")  # GPT-2's tanh approximation of GELU
+# config.json switches that make a model compute something other than GPT-2, with GPT-2's value
+UNSUPPORTED_VARIANTS = {"scale_attn_weights": True, "scale_attn_by_inverse_layer_idx": False}
 HUB_FILES = ["config.json", "model.safetensors", "vocab.json", "merges.txt", "tokenizer.json"]
 
 
@@ -74,6 +76,10 @@ def read_config(folder: Path) -> ModelConfig:
             f"{path}: model_type is {raw.get('model_type')!r}; only GPT-2 "
             "architecture checkpoints (model_type 'gpt2') can be exported"
         )
+    for key, gpt2_value in UNSUPPORTED_VARIANTS.items():
+        if raw.get(key, gpt2_value) != gpt2_value:
+            raise CheckpointError(f"{path}: {key} = {raw[key]!r} changes GPT-2's attention "
+                                  "arithmetic; such checkpoints cannot be exported")
     activation = raw.get("activation_function", "gelu_new")
     if activation not in SUPPORTED_ACTIVATIONS:
         raise CheckpointError(
@@ -138,22 +144,34 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
         header = json.loads(data[8 : 8 + header_len])
     except (struct.error, ValueError) as e:
         raise CheckpointError(f"{path}: not a safetensors file (unreadable header)") from e
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: not a safetensors file (header is not a table)")
     body = memoryview(data)[8 + header_len :]
     out = {}
     for name, info in header.items():
-        if name == "__metadata__":
-            continue
+        if name != "__metadata__":
+            out[name] = _safetensors_tensor(path, name, info, body)
+    return out
+
+
+def _safetensors_tensor(path: Path, name: str, info, body: memoryview) -> np.ndarray:
+    try:
         dtype = _SAFETENSORS_DTYPES.get(info["dtype"])
         start, end = info["data_offsets"]
-        if dtype is None:
-            raise CheckpointError(f"{path}: tensor {name} has unsupported dtype {info['dtype']}")
-        if end > len(body):
-            raise CheckpointError(f"{path}: file is truncated (tensor {name} runs past its end)")
-        arr = np.frombuffer(body[start:end], dtype=dtype).reshape(info["shape"])
-        if info["dtype"] == "BF16":
-            arr = (arr.astype(np.uint32) << 16).view(np.float32)
-        out[name] = arr.astype(np.float32)
-    return out
+        shape = [int(n) for n in info["shape"]]
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: tensor {name} has a malformed entry ({e})") from e
+    if dtype is None:
+        raise CheckpointError(f"{path}: tensor {name} has unsupported dtype {info['dtype']}")
+    if end > len(body):
+        raise CheckpointError(f"{path}: file is truncated (tensor {name} runs past its end)")
+    try:
+        arr = np.frombuffer(body[start:end], dtype=dtype).reshape(shape)
+    except ValueError as e:
+        raise CheckpointError(f"{path}: tensor {name}'s bytes do not fit its shape {shape}") from e
+    if info["dtype"] == "BF16":
+        arr = (arr.astype(np.uint32) << 16).view(np.float32)
+    return arr.astype(np.float32)
 
 
 def read_pytorch_bin(path: Path) -> dict[str, np.ndarray]:

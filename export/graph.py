@@ -118,17 +118,16 @@ def block(
     p = f"h.{layer}."
     d = c.n_embd
 
-    def bias(name: str) -> str:
+    def param(name: str) -> str:  # a float32 bias or layer-norm parameter
         return g.const(p + name, w[p + name])
 
-    ln1, mean1, std1 = layer_norm(
-        g, x, bias("ln_1.weight"), bias("ln_1.bias"), c.layer_norm_epsilon
-    )
-    qkv = g.op(
-        "Add",
-        g.op("MatMul", ln1, g.weight(p + "attn.c_attn.weight", w[p + "attn.c_attn.weight"], 1)),
-        bias("attn.c_attn.bias"),
-    )  # (T, 3D)
+    def linear(x: str, name: str) -> str:  # HF Conv1D: x @ W + b, W stored (in, out)
+        weight = g.weight(p + name + ".weight", w[p + name + ".weight"], channel_axis=1)
+        return g.op("Add", g.op("MatMul", x, weight), param(name + ".bias"))
+
+    eps = c.layer_norm_epsilon
+    ln1, mean1, std1 = layer_norm(g, x, param("ln_1.weight"), param("ln_1.bias"), eps)  # (T, D)
+    qkv = linear(ln1, "attn.c_attn")  # (T, 3D)
     sizes = g.const(g.fresh("qkv_sizes"), np.array([d, d, d], dtype=np.int64))
     q, k, v = (split_heads(g, t, c) for t in g.op("Split", qkv, sizes, axis=1, n_out=3))
     index = g.const(g.fresh("layer"), np.array(layer, dtype=np.int64))
@@ -141,30 +140,16 @@ def block(
     heads = g.op("MatMul", probs, v_all)  # (H, T, Dh)
     merged = g.op(
         "Reshape",
-        g.op("Transpose", heads, perm=[1, 0, 2]),
+        g.op("Transpose", heads, perm=[1, 0, 2]),  # (T, H, Dh)
         g.const(g.fresh("merged_shape"), np.array([-1, d], dtype=np.int64)),
     )  # (T, D)
-    attn = g.op(
-        "Add",
-        g.op("MatMul", merged, g.weight(p + "attn.c_proj.weight", w[p + "attn.c_proj.weight"], 1)),
-        bias("attn.c_proj.bias"),
-    )
-    mid = g.op("Add", x, attn)
-    ln2, mean2, std2 = layer_norm(
-        g, mid, bias("ln_2.weight"), bias("ln_2.bias"), c.layer_norm_epsilon
-    )
-    pre = g.op(
-        "Add",
-        g.op("MatMul", ln2, g.weight(p + "mlp.c_fc.weight", w[p + "mlp.c_fc.weight"], 1)),
-        bias("mlp.c_fc.bias"),
-    )  # (T, 4D)
-    act = gelu_tanh(g, pre)
-    mlp = g.op(
-        "Add",
-        g.op("MatMul", act, g.weight(p + "mlp.c_proj.weight", w[p + "mlp.c_proj.weight"], 1)),
-        bias("mlp.c_proj.bias"),
-    )  # (T, D)
-    out = g.op("Add", mid, mlp)
+    attn = linear(merged, "attn.c_proj")  # (T, D)
+    mid = g.op("Add", x, attn)  # (T, D)
+    ln2, mean2, std2 = layer_norm(g, mid, param("ln_2.weight"), param("ln_2.bias"), eps)
+    pre = linear(ln2, "mlp.c_fc")  # (T, 4D)
+    act = gelu_tanh(g, pre)  # (T, 4D)
+    mlp = linear(act, "mlp.c_proj")  # (T, D)
+    out = g.op("Add", mid, mlp)  # (T, D)
     for name, tensor in [
         ("residual", x),
         ("ln1_mean", mean1),

@@ -27,6 +27,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from export.corpus import gpt2_tokenizer
+from pyexplainer.manifest import file_record
 
 VOCAB_DIR = Path(__file__).resolve().parent.parent / "models" / "demo"
 EOT = 50256  # <|endoftext|>, separates documents
@@ -281,7 +282,6 @@ def hf_config(cfg: TrainConfig) -> dict:
 
 def write_model_folder(out: Path, model: DemoGPT, cfg: TrainConfig, report: dict) -> None:
     """HF GPT-2 layout: config.json, model.safetensors (fp16), vocab.json, merges.txt, README.md."""
-    import hashlib
 
     out.mkdir(parents=True, exist_ok=True)
     weights = {k: v.to(torch.float16) for k, v in model.hf_state_dict().items()}
@@ -291,13 +291,7 @@ def write_model_folder(out: Path, model: DemoGPT, cfg: TrainConfig, report: dict
         if (VOCAB_DIR / name).resolve() != (out / name).resolve():
             shutil.copyfile(VOCAB_DIR / name, out / name)
     files = ["config.json", "model.safetensors", "vocab.json", "merges.txt"]
-    report["files"] = {
-        f: {
-            "sha256": hashlib.sha256((out / f).read_bytes()).hexdigest(),
-            "bytes": (out / f).stat().st_size,
-        }
-        for f in files
-    }
+    report["files"] = {f: file_record((out / f).read_bytes()) for f in files}
     (out / "training.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "README.md").write_text(model_card(report))
 

@@ -13,10 +13,10 @@ import sys
 import numpy as np
 
 from pyexplainer.core.generation import ContextLengthError, forward, generate
-from pyexplainer.core.sampling import next_token_distribution, top_tokens
 from pyexplainer.core.trace import TRACE_OUTPUTS
 from pyexplainer.manifest import ModelFileError
 from pyexplainer.model_dir import LocalModel, open_model_dir
+from pyexplainer.views.predictions import SamplingSettings, predictions
 
 
 def read_text(arg: str) -> str:
@@ -52,19 +52,10 @@ def cmd_trace(model: LocalModel, args) -> None:
 
 def cmd_predict(model: LocalModel, args) -> None:
     trace = forward(model.run, model.manifest.config, model.tokenizer.encode(args.text))
-    probs = next_token_distribution(
-        trace.last_logits, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p
-    )
-    labels = model.tokenizer.token_labels
-    print(
-        json.dumps(
-            [
-                {"token": labels([i])[0], "id": i, "probability": p}
-                for i, p in top_tokens(probs, args.top)
-            ],
-            ensure_ascii=False,
-        )
-    )
+    settings = SamplingSettings(args.temperature, args.top_k, args.top_p)
+    rows = predictions(model.tokenizer, trace.last_logits, settings, args.top)
+    print(json.dumps([{"token": r.label, "id": r.token_id, "probability": r.probability}
+                      for r in rows], ensure_ascii=False))
 
 
 def cmd_generate(model: LocalModel, args) -> None:

@@ -37,19 +37,24 @@ def parse_manifest(raw: dict) -> Manifest:
         )
     try:
         config = ModelConfig.from_dict(raw["config"])
-        files = raw["files"]
+        files = {
+            name: {"sha256": str(f["sha256"]), "bytes": int(f["bytes"])}
+            for name, f in raw["files"].items()
+        }
         outputs, inputs = set(raw["outputs"]), set(raw["inputs"])
-    except (KeyError, TypeError) as e:
-        raise ModelFileError(f"manifest.json lacks {e}") from e
-    if outputs != set(TRACE_OUTPUTS) or inputs != set(MODEL_INPUTS):
+        quantization = str(raw["quantization"]["weights"])
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ModelFileError(f"manifest.json is incomplete or malformed ({e!r})") from e
+    differ = sorted((outputs ^ set(TRACE_OUTPUTS)) | (inputs ^ set(MODEL_INPUTS)))
+    if differ:
         raise ModelFileError(
             "the model's inputs/outputs do not match this version of pyexplainer "
-            f"(differ in: {sorted(outputs ^ set(TRACE_OUTPUTS))}); re-export it"
+            f"(differ in: {', '.join(differ)}); re-export it with python -m export"
         )
     for name in (MODEL_FILE, *TOKENIZER_FILES):
         if name not in files:
             raise ModelFileError(f"manifest.json does not list {name}")
-    return Manifest(raw.get("name", "model"), config, raw["quantization"]["weights"], files, raw)
+    return Manifest(raw.get("name", "model"), config, quantization, files, raw)
 
 
 def file_record(data: bytes) -> dict:

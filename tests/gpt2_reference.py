@@ -49,6 +49,8 @@ def reference_forward(ids, weights, n_layer, n_head, eps=1e-5):
         "head_outputs",
         "attn_out",
         "residual_mid",
+        "ln2_mean",
+        "ln2_std",
         "ln2_out",
         "mlp_pre",
         "mlp_act",
@@ -80,7 +82,7 @@ def reference_forward(ids, weights, n_layer, n_head, eps=1e-5):
         merged = np.concatenate([heads[h] for h in range(n_head)], axis=1)
         attn = merged @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
         x = x + attn
-        b, _, _ = _layer_norm(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
+        b, mean2, std2 = _layer_norm(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
         pre = b @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"]
         act = _gelu(pre)
         mlp = act @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
@@ -95,6 +97,8 @@ def reference_forward(ids, weights, n_layer, n_head, eps=1e-5):
             ("head_outputs", heads),
             ("attn_out", attn),
             ("residual_mid", x),
+            ("ln2_mean", mean2),
+            ("ln2_std", std2),
             ("ln2_out", b),
             ("mlp_pre", pre),
             ("mlp_act", act),
@@ -104,7 +108,7 @@ def reference_forward(ids, weights, n_layer, n_head, eps=1e-5):
         x = x + mlp
     per_layer["residual"].append(x)
     rec |= {k: np.stack(v) for k, v in per_layer.items()}
-    final, _, _ = _layer_norm(x, w["ln_f.weight"], w["ln_f.bias"], eps)
+    final, rec["lnf_mean"], rec["lnf_std"] = _layer_norm(x, w["ln_f.weight"], w["ln_f.bias"], eps)
     rec["lnf_out"] = final
     rec["logits"] = final @ w["wte.weight"].T  # (T, V): tied output layer
     return rec

@@ -92,3 +92,21 @@ def test_missing_files_are_named(tmp_path, remove, message):
 def test_not_a_folder_and_not_a_hub_id(tmp_path):
     with pytest.raises(CheckpointError, match="not a folder"):
         load_checkpoint(str(tmp_path / "nowhere"))
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"dtype": "F32", "shape": [3, 3], "data_offsets": [0, 8]}, "bytes do not fit its shape"),
+        ({"dtype": "F32", "shape": [2]}, "has a malformed entry"),
+        ({"dtype": "I8", "shape": [8], "data_offsets": [0, 8]}, "unsupported dtype I8"),
+    ],
+)
+def test_malformed_safetensors_entries_are_named(tmp_path, entry, message):
+    import struct
+
+    folder = write_hf_checkpoint(tmp_path / "m", tiny_weights())
+    header = json.dumps({"transformer.wte.weight": entry}).encode()
+    (folder / "model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + bytes(8))
+    with pytest.raises(CheckpointError, match=f"transformer.wte.weight.*{message}"):
+        load_checkpoint(str(folder))

@@ -59,21 +59,43 @@ def test_trace_npz_holds_the_documented_arrays(tiny_fp32, tmp_path):
     assert np.all(np.triu(npz["attention_probs"], k=1) == 0)
 
 
-def test_predict_reads_stdin_and_applies_sampling_settings(tiny_int8):
+def reference_top(logits: np.ndarray, n: int, temperature: float, top_k: int) -> list:
+    """Independent of pyexplainer: softmax(logits / T), keep the k largest, renormalise."""
+    p = np.exp((logits - logits.max()) / temperature)
+    p /= p.sum()
+    order = np.argsort(-p, kind="stable")[:top_k]
+    kept = p[order] / p[order].sum()
+    return [(int(i), float(q)) for i, q in zip(order[:n], kept[:n], strict=True)]
+
+
+def test_predict_reads_stdin_and_gives_the_exact_sampling_distribution(tiny_fp32):
+    text = "Once upon a time"
     code, out, _ = cli(
         "predict",
         "--model-dir",
-        str(tiny_int8),
+        str(tiny_fp32),
         "--text",
         "-",
         "--top",
         "5",
-        stdin=b"Once upon a time",
+        "--temperature",
+        "0.7",
+        "--top-k",
+        "8",
+        stdin=text.encode(),
     )
+    assert code == 0
     rows = json.loads(out)
-    assert code == 0 and len(rows) == 5
-    probs = [r["probability"] for r in rows]
-    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1
+    ids = hf_gpt2_tokenizer(tiny_fp32).encode(text).ids
+    logits = reference_forward(ids, tiny_weights(), L, H)["logits"][-1]
+    expected = reference_top(logits, 5, 0.7, 8)
+    assert [r["id"] for r in rows] == [i for i, _ in expected]
+    np.testing.assert_allclose(
+        [r["probability"] for r in rows], [p for _, p in expected], atol=1e-5
+    )
+
+
+def test_predict_lists_only_tokens_that_can_be_drawn(tiny_int8):
     code, out, _ = cli(
         "predict",
         "--model-dir",
@@ -86,21 +108,18 @@ def test_predict_reads_stdin_and_applies_sampling_settings(tiny_int8):
         "3",
     )
     rows = json.loads(out)
-    assert (
-        rows[0]["id"]
-        == json.loads(
-            cli(
-                "predict",
-                "--model-dir",
-                str(tiny_int8),
-                "--text",
-                "Once upon a time",
-                "--temperature",
-                "0",
-            )[1]
-        )[0]["id"]
+    greedy = json.loads(
+        cli(
+            "predict",
+            "--model-dir",
+            str(tiny_int8),
+            "--text",
+            "Once upon a time",
+            "--temperature",
+            "0",
+        )[1]
     )
-    assert rows[0]["probability"] == 1.0 and rows[1]["probability"] == 0.0
+    assert len(rows) == 1 and rows[0]["probability"] == 1.0 and rows == greedy
 
 
 def test_generate_is_seeded(tiny_int8):
@@ -158,6 +177,17 @@ def test_invalid_utf8_on_stdin_is_named(tiny_int8):
                 )
             ),
             "do not match this version",
+        ),
+        (
+            lambda d: (d / "manifest.json").write_text(
+                json.dumps(
+                    {
+                        **json.loads((d / "manifest.json").read_text()),
+                        "files": {"model.onnx": {"sha256": "00"}},
+                    }
+                )
+            ),
+            "manifest.json is incomplete or malformed",
         ),
     ],
 )

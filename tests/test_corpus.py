@@ -54,11 +54,14 @@ def test_html_keeps_prose_and_drops_code_tables_and_navigation():
 
 
 def test_rest_inline_roles_literals_links_and_emphasis():
-    text = (":keyword:`!if` and :func:`~os.path.join` and :ref:`the tutorial <tut-if>`, "
-            "``x = 1``, `Python <https://python.org>`_, *emphasis*, **strong**, :pep:`8`, "
-            ":issue:`15114`, :gh:`98`")
+    text = (
+        ":keyword:`!if` and :func:`~os.path.join` and :ref:`the tutorial <tut-if>`, "
+        "``x = 1``, `Python <https://python.org>`_, *emphasis*, **strong**, :pep:`8`, "
+        ":issue:`15114`, :gh:`98`"
+    )
     assert rest_inline(text) == (
-        "if and join and the tutorial, x = 1, Python, emphasis, strong, PEP 8, bpo-15114, gh-98")
+        "if and join and the tutorial, x = 1, Python, emphasis, strong, PEP 8, bpo-15114, gh-98"
+    )
 
 
 def test_rest_drops_directives_literals_doctests_and_titles():
@@ -112,9 +115,9 @@ def test_osis_drops_notes_and_titles_and_breaks_paragraphs():
     xml = (
         '<div type="book"><title type="main">Genesis</title><chapter osisID="Gen.1"/>'
         '<div sID="p1" type="x-p"/><w lemma="strong:H7225">In the beginning</w>, God created '
-        "the heavens and the earth.<note placement=\"foot\">Or, sky</note><div eID=\"p1\" "
+        'the heavens and the earth.<note placement="foot">Or, sky</note><div eID="p1" '
         'type="x-p"/> <div sID="p2" type="x-p"/>The earth was formless and empty, and '
-        "“darkness</w> was on the surface.”<div eID=\"p2\" type=\"x-p\"/></div>"
+        '“darkness</w> was on the surface.”<div eID="p2" type="x-p"/></div>'
     )
     assert clean_paragraphs(osis_to_paragraphs(xml)) == [
         "In the beginning, God created the heavens and the earth.",
@@ -127,7 +130,8 @@ def test_sword_ztext_blocks_reads_index_and_zlib_blocks():
     compressed = [zlib.compress(b.encode()) for b in books]
     data = b"".join(compressed)
     index = struct.pack("<III", 0, len(compressed[0]), len(books[0])) + struct.pack(
-        "<III", len(compressed[0]), len(compressed[1]), len(books[1]))
+        "<III", len(compressed[0]), len(compressed[1]), len(books[1])
+    )
     assert sword_ztext_blocks(index, data) == books
 
 
@@ -145,12 +149,12 @@ def test_wordnet_glosses_from_data_lines():
     data = (
         "  1 This software and database is being provided to you\n"
         "02084071 05 n 03 dog 0 domestic_dog 0 Canis_familiaris 0 023 @ 02083346 n 0000 | "
-        "a member of the genus Canis; \"the dog barked all night\"  \n"
+        'a member of the genus Canis; "the dog barked all night"  \n'
         "00001740 00 a 01 able(p) 0 005 = 05207437 n 0000 | (usually followed by `to') having "
         "the necessary means  \n"
     )
     assert wordnet_glosses(data) == [
-        'dog, domestic dog, Canis familiaris (noun): a member of the genus Canis; '
+        "dog, domestic dog, Canis familiaris (noun): a member of the genus Canis; "
         '"the dog barked all night"',
         "able (adjective): (usually followed by `to') having the necessary means",
     ]

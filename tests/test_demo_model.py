@@ -32,8 +32,12 @@ def exports(tmp_path_factory):
 
 
 def test_files_match_their_recorded_sha256(training):
-    assert set(training["files"]) == {"config.json", "model.safetensors", "vocab.json",
-                                      "merges.txt"}
+    assert set(training["files"]) == {
+        "config.json",
+        "model.safetensors",
+        "vocab.json",
+        "merges.txt",
+    }
     for name, record in training["files"].items():
         data = (DEMO / name).read_bytes()
         assert hashlib.sha256(data).hexdigest() == record["sha256"], name
@@ -78,9 +82,10 @@ def test_greedy_generation_is_stable_and_agrees_with_transformers(exports):
     transformers = pytest.importorskip("transformers")
     hf = transformers.GPT2LMHeadModel.from_pretrained(DEMO, dtype=torch.float32).eval()
     with torch.no_grad():
-        out = hf.generate(torch.tensor([ids]), max_new_tokens=12, do_sample=False,
-                          pad_token_id=50256)
-    assert out[0, len(ids):].tolist() == first
+        out = hf.generate(
+            torch.tensor([ids]), max_new_tokens=12, do_sample=False, pad_token_id=50256
+        )
+    assert out[0, len(ids) :].tolist() == first
 
 
 def test_card_reports_perplexity_with_the_baseline_beside_it(training):
@@ -88,8 +93,12 @@ def test_card_reports_perplexity_with_the_baseline_beside_it(training):
     ours, base = training["held_out"], training["unigram_baseline"]
     assert f"{ours['perplexity']:.1f}" in card and f"{base['perplexity']:.1f}" in card
     assert ours["perplexity"] < base["perplexity"]
-    for prompt in ("The teacher asked the students to", "Once upon a time",
-                   "The capital of France is", "Data visualization empowers users to"):
+    for prompt in (
+        "The teacher asked the students to",
+        "Once upon a time",
+        "The capital of France is",
+        "Data visualization empowers users to",
+    ):
         assert prompt in card
     for source in training["sources"]:
         assert source["licence"] and source["package"] in card

@@ -49,6 +49,16 @@ def test_cache_grows_one_position_per_step(model):
 def test_context_limit_is_named_before_running(model):
     c = model.manifest.config
     with pytest.raises(ContextLengthError, match="65 tokens is more than this model's context"):
-        generate(model.run, c, [1] * 60, 5)
+        generate(model.run, c, [1] * 60, 6)
+    assert len(generate(model.run, c, [1] * 60, 5)) == 5  # fills the context exactly
     with pytest.raises(ValueError, match=r"token ids must lie in \[0, 50257\)"):
         forward(model.run, c, [50257])
+
+
+def test_trace_fields_are_the_models_outputs():
+    import dataclasses
+
+    from pyexplainer.core.trace import TRACE_OUTPUTS, Trace
+
+    fields = {f.name for f in dataclasses.fields(Trace)}
+    assert fields - {"input_ids", "past_length"} == set(TRACE_OUTPUTS)

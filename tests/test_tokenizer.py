@@ -86,32 +86,105 @@ CHINESE = [
     "注意力机制（Attention）让模型关注输入中的重要部分。",
     "用Python写一个快速排序：def qsort(a): ...",
 ]
-CONTRACTIONS = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'LL", "'Re", "’s", "’ll",
-                "''s", "'x", "'", "'1", "' s"]
-SPACES = [" ", "  ", "\t", "\n", "\r", "\r\n", "\x0b", "\x0c", "\u3000", "\xa0", "\u2002",
-          "\u2009", "\u202f", "\u205f", "\u1680", "\x85", "\u2028", "\u2029", "\x1c", "\x1f"]
+CONTRACTIONS = [
+    "'s",
+    "'t",
+    "'re",
+    "'ve",
+    "'m",
+    "'ll",
+    "'d",
+    "'S",
+    "'LL",
+    "'Re",
+    "’s",
+    "’ll",
+    "''s",
+    "'x",
+    "'",
+    "'1",
+    "' s",
+]
+SPACES = [
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\r",
+    "\r\n",
+    "\x0b",
+    "\x0c",
+    "\u3000",
+    "\xa0",
+    "\u2002",
+    "\u2009",
+    "\u202f",
+    "\u205f",
+    "\u1680",
+    "\x85",
+    "\u2028",
+    "\u2029",
+    "\x1c",
+    "\x1f",
+]
 CONTROLS = [chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))] + [
-    "\u2028", "\u2029", "\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\ufeff", "\u00ad"]
-DIGITS = ["0123456789", "０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩", "०१२३४५६७८९", "²³¹¼½¾",
-          "ⅠⅡⅢⅫ", "①②③⑳", "〇一二三"]
+    "\u2028",
+    "\u2029",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u200e",
+    "\u200f",
+    "\ufeff",
+    "\u00ad",
+]
+DIGITS = [
+    "0123456789",
+    "０１２３４５６７８９",
+    "٠١٢٣٤٥٦٧٨٩",
+    "०१२३४५६७८९",
+    "²³¹¼½¾",
+    "ⅠⅡⅢⅫ",
+    "①②③⑳",
+    "〇一二三",
+]
 # Letters of scripts that mix in one word, and letters and numbers new in Unicode 16 and 17 (where
 # regex engines of different ages disagree).
-SCRIPTS = ["abcxyzABCXYZ", "абвгдеёжзЖЗИЙ", "αβγδεζηθΩΣ", "אבגדהוזחט", "ابتثجحخدذر",
-           "कखगघङचछजझञ", "กขคฆงจฉชซ", "가각간갇갈감갑값", "あいうえおアイウエオ", "漢字中文日本語",
-           "ᏣᎳᎩ", "ⴰⴱⴳⴷⴹ", "\u1c89\u1c8a\U00010d50\U00011380\U0001e5d0",
-           "\u088f\u0c5c\u0cdc\ua7ce\U00010940\U00011db0\U00016ea0\U0001e6c0\U000323b0",
-           "\U00011de0\U00011de5\U00016ff4\U00016ff6"]
-COMBINING = [chr(c) for c in range(0x300, 0x370)] + ["\u0951", "\u094d", "\u20dd", "\ufe0f",
-                                                     "\u0e31", "\u302a", "\U0001d165"]
+SCRIPTS = [
+    "abcxyzABCXYZ",
+    "абвгдеёжзЖЗИЙ",
+    "αβγδεζηθΩΣ",
+    "אבגדהוזחט",
+    "ابتثجحخدذر",
+    "कखगघङचछजझञ",
+    "กขคฆงจฉชซ",
+    "가각간갇갈감갑값",
+    "あいうえおアイウエオ",
+    "漢字中文日本語",
+    "ᏣᎳᎩ",
+    "ⴰⴱⴳⴷⴹ",
+    "\u1c89\u1c8a\U00010d50\U00011380\U0001e5d0",
+    "\u088f\u0c5c\u0cdc\ua7ce\U00010940\U00011db0\U00016ea0\U0001e6c0\U000323b0",
+    "\U00011de0\U00011de5\U00016ff4\U00016ff6",
+]
+COMBINING = [chr(c) for c in range(0x300, 0x370)] + [
+    "\u0951",
+    "\u094d",
+    "\u20dd",
+    "\ufe0f",
+    "\u0e31",
+    "\u302a",
+    "\U0001d165",
+]
 SKIN_TONES = [chr(c) for c in range(0x1F3FB, 0x1F400)]
 EMOJI_SEQUENCES = [
-    "\U0001F468\u200d\U0001F469\u200d\U0001F467\u200d\U0001F466",  # family
-    "\U0001F469\U0001F3FD\u200d\U0001F4BB",  # woman technologist, medium skin tone
-    "\U0001F3F3\ufe0f\u200d\U0001F308",  # rainbow flag
-    "\U0001F1E8\U0001F1F3\U0001F1FA\U0001F1F8",  # flags CN US
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466",  # family
+    "\U0001f469\U0001f3fd\u200d\U0001f4bb",  # woman technologist, medium skin tone
+    "\U0001f3f3\ufe0f\u200d\U0001f308",  # rainbow flag
+    "\U0001f1e8\U0001f1f3\U0001f1fa\U0001f1f8",  # flags CN US
     "1\ufe0f\u20e3#\ufe0f\u20e3",  # keycaps
-    "\u2764\ufe0f\u200d\U0001F525",
-    "\U0001F9D1\U0001F3FF\u200d\U0001F91D\u200d\U0001F9D1\U0001F3FB",
+    "\u2764\ufe0f\u200d\U0001f525",
+    "\U0001f9d1\U0001f3ff\u200d\U0001f91d\u200d\U0001f9d1\U0001f3fb",
 ]
 
 
@@ -164,8 +237,20 @@ def fragment(rng: random.Random) -> str:
 def long_fragment(rng: random.Random) -> str:
     """A word (or run) of 1,000 to 5,000 characters."""
     n = rng.randint(1000, 5000)
-    alphabet = rng.choice(["a", "ab", "abcdefghijklmnopqrstuvwxyz", "0123456789", "中文字符",
-                           "!?", " ", " \n", "\U0001F600\U0001F3FD", "é\u0301"])
+    alphabet = rng.choice(
+        [
+            "a",
+            "ab",
+            "abcdefghijklmnopqrstuvwxyz",
+            "0123456789",
+            "中文字符",
+            "!?",
+            " ",
+            " \n",
+            "\U0001f600\U0001f3fd",
+            "é\u0301",
+        ]
+    )
     return random_word(rng, alphabet, n, n)
 
 
@@ -182,15 +267,20 @@ def make_fuzz_strings(rng: random.Random, count: int) -> list[str]:
 
 def mismatches(pairs, limit: int = 5) -> str:
     """Why a list of (input, ours, theirs) differ, for an assertion message."""
-    return "\n".join(f"{text[:80]!r}: ours {mine}, tokenizers {theirs}"
-                     for text, mine, theirs in pairs[:limit])
+    return "\n".join(
+        f"{text[:80]!r}: ours {mine}, tokenizers {theirs}" for text, mine, theirs in pairs[:limit]
+    )
 
 
 # --- ids ----------------------------------------------------------------------------------------
 
+
 def test_oracle_gives_known_gpt2_ids(oracle, tokenizer):
-    for text, ids in [("Hello world", [15496, 995]), (" Hello", [18435]),
-                      ("<|endoftext|>", [27, 91, 437, 1659, 5239, 91, 29])]:
+    for text, ids in [
+        ("Hello world", [15496, 995]),
+        (" Hello", [18435]),
+        ("<|endoftext|>", [27, 91, 437, 1659, 5239, 91, 29]),
+    ]:
         assert oracle.encode(text).ids == ids
         assert tokenizer.encode(text) == ids
 
@@ -209,8 +299,22 @@ def test_fuzz_set_has_what_it_claims(fuzz_strings):
     text = "".join(fuzz_strings)
     assert len(fuzz_strings) >= 5000
     assert sum(len(max(s.split(), key=len, default="")) > 1000 for s in fuzz_strings) >= 20
-    for needle in ["\u200d", "\U0001F3FD", "\u0301", "\x00", "\x85", "\u2028", "\u3000", "\xa0",
-                   "\t", "'ll", "’s", "你好", "\U000323b0", "\U00011de0"]:
+    for needle in [
+        "\u200d",
+        "\U0001f3fd",
+        "\u0301",
+        "\x00",
+        "\x85",
+        "\u2028",
+        "\u3000",
+        "\xa0",
+        "\t",
+        "'ll",
+        "’s",
+        "你好",
+        "\U000323b0",
+        "\U00011de0",
+    ]:
         assert needle in text, needle
 
 
@@ -235,15 +339,22 @@ def test_every_code_point_has_the_class_tokenizers_gives_it():
     for name, pattern in (("L", r"\p{L}"), ("N", r"\p{N}"), ("S", r"\s")):
         marked = normalizers.Replace(Regex(pattern), "\x00").normalize_str(text)
         theirs = [name if m == "\x00" else t for m, t in zip(marked, theirs, strict=True)]
-    ascii_class = {**dict.fromkeys(string.ascii_letters, "L"), **dict.fromkeys(string.digits, "N"),
-                   **dict.fromkeys("\t\n\x0b\x0c\r ", "S")}
+    ascii_class = {
+        **dict.fromkeys(string.ascii_letters, "L"),
+        **dict.fromkeys(string.digits, "N"),
+        **dict.fromkeys("\t\n\x0b\x0c\r ", "S"),
+    }
     ours = [ascii_class.get(c, "?") for c in text.translate(_STAND_INS)]
-    bad = [f"U+{code:04X} ours {o} theirs {t}"
-           for code, o, t in zip(codes, ours, theirs, strict=True) if o != t]
+    bad = [
+        f"U+{code:04X} ours {o} theirs {t}"
+        for code, o, t in zip(codes, ours, theirs, strict=True)
+        if o != t
+    ]
     assert not bad, f"{len(bad)} code points differ, update the tables in tokenizer.py: {bad[:10]}"
 
 
 # --- offsets ------------------------------------------------------------------------------------
+
 
 def test_offsets_match_tokenizers_and_cover_the_text(tokenizer, fuzz_strings, oracle_encodings):
     bad = []
@@ -270,6 +381,7 @@ def test_offsets_of_split_characters(tokenizer):
 
 
 # --- decoding and labels ------------------------------------------------------------------------
+
 
 def test_decode_round_trips(tokenizer, fuzz_strings):
     bad = [s for s in fuzz_strings if tokenizer.decode(tokenizer.encode(s)) != s]
@@ -305,10 +417,12 @@ def test_labels_of_whole_characters_are_their_text(tokenizer):
 
 def test_labels_are_lossless_for_every_token(tokenizer):
     """Every label reads back to the token's bytes, and shows '�' only for a real U+FFFD."""
+
     def label_bytes(label: str) -> bytes:
         parts = re.split(r"<0x([0-9A-F]{2})>", label)
-        return b"".join(bytes([int(p, 16)]) if k % 2 else p.encode("utf-8")
-                        for k, p in enumerate(parts))
+        return b"".join(
+            bytes([int(p, 16)]) if k % 2 else p.encode("utf-8") for k, p in enumerate(parts)
+        )
 
     ids = range(tokenizer.vocab_size)
     for token_id, label in zip(ids, tokenizer.token_labels(ids), strict=True):
@@ -318,6 +432,7 @@ def test_labels_are_lossless_for_every_token(tokenizer):
 
 
 # --- input ---------------------------------------------------------------------------------------
+
 
 def test_from_strings_accepts_files_without_header_or_with_crlf(vocab_texts, tokenizer):
     vocab_json, merges_txt = vocab_texts

@@ -95,7 +95,7 @@ def generate(
     With the cache each step feeds only the newest token; without it every step recomputes the
     whole sequence. Both give the same logits, hence the same tokens for the same seed.
     """
-    check_context(len(prompt_ids) + n_tokens, c)
+    check_context(len(prompt_ids) + max(n_tokens - 1, 0), c)  # the last token is never run
     rng = np.random.default_rng(seed)
     ids = list(prompt_ids)
     trace = forward(run, c, ids)

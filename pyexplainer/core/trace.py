@@ -113,8 +113,3 @@ class Trace:
         steps = self.attention(layer)
         return float(np.abs(steps.head_outputs - self.head_outputs[layer]).max())
 
-
-assert set(TRACE_OUTPUTS) == {f.name for f in dataclasses.fields(Trace)} - {
-    "input_ids",
-    "past_length",
-}
