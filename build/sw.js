@@ -38,13 +38,16 @@ function isolated(response) {
   });
 }
 
-async function cacheFirst(request) {
+async function cacheFirst(event) {
+  const request = event.request;
   const cache = await caches.open(CACHE);
   const cached = await cache.match(request, { ignoreSearch: request.mode === "navigate" });
   if (cached) return isolated(cached);
   const response = await fetch(request);
   if (response.status === 200 && response.type === "basic") {
-    await cache.put(request, response.clone());
+    // Cache in the background: the page reads the body as it arrives (its progress bar), and a
+    // full quota only costs the offline copy, never this download.
+    event.waitUntil(cache.put(request, response.clone()).catch(() => {}));
   }
   return isolated(response);
 }
@@ -53,5 +56,5 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) return;
   if (request.headers.has("range")) return; // partial responses cannot be cached
-  event.respondWith(cacheFirst(request));
+  event.respondWith(cacheFirst(event));
 });

@@ -55,13 +55,19 @@ def make(tag: str, text: str = "", **attrs):
 
 async def fetch_bytes(url: str, on_progress=None) -> bytes:
     """The whole body of url, reporting bytes received as they arrive."""
-    response = await js.fetch(url)
+    try:
+        response = await js.fetch(url)
+    except Exception as e:  # a JS TypeError: offline, server gone, blocked
+        raise ModelFileError(f"{url} could not be downloaded ({e})") from e
     if not response.ok:
         raise ModelFileError(f"{url} could not be downloaded (HTTP {response.status})")
     reader = response.body.getReader()
     chunks, received = [], 0
     while True:
-        part = await reader.read()
+        try:
+            part = await reader.read()
+        except Exception as e:
+            raise ModelFileError(f"the download of {url} broke off ({e})") from e
         if part.done:
             break
         chunk = part.value.to_bytes()
@@ -90,7 +96,9 @@ class Page:
         set_status("loading")
         caps = await self.bridge.capabilities()
         index = json.loads(await fetch_bytes("models/index.json"))
-        entry = next(m for m in index["models"] if m["name"] == index["default"])
+        entry = next((m for m in index["models"] if m["name"] == index["default"]), None)
+        if entry is None:
+            raise ModelFileError(f"models/index.json lists no model {index['default']!r}")
         base = entry["path"]
         raw_manifest = await fetch_bytes(base + "manifest.json")
         if hashlib.sha256(raw_manifest).hexdigest() != entry["manifest_sha256"]:
@@ -135,15 +143,14 @@ class Page:
         backend = (
             "WebGPU"
             if self.runner.backend == "webgpu"
-            else (f"WebAssembly, {self.runner.threads} thread(s)")
+            else f"WebAssembly, {self.runner.threads} thread(s)"
         )
-        if self.runner.backend == "wasm" and not caps.webgpu:
-            backend += " (no WebGPU in this browser)"
-        if self.runner.threads == 1 and not caps.threads:
+        if self.runner.note:
+            backend += f" ({self.runner.note})"
+        if self.runner.backend == "wasm" and not caps.threads:
             backend += "; single-threaded: the page is not cross-origin isolated"
         facts.append(f"running on {backend}")
         element("model-info").textContent = "; ".join(facts)
-        element("prompt-input").maxLength = 20 * c.n_positions
 
     # ------------------------------------------------------------------ events
 
@@ -173,6 +180,8 @@ class Page:
         finally:
             for testid in ("run-button", "generate-button"):
                 element(testid).disabled = False
+            status = element("status")  # a counter of finished actions, for tests and tools
+            status.dataset.actions = str(int(status.dataset.actions or 0) + 1)
 
     async def on_run(self, _event=None) -> None:
         await self.guarded(self.run_prompt)
@@ -181,6 +190,8 @@ class Page:
         await self.guarded(self.generate_one)
 
     def on_settings(self, _event=None) -> None:
+        if self.trace is None:  # nothing to redraw yet; keep whatever the status says
+            return
         try:
             self.render_predictions()
         except ValueError as e:

@@ -94,12 +94,17 @@ class Student:
     def status(self) -> str:
         return self.page.text_content("[data-testid=status]")
 
+    def act(self, testid: str) -> None:
+        """Click a button and wait until the page has finished what it started."""
+        before = self.page.get_attribute("[data-testid=status]", "data-actions") or "0"
+        self.page.click(f"[data-testid={testid}]")
+        self.page.wait_for_function(
+            "n => document.querySelector('[data-testid=status]').dataset.actions !== n", arg=before
+        )
+
     def run(self, text: str) -> None:
         self.page.fill("[data-testid=prompt-input]", text)
-        self.page.click("[data-testid=run-button]")
-        self.page.wait_for_function(
-            "() => !document.querySelector('[data-testid=run-button]').disabled"
-        )
+        self.act("run-button")
 
     def tokens(self) -> list[int]:
         return self.page.eval_on_selector_all(
@@ -178,8 +183,7 @@ def test_generation_uses_the_cache_and_matches_cpython(student, cpython_model):
     student.page.fill("[data-testid=temperature]", "0.8")
     student.run(text)  # the seed takes effect with a run
     for _ in range(3):
-        student.page.click("[data-testid=generate-button]")
-        student.wait()
+        student.act("generate-button")
     prompt = cpython_model.tokenizer.encode(text)
     expected = generate(
         cpython_model.run, cpython_model.manifest.config, prompt, 3, temperature=0.8, seed=7

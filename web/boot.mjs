@@ -15,7 +15,9 @@ async function registerServiceWorker() {
   if (!("serviceWorker" in navigator) || location.protocol === "file:") return;
   try {
     await navigator.serviceWorker.register("./sw.js");
-    await navigator.serviceWorker.ready;
+    // a worker that fails to activate must not keep the page waiting
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 5000));
+    await Promise.race([navigator.serviceWorker.ready, timeout]);
     // Under the worker, responses carry COOP/COEP: one reload makes the page isolated.
     if (!self.crossOriginIsolated && !sessionStorage.getItem("pyexplainer-reloaded")) {
       sessionStorage.setItem("pyexplainer-reloaded", "1");

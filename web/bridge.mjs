@@ -24,19 +24,30 @@ export async function capabilities() {
   };
 }
 
-/** An inference session for the model bytes (Uint8Array); returns {session, backend, threads}. */
+/** An inference session for the model bytes (Uint8Array): {session, ort, backend, threads, note}.
+ *  WebGPU is tried alone, so that `backend` says what really runs; if it fails, WebAssembly. */
 export async function createSession(modelBytes, preferWebGPU) {
   const caps = await capabilities();
-  const useWebGPU = preferWebGPU && caps.webgpu;
-  const ort = await import(ORT_DIR + (useWebGPU ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs"));
+  if (preferWebGPU && caps.webgpu) {
+    try {
+      return await sessionOn("webgpu", modelBytes, caps, "");
+    } catch (error) {
+      return await sessionOn("wasm", modelBytes, caps, `WebGPU failed (${error.message})`);
+    }
+  }
+  return await sessionOn("wasm", modelBytes, caps, caps.webgpu ? "" : "no WebGPU in this browser");
+}
+
+async function sessionOn(backend, modelBytes, caps, note) {
+  const ort = await import(ORT_DIR + (backend === "webgpu" ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs"));
   ort.env.wasm.wasmPaths = ORT_DIR;
   ort.env.wasm.numThreads = caps.threads ? Math.min(4, caps.cores) : 1;
   const session = await ort.InferenceSession.create(modelBytes, {
-    executionProviders: useWebGPU ? ["webgpu", "wasm"] : ["wasm"],
+    executionProviders: [backend],
     // no kernel fusion: the same arithmetic as pyexplainer's CPython runtime
     graphOptimizationLevel: "basic",
   });
-  return { session, ort, backend: useWebGPU ? "webgpu" : "wasm", threads: ort.env.wasm.numThreads };
+  return { session, ort, backend, threads: ort.env.wasm.numThreads, note };
 }
 
 /** Run one step. ids: BigInt64Array (T); keys/values: Float32Array of cacheDims (L, H, P, Dh).

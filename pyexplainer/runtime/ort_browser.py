@@ -18,15 +18,16 @@ from pyodide.ffi import to_js
 class BrowserRunner:
     bridge: object  # the web/bridge.mjs module
     handle: object  # what bridge.createSession returned
-    backend: str  # "webgpu" or "wasm"
+    backend: str  # "webgpu" or "wasm": what really runs
     threads: int
+    note: str  # why not WebGPU, when it is not
 
     @classmethod
     async def create(cls, bridge, model_bytes: bytes, *, prefer_webgpu: bool = True):
         data = js.Uint8Array.new(len(model_bytes))
         data.assign(model_bytes)
         handle = await bridge.createSession(data, prefer_webgpu)
-        return cls(bridge, handle, str(handle.backend), int(handle.threads))
+        return cls(bridge, handle, str(handle.backend), int(handle.threads), str(handle.note))
 
     async def run(
         self, input_ids: np.ndarray, past_keys: np.ndarray, past_values: np.ndarray
