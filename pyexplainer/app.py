@@ -88,6 +88,7 @@ class Page:
         self.generated_ids: list[int] = []
         self.trace: Trace | None = None
         self.rng = np.random.default_rng(0)
+        self.timings: dict[str, float] = {}  # of the last action, shown on the status element
         self._handlers = []  # proxies kept alive for the page's lifetime
 
     # ------------------------------------------------------------------ loading
@@ -171,8 +172,11 @@ class Page:
         set_status("running")
         for testid in ("run-button", "generate-button"):
             element(testid).disabled = True
+        self.timings = {}
+        started = js.performance.now()
         try:
             await work()
+            self.timings["total_ms"] = js.performance.now() - started
             set_status("ready")
         except Exception as e:  # shown to the user, not swallowed
             set_status(str(e) or type(e).__name__, error=True)
@@ -181,7 +185,9 @@ class Page:
             for testid in ("run-button", "generate-button"):
                 element(testid).disabled = False
             status = element("status")  # a counter of finished actions, for tests and tools
-            status.dataset.actions = str(int(status.dataset.actions or 0) + 1)
+            status.dataset.timings = json.dumps(self.timings)  # milliseconds, for the benchmark
+            finished = int(status.getAttribute("data-actions") or 0)  # None before the first
+            status.setAttribute("data-actions", str(finished + 1))
 
     async def on_run(self, _event=None) -> None:
         await self.guarded(self.run_prompt)
@@ -203,7 +209,9 @@ class Page:
 
     async def step(self, new_ids: list[int], cache: KVCache) -> Trace:
         ids = checked_ids(self.manifest.config, new_ids, cache)
+        started = js.performance.now()
         outputs = await self.runner.run(ids, cache.keys, cache.values)
+        self.timings["inference_ms"] = js.performance.now() - started
         return Trace.from_outputs(ids, cache.length, outputs)
 
     async def run_prompt(self) -> None:
@@ -290,9 +298,11 @@ class Page:
             target.appendChild(row)
 
     def render_check(self) -> None:
+        started = js.performance.now()
         worst = max(
             self.trace.attention_mismatch(layer) for layer in range(self.manifest.config.n_layer)
         )
+        self.timings["decompose_ms"] = js.performance.now() - started
         element("attention-check").textContent = (
             "Attention recomputed in numpy from the model's Q, K, V (scores, scale, causal mask, "
             f"softmax, weighted values) matches the model's own heads to {worst:.1e}."
