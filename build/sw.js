@@ -3,9 +3,9 @@
 // and for classrooms without network:
 // 1. Cross-origin isolation: every response it hands the page carries COOP/COEP/CORP, so
 //    SharedArrayBuffer (onnxruntime-web threads) works after the page has reloaded once under it.
-// 2. Offline: every same-origin file the page fetched is kept in a cache named after the build,
-//    so the next visit works with the server gone. A new build is a new sw.js, hence a new cache;
-//    the old one is deleted when the new worker activates.
+// 2. Offline: the shell and every same-origin file the page fetched are kept in a cache named
+//    after the build, so the next visit works with the server gone. A new build is a new sw.js,
+//    hence a new cache; the old one is deleted when the new worker activates.
 const BUILD_ID = "__BUILD_ID__";
 const CACHE = `pyexplainer-${BUILD_ID}`;
 const ISOLATION = {
@@ -14,7 +14,19 @@ const ISOLATION = {
   "Cross-Origin-Resource-Policy": "same-origin",
 };
 
-self.addEventListener("install", () => self.skipWaiting());
+// The page's shell, fetched before this worker controls the page: stored at install, so that the
+// next visit opens with no network at all (everything else is stored as the page fetches it).
+const SHELL = ["./", "./index.html", "./boot.mjs", "./style.css", "./pyscript/core.js",
+  "./pyscript/core.css"];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    (async () => {
+      await (await caches.open(CACHE)).addAll(SHELL);
+      await self.skipWaiting();
+    })(),
+  );
+});
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(

@@ -34,6 +34,13 @@ READY_OR_ERROR = (
     " return s.textContent === 'ready' || s.classList.contains('error'); }"
 )
 LOAD_TIMEOUT_MS = 300_000
+SCREENSHOTS = ROOT / "out" / "screenshots"  # gitignored: look at them after a run
+CACHED_PATHS = (
+    "async () => { const paths = [];"
+    " for (const name of await caches.keys()) {"
+    "  for (const r of await (await caches.open(name)).keys()) paths.push(new URL(r.url).pathname);"
+    " } return paths; }"
+)
 
 
 @pytest.fixture(scope="session")
@@ -48,27 +55,42 @@ def site(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def server(site):
+def start_server(site: Path):
+    """A local server for `site` in a thread: (server, its URL)."""
     from pyexplainer.serve import make_server
 
     httpd = make_server(site, host="127.0.0.1", port=0)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/"
+
+
+def stop_server(httpd) -> None:
     httpd.shutdown()
+    httpd.server_close()
 
 
 @pytest.fixture(scope="session")
-def chromium():
+def server(site):
+    httpd, url = start_server(site)
+    yield url
+    stop_server(httpd)
+
+
+@pytest.fixture(scope="session")
+def playwright():
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright):
+    b = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+    yield b
+    b.close()
 
 
 @pytest.fixture(scope="session")
@@ -80,11 +102,13 @@ def cpython_model(site):
 class Student:
     """One browser tab on the site, and every request it made."""
 
-    def __init__(self, browser, url):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 800})
+    def __init__(self, browser, url, **context_options):
+        self.context = browser.new_context(
+            viewport={"width": 1280, "height": 800}, **context_options
+        )
+        self.requests: list[str] = []  # the page's and its service worker's
+        self.context.on("request", lambda r: self.requests.append(r.url))
         self.page = self.context.new_page()
-        self.requests: list[str] = []
-        self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.goto(url)
         self.wait()
 
@@ -154,6 +178,8 @@ def test_first_visit_runs_the_model_and_matches_cpython(student, cpython_model, 
     assert float(check.rsplit(" ", 1)[1].rstrip(".")) < 1e-5
     # nothing but the site itself was asked for
     assert student.requests and all(u.startswith(server) for u in student.requests)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    student.page.screenshot(path=SCREENSHOTS / "first-visit-1280x800.png", full_page=True)
 
 
 def test_sampling_controls_rerender_the_exact_distribution(student, cpython_model):
@@ -245,3 +271,94 @@ def test_a_corrupt_model_file_is_named(chromium, site, tmp_path):
         s.close()
     finally:
         httpd.shutdown()
+
+
+def test_after_one_visit_the_page_works_with_the_server_stopped(chromium, site, cpython_model):
+    httpd, url = start_server(site)
+    try:
+        s = Student(chromium, url)
+        assert s.status() == "ready"
+        # the service worker stores the model in the background: wait until it is all there
+        s.page.wait_for_function(
+            f"async () => ({CACHED_PATHS})().then(p => p.some(x => x.endsWith('/model.onnx')))",
+            timeout=60_000,
+        )
+        cached = set(s.page.evaluate(CACHED_PATHS))
+        assert {"/", "/index.html", "/boot.mjs", "/style.css", "/models/index.json"} <= cached
+    finally:
+        stop_server(httpd)
+    # the browser's HTTP cache is emptied: what loads now comes from the service worker alone
+    s.context.new_cdp_session(s.page).send("Network.clearBrowserCache")
+    offline = s.context.new_page()
+    offline.goto(url)
+    s.page = offline
+    s.wait()
+    assert s.status() == "ready"
+    text = offline.input_value("[data-testid=prompt-input]")
+    assert_same_predictions(s.predictions(), expected_predictions(cpython_model, text))
+    s.run("Once upon a time")
+    assert_same_predictions(s.predictions(), expected_predictions(cpython_model, "Once upon a time"))
+    s.close()
+
+
+def test_webgpu_runs_the_model_and_agrees_with_cpython(playwright, server, cpython_model):
+    flags = [f for f in CHROMIUM_FLAGS if f != "--disable-gpu"] + ["--enable-unsafe-webgpu"]
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=flags)
+    try:
+        s = Student(browser, server)
+        info = s.page.text_content("[data-testid=model-info]")
+        if "no WebGPU in this browser" in info:
+            pytest.skip("this Chromium offers no WebGPU adapter")
+        assert "running on WebGPU" in info and s.status() == "ready"
+        for text in ("Data visualization empowers users to", "你好，世界"):
+            s.run(text)
+            shown, expected = s.predictions(), expected_predictions(cpython_model, text)
+            # GPU float arithmetic differs in the last bits: same leaders, close probabilities
+            assert [i for i, _ in shown[:3]] == [i for i, _ in expected[:3]]
+            np.testing.assert_allclose(
+                [p for _, p in shown], [dict(expected).get(i, 0.0) for i, _ in shown], atol=2e-3
+            )
+    finally:
+        browser.close()
+
+
+def test_a_browser_without_webassembly_is_told_so(chromium, server):
+    context = chromium.new_context()
+    page = context.new_page()
+    page.add_init_script("delete globalThis.WebAssembly")
+    page.goto(server)
+    page.wait_for_function(READY_OR_ERROR, timeout=LOAD_TIMEOUT_MS)
+    assert "This browser cannot run WebAssembly" in page.text_content("[data-testid=status]")
+    context.close()
+
+
+@pytest.mark.parametrize(
+    "target, answer, message",
+    [
+        ("**/model.onnx", "abort", "model.onnx could not be downloaded"),
+        ("**/model.onnx", 404, "model.onnx could not be downloaded (HTTP 404)"),
+        ("**/ort/ort.wasm.min.mjs", "throw", "could not load the model: "),
+    ],
+    ids=["network error", "not found", "error inside the bridge"],
+)
+def test_load_failures_are_named(chromium, server, target, answer, message):
+    def respond(route):
+        if answer == "abort":
+            route.abort()
+        elif answer == "throw":
+            body = "throw new Error('onnxruntime-web failed to start');"
+            route.fulfill(status=200, content_type="text/javascript", body=body)
+        else:
+            route.fulfill(status=answer, body="")
+
+    # routes see the page's own requests only when no service worker answers them
+    context = chromium.new_context(service_workers="block")
+    context.route(target, respond)
+    page = context.new_page()
+    page.goto(server)
+    page.wait_for_function(READY_OR_ERROR, timeout=LOAD_TIMEOUT_MS)
+    status = page.text_content("[data-testid=status]")
+    assert message in status
+    if answer == "throw":
+        assert "onnxruntime-web failed to start" in status
+    context.close()
