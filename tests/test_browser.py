@@ -297,7 +297,9 @@ def test_after_one_visit_the_page_works_with_the_server_stopped(chromium, site, 
     text = offline.input_value("[data-testid=prompt-input]")
     assert_same_predictions(s.predictions(), expected_predictions(cpython_model, text))
     s.run("Once upon a time")
-    assert_same_predictions(s.predictions(), expected_predictions(cpython_model, "Once upon a time"))
+    assert_same_predictions(
+        s.predictions(), expected_predictions(cpython_model, "Once upon a time")
+    )
     s.close()
 
 

@@ -581,3 +581,18 @@ def test_real_build_onnxruntime_web_runs_the_model_as_cpython_does(real_site, ti
         ["last_logits"], {"input_ids": np.array(ids), "past_keys": empty, "past_values": empty}
     )
     np.testing.assert_allclose(web, cpython, atol=1e-4, rtol=0)
+
+
+def test_the_pages_workflow_builds_the_site_and_deploys_that_folder():
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
+    build_steps = workflow["jobs"]["build"]["steps"]
+    commands = [step["run"] for step in build_steps if "run" in step]
+    assert "python build/make_site.py --out site" in commands
+    upload = next(s for s in build_steps if s.get("uses", "").startswith("actions/upload-pages"))
+    assert upload["with"]["path"] == "site"
+    assert workflow["permissions"]["pages"] == "write"
+    assert any(
+        s.get("uses", "").startswith("actions/deploy-pages")
+        for s in workflow["jobs"]["deploy"]["steps"]
+    )
