@@ -50,9 +50,9 @@ from pyexplainer.manifest import ModelFileError, check_file, file_record, parse_
 WEB = ROOT / "web"
 PACKAGE = ROOT / "pyexplainer"
 DEMO_CHECKPOINT = ROOT / "models" / "demo"
-# Modules that only run in CPython (command line, file system, onnxruntime, the local server):
-# the browser never imports them, so they do not ship.
-CPYTHON_ONLY = {"__main__.py", "serve.py", "model_dir.py", "runtime/ort_cpython.py"}
+# Modules that only run in CPython (command line, file system, onnxruntime, the local server and
+# the benchmark): the browser never imports them, so they do not ship.
+CPYTHON_ONLY = {"__main__.py", "bench.py", "serve.py", "model_dir.py", "runtime/ort_cpython.py"}
 PYSCRIPT_CONFIG = "pyscript.json"
 BUILD_INFO = "build-info.json"
 SERVICE_WORKER = Path(__file__).with_name("sw.js")

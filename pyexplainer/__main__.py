@@ -2,6 +2,7 @@
 
 `--text -` reads the text from standard input (UTF-8). Output is JSON (trace: an .npz file).
 `python -m pyexplainer serve DIR [--port N] [--host H]` serves a built site on this machine.
+`python -m pyexplainer bench --site DIR [--out-json FILE]` measures it in headless Chromium.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 
 import numpy as np
 
+from pyexplainer import bench
 from pyexplainer.core.generation import ContextLengthError, forward, generate
 from pyexplainer.core.trace import TRACE_OUTPUTS
 from pyexplainer.manifest import ModelFileError
@@ -109,6 +111,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("dir", help="the folder python build/make_site.py --out wrote")
     serve.add_argument("--port", type=int, default=8000, help="0 = any free port")
     serve.add_argument("--host", default="127.0.0.1")
+    bench.add_arguments(sub.add_parser("bench", help="the site's performance figures, as JSON"))
     return p
 
 
@@ -118,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         from pyexplainer.serve import serve  # the local server is no part of the core
 
         return serve(args.dir, host=args.host, port=args.port)
+    if args.command == "bench":
+        return bench.command(args)
     try:
         args.text = read_text(args.text)
         args.func(open_model_dir(args.model_dir), args)

@@ -1,0 +1,673 @@
+"""The browser benchmark: python -m pyexplainer bench --site DIR [--out-json FILE] [...]
+
+Serves a built site on 127.0.0.1, drives it in headless Chromium (Debian's, through Playwright)
+on WebAssembly and on WebGPU, and prints one JSON object: bytes of the first visit (runtime, app,
+model), cold and warm start to the first prediction, the explained forward pass at T = 16 and 64,
+a cached generation step against a full recompute, the numpy decomposition relative to inference,
+peak JS heap and peak process memory, each beside its target. The same figures follow for a
+GPT-2-small-sized model (random weights, int8), exported and built here unless skipped.
+
+Times come from the page itself (the `data-timings` of the status element, and performance.now()
+when the status first reads `ready`); bytes from the local server, which counts what it sends;
+memory from /proc. CPython only: the site does not ship this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from functools import partial
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pyexplainer.config import ModelConfig
+from pyexplainer.core.tokenizer import Tokenizer
+from pyexplainer.manifest import TOKENIZER_FILES, ModelFileError
+from pyexplainer.model_dir import read_checked, read_manifest
+from pyexplainer.serve import SiteHandler, make_server, url_of
+
+ROOT = Path(__file__).resolve().parent.parent
+MAKE_SITE = ROOT / "build" / "make_site.py"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BACKEND_FLAGS = {
+    "wasm": ["--disable-gpu"],
+    "webgpu": ["--enable-unsafe-webgpu", "--enable-features=Vulkan"],
+}
+BENCH_FLAGS = ["--enable-precise-memory-info"]  # performance.memory unrounded
+READY_OR_ERROR = """() => {
+  const s = document.querySelector('[data-testid=status]');
+  if (s && s.classList.contains('error')) return {error: s.textContent};
+  if (s && s.dataset.actions && s.textContent === 'ready') return {at: performance.now()};
+  return false;
+}"""
+ACTION_FINISHED = "n => document.querySelector('[data-testid=status]').dataset.actions !== n"
+# Peak of performance.memory.usedJSHeapSize, sampled every 50 ms on the page's main thread.
+JS_HEAP_SAMPLER = """(() => {
+  let peak = 0;
+  const sample = () => (peak = Math.max(peak, performance.memory.usedJSHeapSize));
+  setInterval(sample, 50);
+  window.pyexplainerBenchPeakHeap = sample;
+})();"""
+GPU_ADAPTER = """async () => {
+  const adapter = navigator.gpu && (await navigator.gpu.requestAdapter());
+  return adapter ? `${adapter.info.vendor} ${adapter.info.architecture}`.trim() : null;
+}"""
+LOAD_TIMEOUT_MS = 600_000
+ACTION_TIMEOUT_MS = 300_000
+BUILD_TIMEOUT_S = 1_800
+
+GPT2_SMALL = ModelConfig(n_layer=12, n_head=12, n_embd=768, n_positions=1024, vocab_size=50257)
+GPT2_SMALL_NAME = "gpt2-small-random"
+PROMPT_LENGTHS = (16, 64, 65)  # T = 65: the full recompute a cached step after T = 64 replaces
+
+MB, GB = 10**6, 10**9
+SITE_MODEL_TARGETS = {
+    "first_visit_bytes": 45 * MB,
+    "cold_start_ms": 8_000,
+    "warm_start_ms": 3_000,
+    "decompose_over_inference_T64": 0.5,
+    "cached_step_over_recompute": 0.25,
+}
+GPT2_SMALL_TARGETS = {
+    "first_visit_bytes": 135 * MB,
+    "cold_start_ms": 10_000,
+    "explained_forward_T64_ms": 450,
+    "peak_renderer_bytes": 3 * GB // 2,
+}
+WASM_ONLY_TARGETS = {"explained_forward_T64_ms"}
+MEASURED = {
+    "bytes": "bytes the local server sent (status line, headers, body as encoded on the wire, "
+    "gzip for text and WebAssembly) while a fresh browser context loaded the page to its first "
+    "prediction; runtime = the site's third-party folders (pyodide/, pyscript/, ort/), model = "
+    "models/, app = everything else",
+    "cold_start_ms": "navigation in a fresh context (empty HTTP cache, no service worker) until "
+    "the status reads 'ready' after the page's automatic first run (performance.now())",
+    "warm_start_ms": "the same, for a second navigation in the same context (service worker "
+    "and HTTP cache)",
+    "actions": "the page's data-timings of one click: inference_ms = onnxruntime-web "
+    "session.run with tensor transfer, decompose_ms = numpy attention decomposition of every "
+    "layer, total_ms = the whole action with rendering; forward_T64 = run a 64-token prompt, "
+    "cached_step_after_T64 = generate one token after it (key/value cache), recompute_T65 = run "
+    "the 65-token prompt from scratch",
+    "explained_forward_T64_ms": "total_ms of forward_T64",
+    "decompose_over_inference_T64": "decompose_ms / inference_ms of forward_T64",
+    "cached_step_over_recompute": "inference_ms of cached_step_after_T64 / inference_ms of "
+    "recompute_T65 (total_ms: the same ratio of whole actions)",
+    "peak_js_heap_bytes": "largest performance.memory.usedJSHeapSize seen by a 50 ms timer on "
+    "the page (JS objects only: WebAssembly memories of Pyodide and onnxruntime are not in it)",
+    "peak_process_bytes": "largest peak resident set (VmHWM in /proc) of any one Chromium "
+    "process of each type (renderer = the page with Pyodide and onnxruntime-web's WebAssembly; "
+    "gpu-process = WebGPU buffers) during the whole run on that backend",
+    "values": "medians over the repeats (runs lists each)",
+}
+
+
+class BenchError(Exception):
+    """The benchmark cannot go on; the message says why."""
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+def figure(value: float, target: float | None = None) -> dict:
+    """{"value": v}, with "target" and "met" (value <= target) when there is a target."""
+    if target is None:
+        return {"value": value}
+    return {"value": value, "target": target, "met": value <= target}
+
+
+def sampled(runs: list[float], target: float | None = None) -> dict:
+    """The median of `runs` as a figure, with the runs themselves."""
+    return {**figure(round(statistics.median(runs), 1), target), "runs": runs}
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    """To three significant digits: a small ratio stays readable and never rounds to 0."""
+    return float(f"{numerator / denominator:.3g}")
+
+
+def byte_group(path: str, runtime_folders: set[str]) -> str:
+    """'model', 'runtime' or 'app' for a path relative to the site (no leading slash)."""
+    if path.startswith("models/"):
+        return "model"
+    return "runtime" if path.split("/", 1)[0] in runtime_folders else "app"
+
+
+def bytes_by_group(sent: dict[str, int], runtime_folders: set[str], target=None) -> dict:
+    groups = {"runtime": 0, "app": 0, "model": 0}
+    for path, n in sent.items():
+        groups[byte_group(path, runtime_folders)] += n
+    return {**groups, "total": figure(sum(groups.values()), target)}
+
+
+def action_summary(timings: list[dict]) -> dict:
+    """Each timing of the page's data-timings, as a median over the repeated actions."""
+    return {key: sampled([round(t[key], 1) for t in timings]) for key in timings[0]}
+
+
+def backend_targets(targets: dict, backend: str) -> dict:
+    if backend == "wasm":
+        return targets
+    return {k: v for k, v in targets.items() if k not in WASM_ONLY_TARGETS}
+
+
+def prompt_of_length(tokenizer: Tokenizer, n: int) -> str:
+    """A prompt of exactly n tokens ('word word ...'), checked with the model's tokenizer."""
+    text = "word" + " word" * (n - 1)
+    found = len(tokenizer.encode(text))
+    if found != n:
+        raise BenchError(f"the prompt meant to be {n} tokens long is {found} tokens")
+    return text
+
+
+# --- the site and its server ---------------------------------------------------------------------
+
+
+def default_model_dir(site: Path) -> Path:
+    try:
+        index = json.loads((site / "models" / "index.json").read_text(encoding="utf-8"))
+        entry = next(m for m in index["models"] if m["name"] == index["default"])
+    except (OSError, ValueError, KeyError, StopIteration) as e:
+        raise BenchError(f"{site} is not a built site (models/index.json: {e!r})") from e
+    return site / entry["path"]
+
+
+def site_tokenizer(model_dir: Path) -> Tokenizer:
+    manifest = read_manifest(model_dir)
+    vocab, merges = (read_checked(model_dir, manifest, n).decode() for n in TOKENIZER_FILES)
+    return Tokenizer.from_strings(vocab, merges)
+
+
+def runtime_folders(site: Path) -> set[str]:
+    """The site's third-party folders, as build-info.json names them."""
+    try:
+        info = json.loads((site / "build-info.json").read_text(encoding="utf-8"))
+        return {entry["folder"] for entry in info["third_party"].values()}
+    except (OSError, ValueError, KeyError) as e:
+        raise BenchError(f"{site}/build-info.json is missing or unreadable ({e!r})") from e
+
+
+class Traffic:
+    """Bytes sent per path, added up by the server's threads."""
+
+    def __init__(self):
+        self._sent: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, path: str, n: int) -> None:
+        with self._lock:
+            self._sent[path] += n
+
+    def snapshot(self) -> Counter[str]:
+        with self._lock:
+            return Counter(self._sent)
+
+    def since(self, snapshot: Counter[str]) -> dict[str, int]:
+        return dict(self.snapshot() - snapshot)
+
+
+class _CountingWriter:
+    def __init__(self, raw):
+        self.raw, self.written = raw, 0
+
+    def write(self, data) -> int:
+        self.written += len(data)
+        return self.raw.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.raw, name)
+
+
+class CountingHandler(SiteHandler):
+    """The site's own handler, adding the bytes of each response to server.traffic."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.wfile = _CountingWriter(self.wfile)
+        self.path = ""
+
+    def handle_one_request(self) -> None:
+        before = self.wfile.written
+        super().handle_one_request()
+        if self.wfile.written > before:
+            path = unquote(urlsplit(self.path).path).lstrip("/")
+            self.server.traffic.add(path, self.wfile.written - before)
+
+
+def start_server(site: Path):
+    """A counting server of the site on 127.0.0.1 (any free port), running in a thread."""
+    server = make_server(site, host="127.0.0.1", port=0)
+    server.RequestHandlerClass = partial(CountingHandler, directory=str(site))
+    server.traffic = Traffic()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+# --- process memory ------------------------------------------------------------------------------
+
+
+def _children() -> dict[int, list[int]]:
+    """Parent pid -> its child pids, for every process now."""
+    children = defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # gone meanwhile
+            parent = int(stat.rsplit(")", 1)[1].split()[1])  # after "pid (name) state"
+            children[parent].append(int(entry.name))
+    return children
+
+
+def descendants(root: int) -> set[int]:
+    children, found, todo = _children(), set(), [root]
+    while todo:
+        new = children.get(todo.pop(), [])
+        found.update(new)
+        todo.extend(new)
+    return found
+
+
+def chromium_process_type(cmdline: str) -> str | None:
+    """'browser', 'renderer', 'gpu-process', ... for a /proc/PID/cmdline text, else None.
+
+    Chromium's child processes rewrite their command line into one space-separated string.
+    """
+    args = cmdline.replace("\0", " ").split()
+    if not args or Path(args[0]).name != "chromium":
+        return None
+    return next((a.split("=", 1)[1] for a in args if a.startswith("--type=")), "browser")
+
+
+def peak_resident_bytes(status_text: str) -> int:
+    """VmHWM of a /proc/PID/status text, in bytes (0 when absent: a zombie)."""
+    for line in status_text.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+class MemoryMonitor:
+    """Peak resident memory of the Chromium processes under this one, read from /proc."""
+
+    def __init__(self, interval_s: float = 0.5):
+        self.interval_s = interval_s
+        self.peaks: dict[int, tuple[str, int]] = {}  # pid -> (process type, VmHWM)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> MemoryMonitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.sample()
+
+    def sample(self) -> None:
+        """Read every process now (VmHWM only grows, so a last read before a close suffices)."""
+        for pid in descendants(os.getpid()):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+                kind = chromium_process_type(cmdline)
+                if kind:
+                    peak = peak_resident_bytes(Path(f"/proc/{pid}/status").read_text())
+                    self.peaks[pid] = (kind, max(peak, self.peaks.get(pid, ("", 0))[1]))
+            except OSError:
+                continue  # gone meanwhile
+
+    def peak_by_type(self) -> dict[str, int]:
+        peaks: dict[str, int] = {}
+        for kind, peak in self.peaks.values():
+            peaks[kind] = max(peak, peaks.get(kind, 0))
+        return dict(sorted(peaks.items()))
+
+
+# --- one browser on the page ---------------------------------------------------------------------
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def visit(page, url: str) -> float:
+    """Navigate to the site; ms from navigation start until the first prediction is shown."""
+    page.goto(url, wait_until="commit", timeout=LOAD_TIMEOUT_MS)
+    state = page.wait_for_function(READY_OR_ERROR, timeout=LOAD_TIMEOUT_MS).json_value()
+    if "error" in state:
+        raise BenchError(f"the page failed to load: {state['error']}")
+    return round(state["at"], 1)
+
+
+def act(page, testid: str) -> dict:
+    """Click a button, wait until the page has finished, return that action's timings (ms)."""
+    status = page.locator("[data-testid=status]")
+    before = status.get_attribute("data-actions") or "0"
+    page.click(f"[data-testid={testid}]")
+    page.wait_for_function(ACTION_FINISHED, arg=before, timeout=ACTION_TIMEOUT_MS)
+    if "error" in (status.get_attribute("class") or ""):
+        raise BenchError(f"{testid}: the page says {status.text_content()!r}")
+    return json.loads(status.get_attribute("data-timings"))
+
+
+def run_prompt(page, text: str) -> dict:
+    page.fill("[data-testid=prompt-input]", text)
+    return act(page, "run-button")
+
+
+def repeated_actions(page, prompts: dict[int, str], repeat: int) -> dict[str, list[dict]]:
+    timings = defaultdict(list)
+    for _ in range(repeat):
+        timings["forward_T16"].append(run_prompt(page, prompts[16]))
+        timings["forward_T64"].append(run_prompt(page, prompts[64]))
+        timings["cached_step_after_T64"].append(act(page, "generate-button"))
+        timings["recompute_T65"].append(run_prompt(page, prompts[65]))
+    return dict(timings)
+
+
+def running_on(page) -> str:
+    """What the page says runs the model: 'WebGPU' or 'WebAssembly, N thread(s) ...'."""
+    return page.text_content("[data-testid=model-info]").rsplit("running on ", 1)[-1]
+
+
+def peak_js_heap(page) -> int:
+    return int(page.evaluate("window.pyexplainerBenchPeakHeap()"))
+
+
+@dataclasses.dataclass(frozen=True)
+class ServedSite:
+    url: str
+    traffic: Traffic
+    runtime_folders: set[str]
+    prompts: dict[int, str]  # tokens -> a prompt of that many tokens
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    repeat: int
+    backends: tuple[str, ...]
+    chromium: Path
+
+
+class Visits:
+    """Cold and warm starts, each pair in a fresh context, and the bytes they took."""
+
+    def __init__(self):
+        self.cold_ms: list[float] = []
+        self.warm_ms: list[float] = []
+        self.first_visit_bytes: dict[str, int] = {}
+        self.warm_visit_bytes: dict[str, int] = {}
+        self.peak_js_heap = 0
+        self.running_on = ""
+
+    def cold_then_warm(self, page, site: ServedSite) -> None:
+        before = site.traffic.snapshot()
+        self.cold_ms.append(visit(page, site.url))
+        self.first_visit_bytes = self.first_visit_bytes or site.traffic.since(before)
+        self.running_on = self.running_on or running_on(page)
+        self.peak_js_heap = max(self.peak_js_heap, peak_js_heap(page))
+        before = site.traffic.snapshot()
+        self.warm_ms.append(visit(page, site.url))
+        self.warm_visit_bytes = self.warm_visit_bytes or site.traffic.since(before)
+        self.peak_js_heap = max(self.peak_js_heap, peak_js_heap(page))
+
+
+def measure_backend(playwright, backend: str, site: ServedSite, settings: Settings, targets):
+    """Every figure of one model on one backend, from a browser launched for that backend."""
+    browser = playwright.chromium.launch(
+        executable_path=str(settings.chromium),
+        args=[*CHROMIUM_FLAGS, *BACKEND_FLAGS[backend], *BENCH_FLAGS],
+        timeout=60_000,
+    )
+    visits, adapter = Visits(), None
+    try:
+        with MemoryMonitor() as memory:
+            for i in range(settings.repeat):
+                log(f"{backend}: cold and warm start {i + 1} of {settings.repeat}")
+                context = browser.new_context(viewport={"width": 1280, "height": 800})
+                try:
+                    context.add_init_script(JS_HEAP_SAMPLER)
+                    page = context.new_page()
+                    page.set_default_timeout(ACTION_TIMEOUT_MS)
+                    visits.cold_then_warm(page, site)
+                    if backend == "webgpu":
+                        adapter = page.evaluate(GPU_ADAPTER)
+                        if not visits.running_on.startswith("WebGPU"):
+                            return unavailable(f"the page runs on {visits.running_on}", adapter)
+                    if i == settings.repeat - 1:
+                        log(f"{backend}: actions at T = {', '.join(map(str, PROMPT_LENGTHS))}")
+                        actions = repeated_actions(page, site.prompts, settings.repeat)
+                        visits.peak_js_heap = max(visits.peak_js_heap, peak_js_heap(page))
+                finally:
+                    memory.sample()  # the renderer ends with its context
+                    context.close()
+    finally:
+        browser.close()
+    report = backend_report(visits, actions, memory.peak_by_type(), site, targets)
+    return {**report, "gpu_adapter": adapter} if adapter else report
+
+
+def unavailable(reason: str, adapter: str | None) -> dict:
+    return {"available": False, "reason": reason, "gpu_adapter": adapter}
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+def backend_report(
+    visits: Visits, timings: dict[str, list[dict]], memory: dict, site: ServedSite, targets
+) -> dict:
+    actions = {name: action_summary(t) for name, t in timings.items()}
+    short, forward = actions["forward_T16"], actions["forward_T64"]
+    step, recompute = actions["cached_step_after_T64"], actions["recompute_T65"]
+
+    def over(a: dict, b: dict, key: str) -> float:
+        return ratio(a[key]["value"], b[key]["value"])
+
+    def decompose_over_inference(action: dict) -> float:
+        return ratio(action["decompose_ms"]["value"], action["inference_ms"]["value"])
+
+    return {
+        "available": True,
+        "running_on": visits.running_on,
+        "first_visit_bytes": bytes_by_group(
+            visits.first_visit_bytes, site.runtime_folders, targets.get("first_visit_bytes")
+        ),
+        "warm_visit_bytes": sum(visits.warm_visit_bytes.values()),
+        "cold_start_ms": sampled(visits.cold_ms, targets.get("cold_start_ms")),
+        "warm_start_ms": sampled(visits.warm_ms, targets.get("warm_start_ms")),
+        **actions,
+        "explained_forward_T64_ms": figure(
+            forward["total_ms"]["value"], targets.get("explained_forward_T64_ms")
+        ),
+        "decompose_over_inference_T16": figure(decompose_over_inference(short)),
+        "decompose_over_inference_T64": figure(
+            decompose_over_inference(forward), targets.get("decompose_over_inference_T64")
+        ),
+        "cached_step_over_recompute": {
+            **figure(
+                over(step, recompute, "inference_ms"), targets.get("cached_step_over_recompute")
+            ),
+            "total_ms": over(step, recompute, "total_ms"),
+        },
+        "peak_js_heap_bytes": figure(visits.peak_js_heap),
+        "peak_process_bytes": {
+            kind: figure(peak, targets.get("peak_renderer_bytes") if kind == "renderer" else None)
+            for kind, peak in memory.items()
+        },
+    }
+
+
+def model_report(site_dir: Path, settings: Settings, targets: dict) -> dict:
+    """Every figure of the site's default model, on each backend asked for."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    model_dir = default_model_dir(site_dir)
+    manifest = read_manifest(model_dir)
+    if manifest.config.n_positions < max(PROMPT_LENGTHS):
+        raise BenchError(
+            f"{manifest.name} has a context of {manifest.config.n_positions} tokens; "
+            f"the benchmark needs {max(PROMPT_LENGTHS)}"
+        )
+    tokenizer = site_tokenizer(model_dir)
+    report = {
+        "name": manifest.name,
+        "config": manifest.config.to_dict(),
+        "parameters": manifest.raw.get("parameters"),
+        "quantization": manifest.quantization,
+        **{backend: {"skipped": True} for backend in BACKEND_FLAGS},
+    }
+    server = start_server(site_dir)
+    site = ServedSite(
+        url_of(server),
+        server.traffic,
+        runtime_folders(site_dir),
+        {n: prompt_of_length(tokenizer, n) for n in PROMPT_LENGTHS},
+    )
+    try:
+        with sync_playwright() as playwright:
+            for backend in settings.backends:
+                log(f"{manifest.name} on {backend}")
+                try:
+                    report[backend] = measure_backend(
+                        playwright, backend, site, settings, backend_targets(targets, backend)
+                    )
+                except (BenchError, PlaywrightError) as e:
+                    report[backend] = {"error": str(e).splitlines()[0]}
+    finally:
+        server.shutdown()
+        server.server_close()
+    return report
+
+
+def gpt2_small_site(work_dir: Path) -> Path:
+    """A site with a GPT-2-small-sized int8 model of random weights; the export is kept."""
+    export_dir = work_dir / GPT2_SMALL_NAME
+    try:
+        read_manifest(export_dir)
+    except ModelFileError:
+        try:  # the exporter is part of the source checkout, not of the installed package
+            from export.bench import write_random_checkpoint
+            from export.export import export_model
+        except ModuleNotFoundError as e:
+            raise BenchError(
+                f"exporting the GPT-2-small-sized model needs the repository's export/ ({e}); "
+                "run from the repository root or pass --skip-gpt2-small"
+            ) from e
+        with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+            checkpoint = Path(tmp) / "checkpoint"
+            log(f"exporting a GPT-2-small-sized random model to {export_dir} (minutes)")
+            write_random_checkpoint(checkpoint, GPT2_SMALL)
+            export_model(str(checkpoint), export_dir, quantize="int8", name=GPT2_SMALL_NAME)
+    site = work_dir / f"{GPT2_SMALL_NAME}-site"
+    log(f"building {site}")
+    done = subprocess.run(
+        [sys.executable, str(MAKE_SITE), "--out", str(site), "--model", str(export_dir)],
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_S,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"building {site} failed: {done.stderr.strip()}")
+    return site
+
+
+def run_bench(
+    site: Path, settings: Settings, *, gpt2_small: bool = True, work_dir: Path | None = None
+) -> dict:
+    started = time.perf_counter()
+    version = subprocess.run(
+        [str(settings.chromium), "--version"], capture_output=True, text=True, timeout=60
+    )
+    report = {
+        "chromium": version.stdout.strip(),
+        "cpu_cores": os.cpu_count(),
+        "load_average_at_start": round(os.getloadavg()[0], 2),
+        "repeats": settings.repeat,
+        "measured": MEASURED,
+        "site_model": model_report(site, settings, SITE_MODEL_TARGETS),
+        "gpt2_small": {"skipped": True},
+    }
+    if gpt2_small:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        report["gpt2_small"] = model_report(gpt2_small_site(work_dir), settings, GPT2_SMALL_TARGETS)
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    return report
+
+
+def failures(report: dict) -> list[str]:
+    """Where the benchmark could not measure (not: where a target was missed)."""
+    return [
+        f"{model} on {backend}: {section['error']}"
+        for model in ("site_model", "gpt2_small")
+        for backend, section in report[model].items()
+        if isinstance(section, dict) and "error" in section
+    ]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--site", required=True, type=Path, help="a folder make_site.py built")
+    p.add_argument("--out-json", type=Path, help="also write the JSON to this file")
+    p.add_argument("--repeat", type=int, default=3, help="runs per median (default 3)")
+    p.add_argument(
+        "--skip-gpt2-small", action="store_true", help="only the site's own model (quick)"
+    )
+    p.add_argument("--skip-webgpu", action="store_true", help="only WebAssembly")
+    p.add_argument(
+        "--work-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "pyexplainer-bench",
+        help="keeps the GPT-2-small-sized export between runs (default: %(default)s)",
+    )
+    p.add_argument("--chromium", type=Path, default=CHROMIUM, help="default: %(default)s")
+
+
+def command(args: argparse.Namespace) -> int:
+    """python -m pyexplainer bench: print the report; 1 if anything could not be measured."""
+    if args.repeat < 1:
+        print("error: --repeat must be at least 1", file=sys.stderr)
+        return 1
+    if not args.chromium.exists():
+        print(f"error: no Chromium at {args.chromium} (apt-get install chromium)", file=sys.stderr)
+        return 1
+    backends = ("wasm",) if args.skip_webgpu else tuple(BACKEND_FLAGS)
+    try:
+        report = run_bench(
+            args.site,
+            Settings(args.repeat, backends, args.chromium),
+            gpt2_small=not args.skip_gpt2_small,
+            work_dir=args.work_dir,
+        )
+    except (BenchError, ModelFileError, subprocess.TimeoutExpired) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    text = json.dumps(report, indent=2)
+    if args.out_json:
+        args.out_json.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    problems = failures(report)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if problems else 0

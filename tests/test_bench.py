@@ -1,0 +1,278 @@
+"""python -m pyexplainer bench: its pure parts without a browser, then one quick real run."""
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pyexplainer.bench import (
+    BenchError,
+    Traffic,
+    action_summary,
+    backend_targets,
+    byte_group,
+    bytes_by_group,
+    chromium_process_type,
+    failures,
+    figure,
+    peak_resident_bytes,
+    prompt_of_length,
+    ratio,
+    sampled,
+    start_server,
+)
+from pyexplainer.config import ModelConfig
+from pyexplainer.core.tokenizer import Tokenizer
+from pyexplainer.manifest import TOKENIZER_FILES
+from tests.conftest import ROOT, VOCAB_DIR, hf_gpt2_tokenizer
+
+RUNTIME = {"pyodide", "pyscript", "ort"}
+
+
+@pytest.mark.parametrize(
+    "path, group",
+    [
+        ("models/demo/model.onnx", "model"),
+        ("models/index.json", "model"),
+        ("pyodide/pyodide.asm.wasm", "runtime"),
+        ("pyscript/core.js", "runtime"),
+        ("ort/ort-wasm-simd-threaded.wasm", "runtime"),
+        ("", "app"),  # the page itself, asked for as /
+        ("index.html", "app"),
+        ("sw.js", "app"),
+        ("py/pyexplainer/app.py", "app"),
+        ("ortho/x.js", "app"),  # a folder is matched whole, not by its prefix
+    ],
+)
+def test_every_path_falls_in_one_byte_group(path, group):
+    assert byte_group(path, RUNTIME) == group
+
+
+def test_bytes_are_added_up_per_group_and_held_against_the_target():
+    sent = {"models/m/model.onnx": 30, "ort/a.wasm": 10, "pyodide/b.zip": 5, "": 2, "sw.js": 1}
+    assert bytes_by_group(sent, RUNTIME, 50) == {
+        "runtime": 15,
+        "app": 3,
+        "model": 30,
+        "total": {"value": 48, "target": 50, "met": True},
+    }
+    assert bytes_by_group(sent, RUNTIME, 40)["total"]["met"] is False
+
+
+def test_a_figure_meets_its_target_at_or_below_it():
+    assert figure(3.0) == {"value": 3.0}
+    assert figure(3.0, 3) == {"value": 3.0, "target": 3, "met": True}
+    assert figure(3.1, 3)["met"] is False
+
+
+def test_sampled_figures_are_medians_that_keep_their_runs():
+    assert sampled([30.0, 10.0, 20.0], 25) == {
+        "value": 20.0,
+        "target": 25,
+        "met": True,
+        "runs": [30.0, 10.0, 20.0],
+    }
+    assert sampled([1.0, 2.0])["value"] == 1.5
+
+
+def test_ratios_keep_three_significant_digits():
+    assert ratio(2, 3) == 0.667
+    assert ratio(0.4, 2450.8) == 0.000163
+    assert ratio(3, 1) == 3.0
+
+
+def test_action_timings_become_medians_per_key():
+    timings = [
+        {"inference_ms": 10.04, "decompose_ms": 1.0, "total_ms": 20.0},
+        {"inference_ms": 30.0, "decompose_ms": 3.0, "total_ms": 40.0},
+        {"inference_ms": 20.0, "decompose_ms": 2.0, "total_ms": 30.0},
+    ]
+    summary = action_summary(timings)
+    assert summary["inference_ms"] == {"value": 20.0, "runs": [10.0, 30.0, 20.0]}
+    assert [summary[k]["value"] for k in ("decompose_ms", "total_ms")] == [2.0, 30.0]
+
+
+def test_the_forward_pass_target_holds_on_webassembly_only():
+    targets = {"cold_start_ms": 10_000, "explained_forward_T64_ms": 450}
+    assert backend_targets(targets, "wasm") == targets
+    assert backend_targets(targets, "webgpu") == {"cold_start_ms": 10_000}
+
+
+@pytest.mark.parametrize("n", [1, 16, 64, 65])
+def test_prompts_have_exactly_the_tokens_asked_for(n):
+    vocab, merges = ((VOCAB_DIR / name).read_text(encoding="utf-8") for name in TOKENIZER_FILES)
+    text = prompt_of_length(Tokenizer.from_strings(vocab, merges), n)
+    assert len(hf_gpt2_tokenizer().encode(text).ids) == n
+
+
+def test_a_prompt_of_the_wrong_length_is_refused():
+    class OneTokenForAll:
+        def encode(self, text):
+            return [0]
+
+    with pytest.raises(BenchError, match="meant to be 16 tokens long is 1 tokens"):
+        prompt_of_length(OneTokenForAll(), 16)
+
+
+@pytest.mark.parametrize(
+    "cmdline, kind",
+    [
+        ("/usr/lib/chromium/chromium\0--no-sandbox\0--headless\0", "browser"),
+        (
+            "/usr/lib/chromium/chromium --type=renderer --crashpad-handler-pid=0 --lang=en",
+            "renderer",
+        ),
+        ("/usr/lib/chromium/chromium --type=gpu-process --no-sandbox", "gpu-process"),
+        ("/usr/bin/node\0driver/cli.js\0run-driver\0", None),
+        ("", None),
+    ],
+)
+def test_chromium_processes_are_told_apart_by_type(cmdline, kind):
+    assert chromium_process_type(cmdline) == kind
+
+
+def test_peak_resident_memory_is_read_from_proc_status():
+    status = "Name:\tchromium\nVmPeak:\t 9000 kB\nVmHWM:\t  123456 kB\nVmRSS:\t 100000 kB\n"
+    assert peak_resident_bytes(status) == 123456 * 1024
+    assert peak_resident_bytes("Name:\tchromium\nState:\tZ (zombie)\n") == 0
+
+
+def test_the_server_counts_every_byte_it_sends_per_path(tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "m.onnx").write_bytes(bytes(range(256)) * 4)
+    server = start_server(tmp_path)
+    try:
+        before = server.traffic.snapshot()
+        with socket.create_connection(server.server_address[:2], timeout=10) as conn:
+            conn.sendall(b"GET /models/m.onnx HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            received = b"".join(iter(lambda: conn.recv(65536), b""))
+        sent = server.traffic.since(before)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert received.startswith(b"HTTP/1.1 200") and received.endswith(bytes(range(256)))
+    assert sent == {"models/m.onnx": len(received)}
+
+
+def test_traffic_since_a_snapshot_holds_only_what_came_after():
+    traffic = Traffic()
+    traffic.add("a", 5)
+    before = traffic.snapshot()
+    traffic.add("a", 3)
+    traffic.add("b", 1)
+    assert traffic.since(before) == {"a": 3, "b": 1}
+
+
+def test_failures_name_the_sections_that_could_not_be_measured():
+    report = {
+        "site_model": {"name": "demo", "wasm": {"available": True}, "webgpu": {"error": "boom"}},
+        "gpt2_small": {"skipped": True},
+    }
+    assert failures(report) == ["site_model on webgpu: boom"]
+
+
+# --- one real run ---------------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+SMALL = ModelConfig(n_layer=2, n_head=4, n_embd=32, n_positions=128, vocab_size=50257)
+ACTION_KEYS = {"inference_ms", "decompose_ms", "total_ms"}
+
+
+@pytest.fixture(scope="module")
+def small_site(tmp_path_factory) -> Path:
+    """A site of a tiny random model whose context holds the benchmark's 65-token prompt."""
+    from export.bench import write_random_checkpoint
+    from export.export import export_model
+
+    tmp = tmp_path_factory.mktemp("bench")
+    write_random_checkpoint(tmp / "checkpoint", SMALL)
+    export_model(str(tmp / "checkpoint"), tmp / "model", name="tiny-bench")
+    subprocess.run(
+        [
+            sys.executable,
+            "build/make_site.py",
+            "--out",
+            str(tmp / "site"),
+            "--model",
+            str(tmp / "model"),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return tmp / "site"
+
+
+def assert_positive_figure(section: dict) -> None:
+    assert section["value"] > 0
+    if "target" in section:
+        assert section["met"] == (section["value"] <= section["target"])
+
+
+def assert_backend_measured(b: dict) -> None:
+    assert b["available"] is True and b["running_on"]
+    groups = b["first_visit_bytes"]
+    assert groups["runtime"] > 1_000_000 and groups["app"] > 1_000 and groups["model"] > 100_000
+    assert groups["total"]["value"] == groups["runtime"] + groups["app"] + groups["model"]
+    assert b["warm_visit_bytes"] < groups["total"]["value"] / 10  # the service worker's cache
+    for name in ("cold_start_ms", "warm_start_ms"):
+        assert_positive_figure(b[name])
+        assert len(b[name]["runs"]) == 1
+    for action in ("forward_T16", "forward_T64", "cached_step_after_T64", "recompute_T65"):
+        assert set(b[action]) == ACTION_KEYS
+        for key in ACTION_KEYS:
+            assert_positive_figure(b[action][key])
+        assert b[action]["total_ms"]["value"] >= b[action]["inference_ms"]["value"]
+    for name in (
+        "explained_forward_T64_ms",
+        "decompose_over_inference_T16",
+        "decompose_over_inference_T64",
+        "cached_step_over_recompute",
+        "peak_js_heap_bytes",
+    ):
+        assert_positive_figure(b[name])
+    assert b["cached_step_over_recompute"]["target"] == 0.25
+    assert b["peak_process_bytes"]["renderer"]["value"] > 50_000_000
+
+
+@pytest.mark.browser
+def test_the_benchmark_measures_a_small_site(small_site, tmp_path):
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pyexplainer",
+            "bench",
+            "--site",
+            str(small_site),
+            "--skip-gpt2-small",
+            "--repeat",
+            "1",
+            "--out-json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert json.loads(out.read_text()) == report
+    assert report["repeats"] == 1 and report["gpt2_small"] == {"skipped": True}
+    model = report["site_model"]
+    assert model["name"] == "tiny-bench" and model["config"]["n_positions"] == 128
+    assert_backend_measured(model["wasm"])
+    assert model["wasm"]["running_on"].startswith("WebAssembly")
+    webgpu = model["webgpu"]
+    if webgpu["available"]:
+        assert_backend_measured(webgpu)
+        assert webgpu["running_on"] == "WebGPU" and webgpu["gpu_adapter"]
+    else:
+        assert webgpu["reason"]
