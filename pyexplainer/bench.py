@@ -357,7 +357,7 @@ def visit(page, url: str) -> float:
     state = page.wait_for_function(READY_OR_ERROR, timeout=LOAD_TIMEOUT_MS).json_value()
     if "error" in state:
         raise BenchError(f"the page failed to load: {state['error']}")
-    return round(state["at"], 1)
+    return round(float(state["at"]), 1)
 
 
 def act(page, testid: str) -> dict:
