@@ -157,8 +157,9 @@ def bytes_by_group(sent: dict[str, int], runtime_folders: set[str], target=None)
 
 
 def action_summary(timings: list[dict]) -> dict:
-    """Each timing of the page's data-timings, as a median over the repeated actions."""
-    return {key: sampled([round(t[key], 1) for t in timings]) for key in timings[0]}
+    """Each timing every one of the page's data-timings has, as a median over the actions."""
+    shared = [key for key in timings[0] if all(key in t for t in timings)]
+    return {key: sampled([round(t[key], 1) for t in timings]) for key in shared}
 
 
 def backend_targets(targets: dict, backend: str) -> dict:

@@ -95,6 +95,11 @@ def test_action_timings_become_medians_per_key():
     assert [summary[k]["value"] for k in ("decompose_ms", "total_ms")] == [2.0, 30.0]
 
 
+def test_a_timing_missing_from_one_action_is_left_out():
+    timings = [{"inference_ms": 1.0, "render_ms": 2.0}, {"inference_ms": 3.0}]
+    assert list(action_summary(timings)) == ["inference_ms"]
+
+
 def test_the_forward_pass_target_holds_on_webassembly_only():
     targets = {"cold_start_ms": 10_000, "explained_forward_T64_ms": 450}
     assert backend_targets(targets, "wasm") == targets
@@ -222,7 +227,7 @@ def assert_backend_measured(b: dict) -> None:
         assert_positive_figure(b[name])
         assert len(b[name]["runs"]) == 1
     for action in ("forward_T16", "forward_T64", "cached_step_after_T64", "recompute_T65"):
-        assert set(b[action]) == ACTION_KEYS
+        assert ACTION_KEYS <= set(b[action])  # the page may time more than these
         for key in ACTION_KEYS:
             assert_positive_figure(b[action][key])
         assert b[action]["total_ms"]["value"] >= b[action]["inference_ms"]["value"]
