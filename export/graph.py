@@ -126,7 +126,9 @@ def block(
         return g.op("Add", g.op("MatMul", x, weight), param(name + ".bias"))
 
     eps = c.layer_norm_epsilon
-    ln1, mean1, std1 = layer_norm(g, x, param("ln_1.weight"), param("ln_1.bias"), eps)  # (T, D)
+    gain1, bias1 = param("ln_1.weight"), param("ln_1.bias")  # (D,): learned scale, shift
+    gain2, bias2 = param("ln_2.weight"), param("ln_2.bias")  # (D,)
+    ln1, mean1, std1 = layer_norm(g, x, gain1, bias1, eps)  # (T, D)
     qkv = linear(ln1, "attn.c_attn")  # (T, 3D)
     sizes = g.const(g.fresh("qkv_sizes"), np.array([d, d, d], dtype=np.int64))
     q, k, v = (split_heads(g, t, c) for t in g.op("Split", qkv, sizes, axis=1, n_out=3))
@@ -145,7 +147,7 @@ def block(
     )  # (T, D)
     attn = linear(merged, "attn.c_proj")  # (T, D)
     mid = g.op("Add", x, attn)  # (T, D)
-    ln2, mean2, std2 = layer_norm(g, mid, param("ln_2.weight"), param("ln_2.bias"), eps)
+    ln2, mean2, std2 = layer_norm(g, mid, gain2, bias2, eps)
     pre = linear(ln2, "mlp.c_fc")  # (T, 4D)
     act = gelu_tanh(g, pre)  # (T, 4D)
     mlp = linear(act, "mlp.c_proj")  # (T, D)
@@ -155,6 +157,8 @@ def block(
         ("ln1_mean", mean1),
         ("ln1_std", std1),
         ("ln1_out", ln1),
+        ("ln1_gain", gain1),
+        ("ln1_bias", bias1),
         ("q", q),
         ("k", k),
         ("v", v),
@@ -164,6 +168,8 @@ def block(
         ("ln2_mean", mean2),
         ("ln2_std", std2),
         ("ln2_out", ln2),
+        ("ln2_gain", gain2),
+        ("ln2_bias", bias2),
         ("mlp_pre", pre),
         ("mlp_act", act),
         ("mlp_out", mlp),
@@ -211,13 +217,9 @@ def build_model(
     for layer in range(c.n_layer):
         x = block(g, x, layer, c, weights, mask, trace)
     trace["residual"].append(x)
-    lnf, meanf, stdf = layer_norm(
-        g,
-        x,
-        g.const("ln_f.weight", weights["ln_f.weight"]),
-        g.const("ln_f.bias", weights["ln_f.bias"]),
-        c.layer_norm_epsilon,
-    )
+    gainf = g.const("ln_f.weight", weights["ln_f.weight"])  # (D,)
+    biasf = g.const("ln_f.bias", weights["ln_f.bias"])  # (D,)
+    lnf, meanf, stdf = layer_norm(g, x, gainf, biasf, c.layer_norm_epsilon)
     last = g.op(
         "Gather", lnf, g.const("last_index", np.array([-1], dtype=np.int64)), axis=0
     )  # (1, D)
@@ -228,6 +230,8 @@ def build_model(
     g.op("Identity", lnf, out="lnf_out")
     g.op("Identity", meanf, out="lnf_mean")
     g.op("Identity", stdf, out="lnf_std")
+    g.op("Identity", gainf, out="lnf_gain")  # the layer norms' parameters are traced as they
+    g.op("Identity", biasf, out="lnf_bias")  # are (float32, never quantized), for the views
     for name, tensors in trace.items():
         if tensors:
             stack(g, tensors, name)

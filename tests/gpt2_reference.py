@@ -45,6 +45,7 @@ def reference_forward(ids, weights, n_layer, n_head, eps=1e-5):
         "q",
         "k",
         "v",
+        "attention_scores",
         "attention_probs",
         "head_outputs",
         "attn_out",
@@ -69,11 +70,14 @@ def reference_forward(ids, weights, n_layer, n_head, eps=1e-5):
             q[h] = qkv[:, h * dh : (h + 1) * dh]
             k[h] = qkv[:, D + h * dh : D + (h + 1) * dh]
             v[h] = qkv[:, 2 * D + h * dh : 2 * D + (h + 1) * dh]
+        raw = np.full((n_head, T, T), np.nan)  # q . k, unscaled; NaN where the mask forbids
         probs = np.zeros((n_head, T, T))
         heads = np.zeros((n_head, T, dh))
         for h in range(n_head):
             for i in range(T):
-                scores = [float(q[h, i] @ k[h, j]) / math.sqrt(dh) for j in range(i + 1)]
+                for j in range(i + 1):
+                    raw[h, i, j] = float(q[h, i] @ k[h, j])
+                scores = [raw[h, i, j] / math.sqrt(dh) for j in range(i + 1)]
                 top = max(scores)
                 exps = [math.exp(s - top) for s in scores]
                 for j in range(i + 1):
@@ -93,6 +97,7 @@ def reference_forward(ids, weights, n_layer, n_head, eps=1e-5):
             ("q", q),
             ("k", k),
             ("v", v),
+            ("attention_scores", raw),
             ("attention_probs", probs),
             ("head_outputs", heads),
             ("attn_out", attn),
@@ -108,6 +113,10 @@ def reference_forward(ids, weights, n_layer, n_head, eps=1e-5):
         x = x + mlp
     per_layer["residual"].append(x)
     rec |= {k: np.stack(v) for k, v in per_layer.items()}
+    for name, weight in [("ln1", "ln_1"), ("ln2", "ln_2")]:  # learned scale and shift, (L, D)
+        rec[name + "_gain"] = np.stack([w[f"h.{i}.{weight}.weight"] for i in range(n_layer)])
+        rec[name + "_bias"] = np.stack([w[f"h.{i}.{weight}.bias"] for i in range(n_layer)])
+    rec["lnf_gain"], rec["lnf_bias"] = w["ln_f.weight"], w["ln_f.bias"]
     final, rec["lnf_mean"], rec["lnf_std"] = _layer_norm(x, w["ln_f.weight"], w["ln_f.bias"], eps)
     rec["lnf_out"] = final
     rec["logits"] = final @ w["wte.weight"].T  # (T, V): tied output layer

@@ -28,6 +28,8 @@ TRACE_OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
     "ln1_mean": (("L", "T"), "mean over D of the block input, in the first layer norm"),
     "ln1_std": (("L", "T"), "sqrt(variance + epsilon) of the block input, first layer norm"),
     "ln1_out": (("L", "T", "D"), "first layer norm output (normalised, scaled, shifted)"),
+    "ln1_gain": (("L", "D"), "learned scale of the first layer norm (GPT-2's ln_1.weight)"),
+    "ln1_bias": (("L", "D"), "learned shift of the first layer norm (GPT-2's ln_1.bias)"),
     "q": (("L", "H", "T", "Dh"), "queries of the new tokens, split into heads"),
     "k": (("L", "H", "T", "Dh"), "keys of the new tokens (cached keys are in present_keys)"),
     "v": (("L", "H", "T", "Dh"), "values of the new tokens (cached values are in present_values)"),
@@ -37,12 +39,16 @@ TRACE_OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
     "ln2_mean": (("L", "T"), "mean over D in the second layer norm"),
     "ln2_std": (("L", "T"), "sqrt(variance + epsilon) in the second layer norm"),
     "ln2_out": (("L", "T", "D"), "second layer norm output, the MLP input"),
+    "ln2_gain": (("L", "D"), "learned scale of the second layer norm (ln_2.weight)"),
+    "ln2_bias": (("L", "D"), "learned shift of the second layer norm (ln_2.bias)"),
     "mlp_pre": (("L", "T", "4D"), "MLP hidden layer before GELU (c_fc output)"),
     "mlp_act": (("L", "T", "4D"), "MLP hidden layer after GELU"),
     "mlp_out": (("L", "T", "D"), "MLP output projected back to D (c_proj)"),
     "lnf_mean": (("T",), "mean over D in the final layer norm"),
     "lnf_std": (("T",), "sqrt(variance + epsilon) in the final layer norm"),
     "lnf_out": (("T", "D"), "final layer norm output"),
+    "lnf_gain": (("D",), "learned scale of the final layer norm (ln_f.weight)"),
+    "lnf_bias": (("D",), "learned shift of the final layer norm (ln_f.bias)"),
     "last_logits": (("V",), "logits of the last position over the full vocabulary"),
     "present_keys": (("L", "H", "S", "Dh"), "key cache after this step (past + new)"),
     "present_values": (("L", "H", "S", "Dh"), "value cache after this step (past + new)"),
@@ -68,6 +74,8 @@ class Trace:
     ln1_mean: np.ndarray
     ln1_std: np.ndarray
     ln1_out: np.ndarray
+    ln1_gain: np.ndarray
+    ln1_bias: np.ndarray
     q: np.ndarray
     k: np.ndarray
     v: np.ndarray
@@ -77,12 +85,16 @@ class Trace:
     ln2_mean: np.ndarray
     ln2_std: np.ndarray
     ln2_out: np.ndarray
+    ln2_gain: np.ndarray
+    ln2_bias: np.ndarray
     mlp_pre: np.ndarray
     mlp_act: np.ndarray
     mlp_out: np.ndarray
     lnf_mean: np.ndarray
     lnf_std: np.ndarray
     lnf_out: np.ndarray
+    lnf_gain: np.ndarray
+    lnf_bias: np.ndarray
     last_logits: np.ndarray
     present_keys: np.ndarray
     present_values: np.ndarray
