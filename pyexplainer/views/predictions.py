@@ -1,4 +1,9 @@
-"""The next-token panel: the most probable tokens after the sampling settings, exactly."""
+"""The next-token panel: the most probable tokens after the sampling settings, exactly.
+
+The model's output layer is its token embedding (weight tying): logits = lnf_out @ wte^T, one
+per token of the vocabulary; the probabilities are a softmax over all of them, then temperature,
+top-k and top-p as core.sampling computes them for sampling.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ import dataclasses
 
 import numpy as np
 
-from pyexplainer.core.sampling import next_token_distribution, top_tokens
+from pyexplainer.core.sampling import next_token_distribution
 from pyexplainer.core.tokenizer import Tokenizer
+from pyexplainer.core.trace import Trace
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +29,34 @@ class Prediction:
     label: str
     probability: float  # after temperature / top-k / top-p: what sampling draws from
     model_probability: float  # softmax of the raw logits (temperature 1, nothing cut)
+    logit: float  # the model's raw logit for this token
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class OutputView:
+    settings: SamplingSettings
+    final_norm: np.ndarray  # (D,) the last position's final layer norm output (lnf_out[-1])
+    bars: tuple[Prediction, ...]  # probability 0: cut by the settings, cannot be drawn
+    rest_probability: float  # what sampling gives all tokens not in `bars`, together
+    rest_model_probability: float  # the model's raw probability of all tokens not in `bars`
+    kept: int  # how many tokens the settings leave a chance (probability > 0)
+    vocab_size: int
+
+
+def _ranked(
+    tokenizer: Tokenizer, logits: np.ndarray, settings: SamplingSettings, n: int
+) -> tuple[tuple[Prediction, ...], np.ndarray, np.ndarray]:
+    """The n tokens ranked first: by probability after the settings, then (among the tokens the
+    settings cut) by the model's raw probability, then by id; with both distributions (V,)."""
+    probs = _distribution(logits, settings)  # (V,)
+    raw = next_token_distribution(logits)  # (V,)
+    order = np.lexsort((np.arange(raw.size), -raw, -probs))[:n]  # last key sorts first
+    labels = tokenizer.token_labels(order.tolist())
+    bars = tuple(
+        Prediction(int(i), label, float(probs[i]), float(raw[i]), float(logits[i]))
+        for i, label in zip(order, labels, strict=True)
+    )
+    return bars, probs, raw
 
 
 def predictions(
@@ -30,12 +64,30 @@ def predictions(
 ) -> list[Prediction]:
     """The n most probable next tokens over the full vocabulary, under `settings`; tokens the
     settings cut (probability 0: they cannot be drawn) are left out."""
-    probs = next_token_distribution(
+    bars, _, _ = _ranked(tokenizer, logits, settings, n)
+    return [p for p in bars if p.probability > 0]
+
+
+def output_view(
+    trace: Trace, tokenizer: Tokenizer, settings: SamplingSettings, n: int = 15
+) -> OutputView:
+    """The output stage of the last position: n bars, cut tokens included with probability 0,
+    and what the rest of the vocabulary gets, before and after the settings."""
+    bars, probs, raw = _ranked(tokenizer, trace.last_logits, settings, n)
+    rest = np.ones(raw.size, dtype=bool)  # (V,)
+    rest[[p.token_id for p in bars]] = False
+    return OutputView(
+        settings=settings,
+        final_norm=trace.lnf_out[-1],
+        bars=bars,
+        rest_probability=float(probs[rest].sum()),
+        rest_model_probability=float(raw[rest].sum()),
+        kept=int(np.count_nonzero(probs)),
+        vocab_size=int(raw.size),
+    )
+
+
+def _distribution(logits: np.ndarray, settings: SamplingSettings) -> np.ndarray:
+    return next_token_distribution(
         logits, temperature=settings.temperature, top_k=settings.top_k, top_p=settings.top_p
     )
-    raw = next_token_distribution(logits)
-    best = [(i, p) for i, p in top_tokens(probs, n) if p > 0]
-    labels = tokenizer.token_labels([i for i, _ in best])
-    return [
-        Prediction(i, label, p, float(raw[i])) for (i, p), label in zip(best, labels, strict=True)
-    ]

@@ -1,0 +1,479 @@
+"""Every string the page shows, one catalogue per locale, by stable id.
+
+Values go into {placeholders} (str.format syntax, format specs allowed: {probability:.1%}). A
+missing locale, key or value raises KeyError naming it, so a gap shows up at once, not as a blank
+on the page. Explanations follow The Illustrated GPT-2: autoregression, tokens, embeddings,
+masked self-attention (queries, keys, values; heads split and merged; projection), residual
+adds, layer norm, the MLP, the final layer norm, weight-tied logits, softmax and sampling.
+"""
+
+from __future__ import annotations
+
+EN: dict[str, str] = {
+    # ------------------------------------------------------------------ page chrome
+    "ui.title": "How does GPT-2 pick the next word?",
+    "ui.lede": (
+        "Type a text. A real GPT-2-style model runs on it inside this browser tab, in Python: "
+        "no server, nothing leaves the page."
+    ),
+    "ui.prompt_label": "Your text",
+    "ui.run": "Run the model",
+    "ui.generate": "Generate one token",
+    "ui.status": "Status:",
+    "ui.status.loading": "loading",
+    "ui.status.starting_model": "loading: starting the model",
+    "ui.status.running": "running",
+    "ui.status.ready": "ready",
+    "ui.download_progress": "{name}: {received_mb:.1f} of {total_mb:.1f} MB",
+    "ui.noscript": "This page needs JavaScript and WebAssembly to run the model.",
+    "ui.model_info": (
+        "{name}: GPT-2, {n_layer} layers, {n_head} heads, d={n_embd}, {parameters_m:.1f}M "
+        "parameters, {quantization} weights, context {n_positions} tokens"
+    ),
+    "ui.model_perplexity": (
+        "held-out perplexity {perplexity:.0f} (unigram baseline {baseline:.0f})"
+    ),
+    "ui.running_on": "running on {backend}",
+    "ui.tokens_heading": "Tokens",
+    "ui.token_title": "position {position}, id {token_id}",
+    "ui.token_span": "characters {start}-{end}",
+    "ui.token_generated": "generated",
+    "ui.cache_info": (
+        "{n_tokens} tokens; key/value cache holds {cached} positions "
+        "(the last step computed {new} new)"
+    ),
+    "ui.output_heading": "Next token: probabilities over the full vocabulary",
+    "ui.temperature": "Temperature",
+    "ui.top_k": "Top-k",
+    "ui.top_p": "Top-p",
+    "ui.seed": "Seed",
+    "ui.settings_note": (
+        "Temperature 0 always picks the most probable token; top-k 0 and top-p 1 keep every "
+        "token. Bars show what sampling draws from after these settings."
+    ),
+    "ui.attention_check": (
+        "Attention recomputed in numpy from the model's Q, K, V (scores, scale, causal mask, "
+        "softmax, weighted values) matches the model's own heads to {difference:.1e}."
+    ),
+    "ui.layer": "Block",
+    "ui.head": "Head",
+    "ui.position": "Token",
+    "ui.layer_norm_choice": "Layer norm",
+    "ui.all_heads": "All heads",
+    "ui.difference": "largest difference from the model's own numbers: {difference:.1e}",
+    "ui.back_to_overview": "Back to the overview",
+    "ui.tour.start": "Guided tour",
+    "ui.tour.previous": "Previous",
+    "ui.tour.next": "Next",
+    "ui.tour.close": "Close the tour",
+    "ui.tour.progress": "Step {step} of {steps}",
+    # ------------------------------------------------------------------ overview
+    "overview.title": "The whole model at a glance",
+    "overview.legend": (
+        "Every box is one step of the model and every band the vectors passing between steps. "
+        "Sizes are real numbers from your text: mostly the average length (L2 norm) of the "
+        "vectors over your tokens; each box says what its size measures. "
+        "The straight bands are the residual stream; each block branches off it through a layer "
+        "norm into attention or the MLP and adds the result back. Click a box to open that step."
+    ),
+    "overview.node.tokens": "Tokens",
+    "overview.node.token_embedding": "Token embedding",
+    "overview.node.position_embedding": "Position embedding",
+    "overview.node.embedding": "Embedding (sum)",
+    "overview.node.ln1": "Layer norm 1, block {layer}",
+    "overview.node.attention": "Attention, block {layer}",
+    "overview.node.attention_add": "Add, block {layer}",
+    "overview.node.ln2": "Layer norm 2, block {layer}",
+    "overview.node.mlp": "MLP, block {layer}",
+    "overview.node.mlp_add": "Add, block {layer}",
+    "overview.node.ln_f": "Final layer norm",
+    "overview.node.logits": "Logits",
+    "overview.node.probabilities": "Probabilities",
+    "overview.quantity.count": "number of tokens",
+    "overview.quantity.mean_norm": "average length (L2 norm) of the vectors, over your tokens",
+    "overview.quantity.last_norm": "length (L2 norm) of the last token's vector",
+    "overview.quantity.logit_norm": "length (L2 norm) of the last token's logits",
+    "overview.quantity.top_probability": "probability of the most likely next token",
+    # ------------------------------------------------------------------ explanations
+    "explain.autoregression": (
+        "GPT-2 writes one token at a time. It reads every token so far and outputs, for each "
+        "token of its vocabulary, the probability that it comes next. One token is chosen, "
+        "appended to the text, and the model runs again on the longer text: this is called "
+        "autoregression."
+    ),
+    "explain.tokens": (
+        "First the text is cut into tokens: whole words, pieces of words, punctuation, or, for "
+        "rare characters, their bytes, from a fixed vocabulary learned by byte-pair encoding. A "
+        "space usually belongs to the word after it. Each token becomes a number, its id."
+    ),
+    "explain.embedding": (
+        "Each token id picks one row of the token embedding matrix (wte): a vector of numbers "
+        "the model learned in training. Attention by itself does not see word order, so a "
+        "second learned matrix (wpe) holds one vector per position: 0, 1, 2, ... The two vectors "
+        "are added; the sum is where the residual stream of that token begins."
+    ),
+    "explain.residual": (
+        "Each token keeps one vector, the residual stream, from the embedding to the output. "
+        "Every block reads it (through a layer norm), computes something and adds the result "
+        "back: first the attention output, then the MLP output. Nothing is overwritten, only "
+        "added."
+    ),
+    "explain.layernorm": (
+        "Layer norm rescales one token's vector: subtract the mean of its numbers and divide by "
+        "their standard deviation (the square root of the variance plus a tiny epsilon), so "
+        "that they have mean 0 and standard deviation about 1. Then every number is multiplied by "
+        "its own learned "
+        "scale (gain) and shifted by a learned bias. GPT-2 does this before attention (ln_1), "
+        "before the MLP (ln_2), and once more after the last block (ln_f)."
+    ),
+    "explain.layernorm.ln1": "First layer norm of the block (ln_1): the input of attention.",
+    "explain.layernorm.ln2": "Second layer norm of the block (ln_2): the input of the MLP.",
+    "explain.layernorm.lnf": "Final layer norm (ln_f), after the last block: the logits use it.",
+    "explain.attention": (
+        "Masked self-attention lets each token take in information from the tokens before it. "
+        "A linear layer (c_attn) makes three vectors from each token's layer-normed vector: a "
+        "query (what this token is looking for), a key (a label: what this token offers to be "
+        "found by) and a value (what this token passes on when it is attended to)."
+    ),
+    "explain.attention.heads": (
+        "Queries, keys and values are split into heads: equal slices, each handled on its own, "
+        "so different heads can look for different things, for example the previous word or a "
+        "matching name."
+    ),
+    "explain.attention.scores": (
+        "Dot products: the query of this token is multiplied with the key of every token, "
+        "number by number, and the products are summed. A large score means the key matches "
+        "what the query is looking for."
+    ),
+    "explain.attention.scale": (
+        "The scores are multiplied by 1/√d_head, one over the square root of the head size, so "
+        "that they do not grow with it; otherwise the softmax would give nearly all the weight "
+        "to one token."
+    ),
+    "explain.attention.mask": (
+        "Causal mask: a token may attend to itself and the tokens before it, never to later "
+        "ones, because while the model writes, later tokens do not exist yet. Forbidden scores "
+        "become −∞."
+    ),
+    "explain.attention.softmax": (
+        "Softmax turns the allowed scores into weights between 0 and 1 that sum to 1: e to the "
+        "power of each score, divided by the sum of these over the allowed tokens. Masked "
+        "positions get exactly 0."
+    ),
+    "explain.attention.weighted_sum": (
+        "The head's output is the sum of the tokens' value vectors, each multiplied by its "
+        "weight: tokens with a large weight contribute most."
+    ),
+    "explain.attention.merge": (
+        "The outputs of all heads of a token are put side by side (concatenated) into one "
+        "vector as long as the residual stream."
+    ),
+    "explain.attention.projection": (
+        "A learned linear layer (c_proj: a square matrix and a bias) mixes the heads' outputs. "
+        "Its result is the attention output, which is added to the residual stream."
+    ),
+    "explain.attention.residual": (
+        "Residual add: the attention output is added to the stream that entered the block."
+    ),
+    "explain.attention.grid": (
+        "Each small square is one head: row = the token that looks, column = the token looked "
+        "at, the stronger the colour the more weight. The empty triangle above the diagonal is "
+        "the causal mask."
+    ),
+    "explain.mlp": (
+        "The MLP (feed-forward layer) works on each token on its own. A linear layer (c_fc) "
+        "widens the vector to 4 times its size, GELU is applied to each of these numbers, and a "
+        "second linear layer (c_proj) brings it back to the stream's size. The result is added "
+        "to the residual stream."
+    ),
+    "explain.mlp.gelu": (
+        "GELU lets positive numbers through almost unchanged and pushes negative ones towards "
+        "0; below about −2 its output is nearly 0, so that hidden unit is switched off for this "
+        "token. GPT-2 uses the tanh approximation of GELU."
+    ),
+    "explain.final_norm": (
+        "After the last block, one final layer norm (ln_f) is applied to every token's stream."
+    ),
+    "explain.logits": (
+        "The output layer reuses the token embedding matrix (weight tying): the logit of each "
+        "vocabulary token is the dot product of the last token's final vector with that "
+        "token's embedding row. One number per token of the vocabulary; only the last token's "
+        "logits are needed to predict what comes next."
+    ),
+    "explain.softmax": (
+        "Softmax over the full vocabulary turns the logits into probabilities: e to the power "
+        "of each logit, divided by the sum of these over every token of the vocabulary."
+    ),
+    "explain.temperature": (
+        "Temperature divides the logits before the softmax: below 1 the most probable tokens "
+        "gain (sharper), above 1 rare tokens gain (flatter). Temperature 0 always takes the most "
+        "probable token (greedy)."
+    ),
+    "explain.top_k": (
+        "Top-k keeps only the k most probable tokens and rescales their probabilities to sum to "
+        "1. 0 turns it off."
+    ),
+    "explain.top_p": (
+        "Top-p (nucleus sampling) keeps the fewest most probable tokens whose probabilities add "
+        "up to at least p, and rescales them to sum to 1. 1 turns it off. Top-k is applied "
+        "first, then top-p."
+    ),
+    "explain.bars": (
+        "Each token shows two probabilities: the model's own (softmax of its logits) and the "
+        "one after your settings, which is exactly what sampling draws from. The rest of the "
+        "vocabulary adds up every token not listed."
+    ),
+    "explain.generation": (
+        "To write on, one token is drawn from these probabilities, appended, and the model runs "
+        "again. The keys and values of earlier tokens never change (a token never sees later "
+        "ones), so they are kept in a key/value cache: each new step computes only the new "
+        "token, whose query attends to the cached keys and values."
+    ),
+    "output.rest": "rest of the vocabulary ({count} tokens)",
+    "output.cut": "cut by the settings",
+    "output.model_probability": "model",
+    "output.probability": "after settings",
+    "output.kept": "{kept} of {vocab_size} tokens can be drawn",
+    "mlp.off_share": (
+        "{off_share:.0%} of the {units} hidden units are below {off_below:g} (switched off); "
+        "{negative_share:.0%} are negative."
+    ),
+    # ------------------------------------------------------------------ formulas
+    "embedding.formula": "x₀ = wte[token id] + wpe[position]",
+    "residual.formula": "x_mid = x + attention(ln_1(x)),   x_next = x_mid + MLP(ln_2(x_mid))",
+    "layernorm.formula": "output = gain × (x − mean) / √(variance + ε) + bias",
+    "attention.formula.scores": "scores = q · kᵀ",
+    "attention.formula.scale": "scaled = scores × 1/√d_head",
+    "attention.formula.mask": "masked = scaled where the key's position ≤ the query's, else −∞",
+    "attention.formula.softmax": "weights = softmax(masked) = e^masked / Σ e^masked",
+    "attention.formula.weighted_sum": "head output = weights · V = Σⱼ weightⱼ vⱼ",
+    "attention.formula.merge": "merged = [head 0 | head 1 | … | head H−1]",
+    "attention.formula.projection": "attention output = merged · W_proj + b_proj",
+    "attention.formula.residual": "x_mid = x + attention output",
+    "mlp.formula": "output = GELU(x · W_fc + b_fc) · W_proj + b_proj",
+    "mlp.formula.gelu": "GELU(x) = 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))",
+    "output.formula.logits": "logits = ln_f(x) · wteᵀ",
+    "output.formula.softmax": "p = softmax(logits / temperature)",
+    # ------------------------------------------------------------------ guided tour
+    "tour.autoregression.title": "One token at a time",
+    "tour.autoregression.body": (
+        "The model has read your {n_tokens} tokens and gives every token of its vocabulary a "
+        "probability of coming next. Its favourite is “{top_label}” with {top_probability:.1%}. "
+        "Pick one, append it, run again: that is how GPT-2 writes."
+    ),
+    "tour.tokens.title": "Text becomes tokens",
+    "tour.tokens.body": (
+        "Your text is {n_tokens} tokens from a vocabulary of {vocab_size}. The first is "
+        "“{first_label}” (id {first_id}); the last is “{last_label}” (id {last_id})."
+    ),
+    "tour.token_embedding.title": "Each token becomes a vector",
+    "tour.token_embedding.body": (
+        "Token id {last_id} (“{last_label}”) picks row {last_id} of the token embedding matrix: "
+        "{n_embd} numbers learned in training. The first is {first_value:.3f}; the vector's "
+        "length is {norm:.2f}."
+    ),
+    "tour.position_embedding.title": "Position matters",
+    "tour.position_embedding.body": (
+        "Attention alone does not see order, so the model adds a learned vector for each "
+        "position. “{last_label}” is at position {position}; that position's vector starts with "
+        "{first_value:.3f} and has length {norm:.2f}."
+    ),
+    "tour.embedding_sum.title": "The residual stream begins",
+    "tour.embedding_sum.body": (
+        "Token vector + position vector = the residual stream of “{last_label}”, length "
+        "{norm:.2f}. Each token keeps such a vector all the way to the output."
+    ),
+    "tour.blocks.title": "{n_layer} blocks, one after another",
+    "tour.blocks.body": (
+        "The stream passes through {n_layer} identical blocks (each with its own weights). "
+        "Each block has a layer norm, masked self-attention and an add, then a layer norm, an "
+        "MLP and an add."
+    ),
+    "tour.layer_norm.title": "Layer norm",
+    "tour.layer_norm.body": (
+        "Before attention in block 0, the {n_embd} numbers of “{last_label}” have mean "
+        "{mean:.3f} and standard deviation {std:.3f}. Layer norm subtracts the mean, divides by "
+        "the standard deviation, then applies a learned scale and shift to each number."
+    ),
+    "tour.qkv.title": "Query, key, value",
+    "tour.qkv.body": (
+        "From each token the block makes a query (what am I looking for?), a key (what do I "
+        "offer?) and a value (what do I pass on?), each split into {n_head} heads of {d_head} "
+        "numbers ({n_head} × {d_head} = {n_embd})."
+    ),
+    "tour.scores.title": "Dot products",
+    "tour.scores.body": (
+        "In block 0, head 0, the query of “{query_label}” times the key of “{key_label}” gives "
+        "the score {score:.3f}. One score for every token it may look at."
+    ),
+    "tour.scale.title": "Scaling",
+    "tour.scale.body": (
+        "Each score is multiplied by 1/√{d_head} = {scale:.4f}, so {score:.3f} becomes "
+        "{scaled:.3f}. This keeps the scores from growing with the head size."
+    ),
+    "tour.mask.title": "No peeking ahead",
+    "tour.mask.body": (
+        "“{query_label}” at position {position} may look at {allowed} tokens: itself and "
+        "those before it. Of the {cells} query-key pairs of this step, {masked} are masked "
+        "(set to −∞) because the key comes later than the query."
+    ),
+    "tour.softmax.title": "Softmax: scores become weights",
+    "tour.softmax.body": (
+        "Softmax turns the scores into weights that sum to 1. Head 0 of block 0 gives "
+        "“{query_label}” its largest weight, {weight:.1%}, on “{key_label}”."
+    ),
+    "tour.weighted_sum.title": "A weighted sum of values",
+    "tour.weighted_sum.body": (
+        "The head's output for “{query_label}” is the sum of the value vectors weighted this "
+        "way: {d_head} numbers, length {norm:.2f}."
+    ),
+    "tour.merge_projection.title": "Heads merged and projected",
+    "tour.merge_projection.body": (
+        "The {n_head} heads' outputs are concatenated back into {n_embd} numbers and mixed by a "
+        "learned projection (c_proj). The attention output for “{query_label}” has length "
+        "{norm:.2f}."
+    ),
+    "tour.residual_add.title": "Added to the stream",
+    "tour.residual_add.body": (
+        "The attention output (length {added:.2f}) is added to the stream of “{label}” "
+        "(length {before:.2f}): the stream now has length {after:.2f}."
+    ),
+    "tour.mlp.title": "The MLP",
+    "tour.mlp.body": (
+        "After a second layer norm, the MLP widens each token's {n_embd} numbers to {units} "
+        "(4×), applies GELU, and projects back to {n_embd}. Its output for “{label}” has "
+        "length {norm:.2f} and is added to the stream."
+    ),
+    "tour.gelu.title": "GELU switches units off",
+    "tour.gelu.body": (
+        "GELU keeps positive numbers and squashes negative ones towards 0. For “{label}” in "
+        "block 0, {off_share:.0%} of the {units} hidden units are below {off_below:g}, where "
+        "GELU's output is nearly 0."
+    ),
+    "tour.deeper.title": "Block after block",
+    "tour.deeper.body": (
+        "Every block adds to the stream. For “{label}” its length goes from {first:.2f} "
+        "entering block 0 to {last:.2f} after block {last_layer}."
+    ),
+    "tour.final_norm.title": "Final layer norm",
+    "tour.final_norm.body": (
+        "After the last block, one more layer norm: the stream of “{label}” has mean {mean:.3f} "
+        "and standard deviation {std:.3f} before it is normalised, scaled and shifted."
+    ),
+    "tour.logits.title": "Logits by weight tying",
+    "tour.logits.body": (
+        "The final vector of the last token is multiplied with every row of the token embedding "
+        "matrix, the same matrix that embedded the tokens: {vocab_size} logits, one per token. "
+        "The largest, {top_logit:.2f}, belongs to “{top_label}”."
+    ),
+    "tour.softmax_output.title": "Probabilities over the whole vocabulary",
+    "tour.softmax_output.body": (
+        "Softmax over all {vocab_size} logits: “{top_label}” gets {top_probability:.1%} and "
+        "“{second_label}” {second_probability:.1%}."
+    ),
+    "tour.sampling.title": "Temperature, top-k, top-p",
+    "tour.sampling.body": (
+        "With temperature {temperature:g}, top-k {top_k} and top-p {top_p:g}, {kept} tokens "
+        "can be drawn, and “{top_label}” has {top_probability:.1%}. Change the settings and "
+        "watch the bars."
+    ),
+    "tour.generation.title": "Generate, reusing the key/value cache",
+    "tour.generation.body": (
+        "The key/value cache now holds the keys and values of {cached} positions in each of "
+        "the {n_layer} blocks and {n_head} heads. The next step runs only the new token, whose "
+        "query attends to all of them."
+    ),
+    # ------------------------------------------------------------------ detail views
+    "stage.embedding": "Embeddings",
+    "stage.attention": "Attention",
+    "stage.layernorm": "Layer norm",
+    "stage.mlp": "MLP",
+    "stage.residual": "Residual stream",
+    "stage.output": "Output",
+    "check.sum": "token + position, added here, differs from the model's own sum by {difference}",
+    "check.head": "these weights × V differ from the model's own head output by {difference}",
+    "check.add": "stream + what was added differs from the model's next stream by {difference}",
+    "check.layernorm": "gain × normalised + bias differs from the model's output by {difference}",
+    "embedding.token": "token embedding: row `token id` of wte",
+    "embedding.token.formula": "wte[token id]",
+    "embedding.position": "position embedding: row `position` of wpe",
+    "embedding.position.formula": "wpe[position]",
+    "embedding.sum": "their sum: the residual stream entering block 0",
+    "embedding.sum.formula": "x₀ = wte[token id] + wpe[position]",
+    "attention.grid.head": "block {layer}, head {head}",
+    "attention.step.scores": "Dot products of the query with every key",
+    "attention.step.scale": "Scale",
+    "attention.step.mask": "Causal mask",
+    "attention.step.softmax": "Softmax: the attention weights",
+    "attention.step.weighted_sum": "Weighted sum of the values",
+    "attention.step.merge": "Merge the heads",
+    "attention.step.projection": "Output projection (c_proj)",
+    "attention.step.residual": "Residual add",
+    "attention.q": "query q",
+    "attention.k": "keys K",
+    "attention.scores": "scores",
+    "attention.scaled": "scaled scores",
+    "attention.masked": "masked scores",
+    "attention.weights": "attention weights",
+    "attention.v": "values V",
+    "attention.head_output": "head output",
+    "attention.merged": "all heads, concatenated",
+    "attention.projected": "attention output",
+    "attention.residual_before": "stream entering the block",
+    "attention.residual_after": "stream after the attention add",
+    "mlp.input": "input: the second layer norm's output",
+    "mlp.input.formula": "h = ln_2(x_mid)",
+    "mlp.pre": "expand to 4 × width",
+    "mlp.pre.formula": "a = h · W_fc + b_fc   ({width} → {hidden} numbers)",
+    "mlp.gelu": "GELU",
+    "mlp.gelu.curve": "GELU(x); bars: how many of this token's units have each x",
+    "mlp.gelu.alt": "The GELU curve over this token's pre-activations, with their histogram",
+    "mlp.activated": "after GELU",
+    "mlp.output": "project back to the model's width",
+    "mlp.output.formula": "m = GELU(a) · W_proj + b_proj   ({hidden} → {width} numbers)",
+    "mlp.residual": "Residual add",
+    "mlp.residual.formula": "x_next = x_mid + m",
+    "mlp.residual_before": "stream after the attention add",
+    "mlp.residual_after": "stream leaving the block",
+    "mlp.check": "GELU computed here differs from the model's own by {difference}",
+    "layernorm.mean": "mean",
+    "layernorm.std": "std",
+    "layernorm.input": "input vector",
+    "layernorm.input.formula": "mean = Σx / D,   std = √(Σ(x − mean)² / D + ε)",
+    "layernorm.normalised": "normalised",
+    "layernorm.normalised.formula": "(x − mean) / std",
+    "layernorm.gain": "learned scale (gain) and shift (bias)",
+    "layernorm.gain.formula": "γ, β: learned in training, the same for every token",
+    "layernorm.bias": "bias β",
+    "layernorm.output": "output",
+    "layernorm.output.formula": "γ × (x − mean) / std + β",
+    "residual.col.layer": "block",
+    "residual.col.entering": "‖stream‖ entering",
+    "residual.col.attention_added": "‖attention adds‖",
+    "residual.col.after_attention": "‖stream‖ after attention",
+    "residual.col.mlp_added": "‖MLP adds‖",
+    "residual.col.after_mlp": "‖stream‖ leaving",
+    "residual.token": "Sizes (L2 norms) for the token {token!r}.",
+    "output.bar_title": "model probability {probability:.2%}, logit {logit:.3f}",
+    "output.rest_mass": (
+        "rest of the vocabulary: {probability:.2%} after the settings "
+        "({model_probability:.2%} by the model); {kept} of {vocab_size} tokens can be drawn"
+    ),
+}
+
+MESSAGES: dict[str, dict[str, str]] = {"en": EN}
+
+
+def text(key: str, locale: str = "en", **values) -> str:
+    """The message `key` in `locale`, its {placeholders} filled from `values` (extra values are
+    ignored, so one dict can fill a title and a body). KeyError names what is missing."""
+    if locale not in MESSAGES:
+        raise KeyError(f"no messages for locale {locale!r} (have: {', '.join(MESSAGES)})")
+    try:
+        template = MESSAGES[locale][key]
+    except KeyError:
+        raise KeyError(f"no message {key!r} in locale {locale!r}") from None
+    try:
+        return template.format(**values)
+    except KeyError as e:
+        raise KeyError(f"message {key!r} needs a value for {e.args[0]!r}") from None

@@ -1,0 +1,121 @@
+"""The attention view: one head's computation for one query token, step by step, then the merge of
+all heads and the output projection, and the all-heads grid of one layer.
+
+Every step comes from core.attention.decompose_attention applied to the model's own Q, K and V,
+and ends at the model's own numbers (head_outputs, attn_out, residual_mid), with the difference
+shown: nothing here is recomputed another way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+
+from pyexplainer.core.attention import decompose_attention, merge_heads
+from pyexplainer.core.trace import Trace
+from pyexplainer.views.selection import checked_index, covered_tokens, row_of_position
+from pyexplainer.views.tokens import TokenView
+
+# The order of the steps, each with its formula in the catalogue ("attention.formula.<step>").
+STEPS = ("scores", "scale", "mask", "softmax", "weighted_sum", "merge", "projection", "residual")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class AttentionRowView:
+    """Head `head` of block `layer` for the query at `position`, S keys; then all heads merged."""
+
+    layer: int
+    head: int
+    position: int  # absolute position of the query token; it may attend to keys 0 .. position
+    query_label: str
+    key_labels: tuple[str, ...]  # (S,) every position the keys cover, cached ones included
+    q: np.ndarray  # (Dh,) the query
+    keys: np.ndarray  # (S, Dh) every key of this head
+    scores: np.ndarray  # (S,) q . k for each key
+    scale: float  # 1 / sqrt(Dh)
+    scaled: np.ndarray  # (S,) scores * scale
+    mask: np.ndarray  # (S,) bool, True = may attend (keys 0 .. position)
+    masked: np.ndarray  # (S,) scaled, -inf where the mask forbids
+    weights: np.ndarray  # (S,) softmax of masked: 0 where forbidden, sums to 1
+    values: np.ndarray  # (S, Dh) every value of this head
+    head_output: np.ndarray  # (Dh,) weights @ values
+    model_head_output: np.ndarray  # (Dh,) the model's own head output
+    head_mismatch: float  # max |head_output - model_head_output|
+    heads: np.ndarray  # (H, Dh) every head's output for this query (the model's)
+    merged: np.ndarray  # (D,) heads concatenated: column h * Dh + d is head h, dimension d
+    projected: np.ndarray  # (D,) attn_out: merged @ c_proj weight + c_proj bias, by the model
+    residual_before: np.ndarray  # (D,) the stream entering the block, residual[layer]
+    residual_after: np.ndarray  # (D,) residual_mid[layer], after the attention add
+    add_mismatch: float  # max |residual_before + projected - residual_after|
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class AttentionGridView:
+    """Every head's attention weights in block `layer`, for the grid of small heatmaps."""
+
+    layer: int
+    probs: np.ndarray  # (H, T, S) row i is the query at position P + i
+    mask: np.ndarray  # (T, S) bool, True = may attend
+    query_positions: np.ndarray  # (T,) absolute positions of the rows
+    query_labels: tuple[str, ...]  # (T,)
+    key_labels: tuple[str, ...]  # (S,)
+
+
+def attention_row(
+    trace: Trace, tokens: Sequence[TokenView], layer: int, head: int, position: int
+) -> AttentionRowView:
+    """The attention steps of (layer, head) for the query token at absolute `position`."""
+    covered = covered_tokens(trace, tokens)
+    layer = checked_index("layer", layer, trace.q.shape[0])
+    head = checked_index("head", head, trace.q.shape[1])
+    row = row_of_position(trace, position)
+    keys = trace.present_keys[layer, head]  # (S, Dh)
+    values = trace.present_values[layer, head]  # (S, Dh)
+    steps = decompose_attention(trace.q[layer, head : head + 1], keys[None], values[None])
+    head_output = steps.head_outputs[0, row]  # (Dh,)
+    model_head_output = trace.head_outputs[layer, head, row]  # (Dh,)
+    merged = merge_heads(trace.head_outputs[layer][:, row : row + 1])[0]  # (H, 1, Dh) -> (D,)
+    before, after = trace.residual[layer, row], trace.residual_mid[layer, row]  # (D,)
+    projected = trace.attn_out[layer, row]  # (D,)
+    return AttentionRowView(
+        layer=layer,
+        head=head,
+        position=position,
+        query_label=covered[position].label,
+        key_labels=tuple(v.label for v in covered),
+        q=trace.q[layer, head, row],
+        keys=keys,
+        scores=steps.scores[0, row],
+        scale=steps.scale,
+        scaled=steps.scaled[0, row],
+        mask=steps.mask[row],
+        masked=steps.masked[0, row],
+        weights=steps.probs[0, row],
+        values=values,
+        head_output=head_output,
+        model_head_output=model_head_output,
+        head_mismatch=float(np.abs(head_output - model_head_output).max()),
+        heads=trace.head_outputs[layer, :, row],
+        merged=merged,
+        projected=projected,
+        residual_before=before,
+        residual_after=after,
+        add_mismatch=float(np.abs(before + projected - after).max()),
+    )
+
+
+def attention_grid(trace: Trace, tokens: Sequence[TokenView], layer: int) -> AttentionGridView:
+    """All heads of block `layer`: softmax weights of every query row over every key."""
+    covered = covered_tokens(trace, tokens)
+    layer = checked_index("layer", layer, trace.q.shape[0])
+    steps = trace.attention(layer)
+    return AttentionGridView(
+        layer=layer,
+        probs=steps.probs,
+        mask=steps.mask,
+        query_positions=trace.past_length + np.arange(len(trace.input_ids)),
+        query_labels=tuple(v.label for v in covered[trace.past_length :]),
+        key_labels=tuple(v.label for v in covered),
+    )

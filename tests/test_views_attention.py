@@ -1,0 +1,119 @@
+"""The attention view: every step for one head and query, the merge and projection, and the
+all-heads grid, against the tests' loop reference."""
+
+import math
+
+import numpy as np
+import pytest
+
+from pyexplainer.messages import text
+from pyexplainer.views.attention import STEPS, attention_grid, attention_row
+from tests.conftest import TINY
+from tests.view_case import CACHED, view_case
+
+L, H, D = TINY["n_layer"], TINY["n_head"], TINY["n_embd"]
+DH = D // H
+
+
+@pytest.fixture(scope="module")
+def case(tiny_fp32):
+    return view_case(tiny_fp32)
+
+
+@pytest.mark.parametrize(("layer", "head", "position"), [(0, 0, 0), (1, 2, 6), (1, 3, 10)])
+def test_every_step_of_one_head_matches_the_reference(case, layer, head, position):
+    ref = case.reference
+    view = attention_row(case.trace, case.tokens, layer, head, position)
+    s = len(case.ids)
+    allowed = np.arange(s) <= position
+    assert (view.layer, view.head, view.position) == (layer, head, position)
+    assert view.query_label == case.tokens[position].label
+    assert view.key_labels == tuple(t.label for t in case.tokens)
+    np.testing.assert_allclose(view.q, ref["q"][layer, head, position], rtol=1e-4, atol=2e-5)
+    np.testing.assert_allclose(view.keys, ref["k"][layer, head], rtol=1e-4, atol=2e-5)
+    np.testing.assert_allclose(view.values, ref["v"][layer, head], rtol=1e-4, atol=2e-5)
+    raw = ref["attention_scores"][layer, head, position]  # NaN where masked
+    np.testing.assert_allclose(view.scores[allowed], raw[allowed], rtol=1e-4, atol=1e-4)
+    assert view.scale == pytest.approx(1 / math.sqrt(DH))
+    np.testing.assert_allclose(view.scaled, view.scores * view.scale, rtol=1e-6)
+    np.testing.assert_array_equal(view.mask, allowed)
+    assert np.all(view.masked[~allowed] == -np.inf)
+    np.testing.assert_array_equal(view.masked[allowed], view.scaled[allowed])
+    np.testing.assert_allclose(
+        view.weights, ref["attention_probs"][layer, head, position], atol=1e-5
+    )
+    assert np.all(view.weights[~allowed] == 0) and view.weights.sum() == pytest.approx(1, abs=1e-6)
+    expected_head = ref["head_outputs"][layer, head, position]
+    np.testing.assert_allclose(view.head_output, expected_head, rtol=1e-4, atol=2e-5)
+    np.testing.assert_allclose(view.model_head_output, expected_head, rtol=1e-4, atol=2e-5)
+    assert view.head_mismatch < 1e-5
+
+
+def test_heads_are_merged_projected_and_added_to_the_stream(case):
+    ref, layer, position = case.reference, 1, 7
+    view = attention_row(case.trace, case.tokens, layer, 2, position)
+    heads = ref["head_outputs"][layer, :, position]  # (H, Dh)
+    np.testing.assert_allclose(view.heads, heads, rtol=1e-4, atol=2e-5)
+    np.testing.assert_allclose(view.merged, np.concatenate(list(heads)), rtol=1e-4, atol=2e-5)
+    np.testing.assert_allclose(view.merged[2 * DH : 3 * DH], view.model_head_output)
+    np.testing.assert_allclose(
+        view.projected, ref["attn_out"][layer, position], rtol=1e-4, atol=2e-5
+    )
+    np.testing.assert_allclose(view.residual_before, ref["residual"][layer, position], atol=2e-5)
+    np.testing.assert_allclose(view.residual_after, ref["residual_mid"][layer, position], atol=2e-5)
+    assert view.add_mismatch < 1e-5
+
+
+def test_a_cached_step_attends_to_the_cached_keys(case):
+    """After CACHED positions in the cache, a query still sees every earlier key."""
+    position = CACHED + 3
+    full = attention_row(case.trace, case.tokens, 1, 1, position)
+    step = attention_row(case.chunked, case.tokens, 1, 1, position)
+    assert step.key_labels == full.key_labels
+    for name in ("scores", "weights", "keys", "values", "head_output", "projected"):
+        np.testing.assert_allclose(getattr(step, name), getattr(full, name), atol=1e-5)
+    np.testing.assert_array_equal(step.mask, full.mask)
+
+
+def test_the_grid_holds_every_heads_weights(case):
+    view = attention_grid(case.trace, case.tokens, 1)
+    t = len(case.ids)
+    np.testing.assert_allclose(view.probs, case.reference["attention_probs"][1], atol=1e-5)
+    np.testing.assert_array_equal(view.mask, np.tril(np.ones((t, t), dtype=bool)))
+    np.testing.assert_array_equal(view.query_positions, np.arange(t))
+    assert view.query_labels == view.key_labels == tuple(v.label for v in case.tokens)
+
+
+def test_the_grid_of_a_cached_step_is_the_last_rows_of_the_full_grid(case):
+    full = attention_grid(case.trace, case.tokens, 0)
+    step = attention_grid(case.chunked, case.tokens, 0)
+    np.testing.assert_allclose(step.probs, full.probs[:, CACHED:], atol=1e-6)
+    np.testing.assert_array_equal(step.query_positions, np.arange(CACHED, len(case.ids)))
+    assert step.query_labels == full.query_labels[CACHED:]
+    assert step.key_labels == full.key_labels
+
+
+@pytest.mark.parametrize(
+    ("layer", "head", "position", "message"),
+    [
+        (2, 0, 0, "layer must be in 0 .. 1"),
+        (0, 4, 0, "head must be in 0 .. 3"),
+        (0, -1, 0, "head must be in 0 .. 3"),
+        (0, 0, 11, "position 11 was not computed"),
+    ],
+)
+def test_bad_selections_are_named(case, layer, head, position, message):
+    with pytest.raises(ValueError, match=message):
+        attention_row(case.trace, case.tokens, layer, head, position)
+
+
+def test_tokens_that_are_not_the_traced_ones_are_refused(case):
+    with pytest.raises(ValueError, match="not the ones the trace computed"):
+        attention_grid(case.trace, case.tokens[1:] + case.tokens[:1], 0)
+    with pytest.raises(ValueError, match="only 3 tokens were given"):
+        attention_grid(case.trace, case.tokens[:3], 0)
+
+
+def test_every_step_has_its_formula_and_explanation_in_the_catalogue():
+    for step in STEPS:
+        assert text(f"attention.formula.{step}") and text(f"explain.attention.{step}")

@@ -1,0 +1,42 @@
+"""The residual stream view against the norms of the tests' loop reference."""
+
+import numpy as np
+import pytest
+
+from pyexplainer.views.residual import residual_view
+from tests.conftest import TINY
+from tests.view_case import CACHED, view_case
+
+L = TINY["n_layer"]
+
+
+@pytest.fixture(scope="module")
+def case(tiny_fp32):
+    return view_case(tiny_fp32)
+
+
+def norms(x):
+    return np.sqrt((np.asarray(x) ** 2).sum(axis=-1))
+
+
+def test_norms_of_the_stream_and_of_what_each_block_adds(case):
+    ref = case.reference
+    view = residual_view(case.trace, case.tokens)
+    t = len(case.ids)
+    assert view.entering.shape == (L, t)
+    np.testing.assert_allclose(view.entering, norms(ref["residual"][:L]), rtol=1e-4)
+    np.testing.assert_allclose(view.after_attention, norms(ref["residual_mid"]), rtol=1e-4)
+    np.testing.assert_allclose(view.after_mlp, norms(ref["residual"][1:]), rtol=1e-4)
+    np.testing.assert_allclose(view.attention_added, norms(ref["attn_out"]), rtol=1e-4)
+    np.testing.assert_allclose(view.mlp_added, norms(ref["mlp_out"]), rtol=1e-4)
+    assert view.add_mismatch < 1e-5
+    np.testing.assert_array_equal(view.positions, np.arange(t))
+    assert view.labels == tuple(v.label for v in case.tokens)
+
+
+def test_a_cached_step_covers_its_new_tokens(case):
+    full = residual_view(case.trace, case.tokens)
+    step = residual_view(case.chunked, case.tokens)
+    np.testing.assert_array_equal(step.positions, np.arange(CACHED, len(case.ids)))
+    assert step.labels == full.labels[CACHED:]
+    np.testing.assert_allclose(step.after_mlp, full.after_mlp[:, CACHED:], rtol=1e-5)
