@@ -26,31 +26,30 @@ from pyexplainer.manifest import (
     check_file,
     parse_manifest,
 )
+from pyexplainer.messages import text
 from pyexplainer.runtime.ort_browser import BrowserRunner
-from pyexplainer.views.predictions import SamplingSettings, predictions
+from pyexplainer.ui import panels
+from pyexplainer.ui.dom import document, element, fill, make, options
+from pyexplainer.ui.matrix import Matrices
+from pyexplainer.ui.overview import draw_overview
+from pyexplainer.views.attention import attention_grid, attention_row
+from pyexplainer.views.embedding import embedding_view
+from pyexplainer.views.layernorm import layer_norm_view
+from pyexplainer.views.mlp import mlp_view
+from pyexplainer.views.overview import LAYER_NORMS, overview
+from pyexplainer.views.predictions import SamplingSettings, output_view
+from pyexplainer.views.residual import residual_view
 from pyexplainer.views.tokens import token_views
 
-document = js.document
-SHOWN_PREDICTIONS = 10
+SHOWN_PREDICTIONS = 15
+LOCALE = "en"
+DETAIL_STAGES = ("embedding", "attention", "layernorm", "mlp", "residual", "output")
 
 
-def element(testid: str):
-    return document.querySelector(f'[data-testid="{testid}"]')
-
-
-def set_status(text: str, *, error: bool = False) -> None:
+def set_status(message: str, *, error: bool = False) -> None:
     status = element("status")
-    status.textContent = text
+    status.textContent = message
     status.classList.toggle("error", error)
-
-
-def make(tag: str, text: str = "", **attrs):
-    """A new element holding `text` as text (never parsed as HTML)."""
-    node = document.createElement(tag)
-    node.textContent = text
-    for name, value in attrs.items():
-        node.setAttribute(name.replace("_", "-"), str(value))
-    return node
 
 
 async def fetch_bytes(url: str, on_progress=None) -> bytes:
@@ -86,7 +85,12 @@ class Page:
         self.text = ""
         self.prompt_ids: list[int] = []
         self.generated_ids: list[int] = []
-        self.trace: Trace | None = None
+        self.trace: Trace | None = None  # the last step (after a generation step: one token)
+        self.full: Trace | None = None  # every position so far, the steps joined
+        self.stage: tuple = ("embedding",)  # what the detail panel shows
+        self.head = 0
+        self.position = 0  # absolute position of the token the detail views follow
+        self.matrices = Matrices()
         self.rng = np.random.default_rng(0)
         self.timings: dict[str, float] = {}  # of the last action, shown on the status element
         self._handlers = []  # proxies kept alive for the page's lifetime
@@ -114,6 +118,7 @@ class Page:
         set_status("loading: starting the model")
         self.runner = await BrowserRunner.create(self.bridge, files[MODEL_FILE])
         self.show_model_info(entry, caps)
+        document.querySelector(".loading").hidden = True
 
     async def download(self, base: str, name: str) -> bytes:
         total = self.manifest.files[name]["bytes"]
@@ -162,6 +167,14 @@ class Page:
             ("temperature", "input", self.on_settings),
             ("top-k", "input", self.on_settings),
             ("top-p", "input", self.on_settings),
+            ("layer-select", "change", self.on_selection),
+            ("head-select", "change", self.on_selection),
+            ("position-select", "change", self.on_selection),
+            ("layernorm-select", "change", self.on_selection),
+            ("explainer", "click", self.on_click),
+            ("explainer", "keydown", self.on_key),
+            ("explainer", "pointermove", self.matrices.hover),
+            ("explainer", "pointerdown", self.matrices.hover),
         ]:
             proxy = create_proxy(handler)
             self._handlers.append(proxy)
@@ -205,6 +218,59 @@ class Page:
         else:
             set_status("ready")
 
+    def on_click(self, event) -> None:
+        """One listener for every clickable part of the explainer (overview nodes, tabs, heads)."""
+        target = event.target.closest("[data-action]")
+        if getattr(target, "dataset", None) is None or self.full is None:  # null: not on one
+            return
+        action = target.dataset.action
+        if action == "open-stage":
+            if target.hasAttribute("data-kind"):  # a tab: keep the block that is picked
+                self.open_stage(self.stage_of_kind(target.dataset.kind))
+            else:
+                self.open_stage(parse_stage(target.dataset.stage))
+        elif action == "select-head":
+            self.head = int(target.dataset.head)
+            self.render_detail()
+        elif action == "select-position":
+            self.position = int(target.dataset.position)
+            self.render_tokens()
+            self.render_detail()
+
+    def on_key(self, event) -> None:
+        """Enter or space on an overview node opens it, as a click does."""
+        if event.key in ("Enter", " ") and event.target.hasAttribute("data-action"):
+            event.preventDefault()
+            self.on_click(event)
+
+    def on_selection(self, _event=None) -> None:
+        if self.full is None:
+            return
+        stage = self.stage
+        layer = int(element("layer-select").value)
+        if stage[0] == "layernorm":
+            which = element("layernorm-select").value
+            stage = ("layernorm", self.config.n_layer if which == "lnf" else layer, which)
+        elif len(stage) > 1:
+            stage = (stage[0], layer)
+        self.head = int(element("head-select").value)
+        self.position = int(element("position-select").value)
+        self.open_stage(stage)
+
+    def stage_of_kind(self, kind: str) -> tuple:
+        layer = self.stage[1] if len(self.stage) > 1 else 0
+        layer = min(layer, self.config.n_layer - 1)
+        return {
+            "embedding": ("embedding",),
+            "output": ("output",),
+            "layernorm": ("layernorm", layer, "ln1"),
+        }.get(kind, (kind, layer))
+
+    def open_stage(self, stage: tuple) -> None:
+        self.stage = stage
+        self.render_overview()
+        self.render_detail()
+
     # ------------------------------------------------------------------ actions
 
     async def step(self, new_ids: list[int], cache: KVCache) -> Trace:
@@ -219,6 +285,8 @@ class Page:
         ids = self.tokenizer.encode(text)
         trace = await self.step(ids, KVCache.empty(self.manifest.config))
         self.text, self.prompt_ids, self.generated_ids, self.trace = text, ids, [], trace
+        self.full = trace
+        self.position = len(ids) - 1
         self.rng = np.random.default_rng(int(element("seed").value or 0))
         self.render()
 
@@ -234,7 +302,9 @@ class Page:
             rng=self.rng,
         )
         self.trace = await self.step([token], cache_after(self.trace))
+        self.full = self.full.extended(self.trace)
         self.generated_ids.append(token)
+        self.position = len(self.prompt_ids) + len(self.generated_ids) - 1
         self.render()
 
     def settings(self) -> SamplingSettings:
@@ -251,10 +321,16 @@ class Page:
 
     # ------------------------------------------------------------------ rendering
 
+    @property
+    def config(self):
+        return self.manifest.config
+
     def render(self) -> None:
         self.render_tokens()
         self.render_predictions()
         self.render_check()
+        self.render_overview()
+        self.render_detail()
 
     def render_tokens(self) -> None:
         target = element("token-list")
@@ -264,13 +340,16 @@ class Page:
             chip = make(
                 "li",
                 v.label,
+                class_="token",
                 data_token_id=v.token_id,
                 data_position=v.position,
+                data_action="select-position",
+                tabindex="0",
                 title=f"position {v.position}, id {v.token_id}"
                 + (f", characters {v.start}-{v.end}" if v.start >= 0 else ", generated"),
             )
-            chip.classList.add("token")
             chip.classList.toggle("generated", v.generated)
+            chip.classList.toggle("selected", v.position == self.position)
             target.appendChild(chip)
         element("cache-info").textContent = (
             f"{len(views)} tokens; key/value cache holds {self.trace.present_keys.shape[2]} "
@@ -280,22 +359,104 @@ class Page:
     def render_predictions(self) -> None:
         if self.trace is None:
             return
-        target = element("prediction-list")
-        target.replaceChildren()
-        for p in predictions(
-            self.tokenizer, self.trace.last_logits, self.settings(), SHOWN_PREDICTIONS
-        ):
-            row = make("li", data_token_id=p.token_id, data_prob=repr(p.probability))
-            row.classList.add("prediction")
-            bar = make("span")
-            bar.classList.add("bar")
+        view = output_view(self.trace, self.tokenizer, self.settings(), SHOWN_PREDICTIONS)
+        rows = []
+        for p in view.bars:
+            if p.probability == 0:  # cut by top-k / top-p: it cannot be drawn
+                continue
+            bar = make("span", class_="bar")
             bar.style.width = f"{100 * p.probability:.2f}%"
-            row.append(
-                make("span", p.label, **{"class": "label"}),
-                bar,
-                make("span", f"{100 * p.probability:.2f}%", **{"class": "prob"}),
+            rows.append(
+                make(
+                    "li",
+                    "",
+                    make("span", p.label, class_="label"),
+                    bar,
+                    make("span", f"{100 * p.probability:.2f}%", class_="prob"),
+                    class_="prediction",
+                    data_token_id=p.token_id,
+                    data_prob=repr(p.probability),
+                    title=text(
+                        "output.bar_title", LOCALE, probability=p.model_probability, logit=p.logit
+                    ),
+                )
             )
-            target.appendChild(row)
+        fill(element("prediction-list"), *rows)
+        element("rest-of-vocabulary").textContent = text(
+            "output.rest_mass",
+            LOCALE,
+            probability=view.rest_probability,
+            model_probability=view.rest_model_probability,
+            kept=view.kept,
+            vocab_size=view.vocab_size,
+        )
+
+    def render_overview(self) -> None:
+        draw_overview(element("sankey"), overview(self.full), LOCALE, self.stage)
+        element("sankey-legend").textContent = text("overview.legend", LOCALE)
+
+    def tokens(self):
+        return token_views(self.tokenizer, self.text, self.prompt_ids, self.generated_ids)
+
+    def render_selectors(self) -> None:
+        """The layer / head / token / layer-norm pickers, showing the current choice."""
+        c, stage = self.config, self.stage
+        layer = stage[1] if len(stage) > 1 and stage[1] < c.n_layer else c.n_layer - 1
+        options(element("layer-select"), [(str(i), str(i)) for i in range(c.n_layer)], str(layer))
+        options(element("head-select"), [(str(h), str(h)) for h in range(c.n_head)], str(self.head))
+        tokens = self.tokens()
+        options(
+            element("position-select"),
+            [(str(t.position), f"{t.position}: {t.label}") for t in tokens],
+            str(self.position),
+        )
+        which = stage[2] if stage[0] == "layernorm" else "ln1"
+        options(element("layernorm-select"), [(w, w) for w in LAYER_NORMS], which)
+        kind = stage[0]
+        element("layer-select").disabled = kind in ("embedding", "output") or which == "lnf"
+        element("head-select").disabled = kind != "attention"
+        element("layernorm-select").disabled = kind != "layernorm"
+        element("breadcrumb").textContent = " › ".join(
+            [text("overview.title", LOCALE)]
+            + ([f"{text('ui.layer', LOCALE)} {stage[1]}"] if len(stage) > 1 else [])
+            + [text(f"stage.{kind}", LOCALE)]
+        )
+
+    def render_detail(self) -> None:
+        started = js.performance.now()
+        self.render_selectors()
+        target = element("detail")
+        self.matrices.forget(target)
+        trace, tokens, kind = self.full, self.tokens(), self.stage[0]
+        locale, m = LOCALE, self.matrices
+        if kind == "embedding":
+            views = [panels.embedding_panel(embedding_view(trace, tokens), m, locale)]
+        elif kind == "attention":
+            layer = self.stage[1]
+            views = [
+                panels.attention_grid_panel(
+                    attention_grid(trace, tokens, layer), self.head, m, locale
+                ),
+                panels.attention_step_panel(
+                    attention_row(trace, tokens, layer, self.head, self.position), m, locale
+                ),
+            ]
+        elif kind == "mlp":
+            views = [
+                panels.mlp_panel(mlp_view(trace, tokens, self.stage[1], self.position), m, locale)
+            ]
+        elif kind == "layernorm":
+            _, layer, which = self.stage
+            view = layer_norm_view(trace, self.config, tokens, which, layer, self.position)
+            views = [panels.layernorm_panel(view, m, locale)]
+        elif kind == "residual":
+            views = [panels.residual_panel(residual_view(trace, tokens), self.position, locale)]
+        else:
+            views = [make("p", text("explain.logits", locale), class_="explain panel")]
+        fill(target, *views)
+        for tab in element("stage-tabs").querySelectorAll("button"):
+            tab.setAttribute("aria-pressed", str(tab.dataset.kind == kind).lower())
+        self.timings["detail_ms"] = js.performance.now() - started
 
     def render_check(self) -> None:
         started = js.performance.now()
@@ -318,3 +479,8 @@ async def start(bridge) -> None:
         raise
     page.bind()
     await page.on_run()
+
+
+def parse_stage(raw: str) -> tuple:
+    """ "attention,2" -> ("attention", 2): a stage id as the overview and the tabs write it."""
+    return tuple(int(part) if part.isdigit() else part for part in raw.split(","))

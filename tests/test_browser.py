@@ -142,6 +142,48 @@ class Student:
         )
         return [(int(i), float(p)) for i, p in rows]
 
+    def open(self, kind: str) -> None:
+        """Click a stage tab and let the page draw it."""
+        self.page.click(f"[data-testid=stage-tabs] [data-kind={kind}]")
+
+    def pick(self, testid: str, value) -> None:
+        self.page.select_option(f"[data-testid={testid}]", str(value))
+
+    def hover_cell(self, selector: str, row: int, col: int) -> float:
+        """Point at cell (row, col) of the heatmap `selector`; the value the tooltip shows."""
+        canvas = self.page.locator(selector).first
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        left, top, width, height = canvas.evaluate(
+            "c => [c.clientLeft, c.clientTop, c.clientWidth, c.clientHeight]"
+        )  # the cells, inside the border
+        rows, cols = (int(canvas.get_attribute(a)) for a in ("data-rows", "data-cols"))
+        self.page.mouse.move(
+            box["x"] + left + (col + 0.5) * width / cols,
+            box["y"] + top + (row + 0.5) * height / rows,
+        )
+        tooltip = self.page.locator("[data-testid=tooltip]")
+        assert tooltip.get_attribute("data-row") == str(row)
+        assert tooltip.get_attribute("data-col") == str(col)
+        return float(tooltip.get_attribute("data-value"))
+
+    def values(self, selector: str) -> list[float]:
+        return [
+            float(v)
+            for v in self.page.eval_on_selector_all(
+                selector, "els => els.map(e => e.dataset.value)"
+            )
+        ]
+
+    def screenshot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=SCREENSHOTS / f"{name}-1280x800.png", full_page=True)
+
+    def assert_no_python_error(self) -> None:
+        """PyScript shows an uncaught Python exception in a .py-error box: there must be none."""
+        errors = self.page.eval_on_selector_all(".py-error", "els => els.map(e => e.textContent)")
+        assert not errors, errors
+
     def close(self):
         self.context.close()
 
@@ -364,3 +406,131 @@ def test_load_failures_are_named(chromium, server, target, answer, message):
     if answer == "throw":
         assert "onnxruntime-web failed to start" in status
     context.close()
+
+
+# ---------------------------------------------------------------- the explainer views
+
+VIEW_PROMPT = "The teacher asked the students to"
+
+
+@pytest.fixture(scope="module")
+def explained(chromium, server, cpython_model):
+    """One tab on VIEW_PROMPT, and the CPython trace of the same text (the reference)."""
+    from pyexplainer.core.generation import forward
+
+    s = Student(chromium, server)
+    s.run(VIEW_PROMPT)
+    ids = cpython_model.tokenizer.encode(VIEW_PROMPT)
+    yield s, forward(cpython_model.run, cpython_model.manifest.config, ids)
+    s.page.click("[data-testid=explainer] h2")  # a click on nothing clickable changes nothing
+    s.assert_no_python_error()
+    s.close()
+
+
+def close(shown, expected, tol=2e-4):
+    """Browser (onnxruntime-web, WebAssembly) against CPython (onnxruntime): same int8 model."""
+    np.testing.assert_allclose(shown, expected, atol=tol * max(1.0, float(np.abs(expected).max())))
+
+
+def test_the_overview_shows_real_magnitudes_and_opens_a_stage_by_keyboard(explained, cpython_model):
+    s, trace = explained
+    c = cpython_model.manifest.config
+    nodes = s.page.locator("[data-testid=sankey] [data-action=open-stage]")
+    assert nodes.count() == 4 + 6 * c.n_layer + 3
+    attention = s.page.locator("[data-testid=sankey] [data-node='block1.attention']")
+    magnitude = float(attention.get_attribute("data-magnitude"))
+    close(magnitude, np.linalg.norm(trace.attn_out[1], axis=-1).mean())
+    attention.focus()
+    s.page.keyboard.press("Enter")
+    heads = s.page.locator("[data-testid=attention-heatmap]")
+    assert heads.count() == c.n_head and heads.first.get_attribute("data-layer") == "1"
+    assert "Block 1" in s.page.text_content("[data-testid=breadcrumb]")
+    s.screenshot("overview-attention")
+
+
+def test_embedding_view_shows_the_model_rows(explained):
+    s, trace = explained
+    s.open("embedding")
+    view = s.page.locator("[data-testid=embedding-view]")
+    assert view.is_visible()
+    for field, tensor in [
+        ("token_embedding", trace.token_embedding),
+        ("position_embedding", trace.position_embedding),
+        ("embedding", trace.residual[0]),
+    ]:
+        for row, col in [(0, 0), (3, 17), (len(trace.input_ids) - 1, tensor.shape[1] - 1)]:
+            shown = s.hover_cell(
+                f"[data-testid=embedding-view] canvas[data-field={field}]", row, col
+            )
+            close(shown, tensor[row, col])
+    s.screenshot("embedding")
+
+
+def test_attention_heads_and_the_step_by_step_derivation(explained, cpython_model):
+    s, trace = explained
+    s.open("attention")
+    s.pick("layer-select", 2)
+    s.pick("position-select", 4)
+    s.page.click("[data-testid=attention-heatmap][data-head='3'] + button")
+    steps = trace.attention(2)  # the numpy decomposition of CPython's Q, K, V
+    shown = s.hover_cell("[data-testid=attention-heatmap][data-head='1']", 4, 2)
+    close(shown, steps.probs[1, 4, 2])
+    step = s.page.locator("[data-testid=attention-step]")
+    assert (step.get_attribute("data-layer"), step.get_attribute("data-head")) == ("2", "3")
+    scale = 1 / np.sqrt(cpython_model.manifest.config.head_dim)
+    close(s.values("[data-field='attention.scores'] td"), steps.scores[3, 4])
+    close(s.values("[data-field='attention.scaled'] td"), steps.scores[3, 4] * scale)
+    masked = s.values("[data-field='attention.masked'] td")
+    assert masked[5:] == [-np.inf] * (len(masked) - 5)  # keys after the query are masked
+    weights = s.values("[data-field='attention.weights'] td")
+    close(weights, steps.probs[3, 4])
+    assert abs(sum(weights) - 1) < 1e-5 and weights[5:] == [0.0] * (len(weights) - 5)
+    head_output = "[data-testid=attention-step] canvas[data-field='attention.head_output']"
+    close(s.hover_cell(head_output, 0, 5), trace.head_outputs[2, 3, 4, 5])
+    projected = "[data-testid=attention-step] canvas[data-field='attention.projected']"
+    close(s.hover_cell(projected, 0, 11), trace.attn_out[2, 4, 11])
+    s.screenshot("attention")
+
+
+def test_mlp_layer_norm_and_residual_views(explained):
+    s, trace = explained
+    s.open("mlp")
+    s.pick("layer-select", 1)
+    s.pick("position-select", 2)
+    view = s.page.locator("[data-testid=mlp-view]")
+    assert (view.get_attribute("data-layer"), view.get_attribute("data-position")) == ("1", "2")
+    mlp = "[data-testid=mlp-view] canvas[data-field='mlp.{}']"
+    close(s.hover_cell(mlp.format("pre"), 0, 100), trace.mlp_pre[1, 2, 100])
+    close(s.hover_cell(mlp.format("activated"), 0, 100), trace.mlp_act[1, 2, 100])
+    close(s.hover_cell(mlp.format("output"), 0, 7), trace.mlp_out[1, 2, 7])
+    assert s.page.locator("[data-testid=mlp-view] svg.gelu polyline").count() == 1
+    s.screenshot("mlp")
+
+    s.open("layernorm")
+    s.pick("layernorm-select", "ln2")
+    view = s.page.locator("[data-testid=layernorm-view]")
+    assert view.get_attribute("data-which") == "ln2" and view.get_attribute("data-layer") == "1"
+    close(s.values("[data-testid=layernorm-view] [data-field=mean]"), [trace.ln2_mean[1, 2]])
+    close(s.values("[data-testid=layernorm-view] [data-field=std]"), [trace.ln2_std[1, 2]])
+    out = "[data-testid=layernorm-view] canvas[data-field='layernorm.output']"
+    close(s.hover_cell(out, 0, 3), trace.ln2_out[1, 2, 3])
+    s.screenshot("layernorm")
+
+    s.open("residual")
+    cells = s.values("[data-testid=residual-view] tbody td")  # per block: 5 norms
+    entering = np.linalg.norm(trace.residual[:-1, 2], axis=-1)
+    leaving = np.linalg.norm(trace.residual[1:, 2], axis=-1)
+    close(cells[0::5], entering)
+    close(cells[4::5], leaving)
+    s.screenshot("residual")
+
+
+def test_generated_tokens_join_every_view(explained, cpython_model):
+    s, _ = explained
+    s.run(VIEW_PROMPT)
+    s.act("generate-button")
+    n = len(cpython_model.tokenizer.encode(VIEW_PROMPT)) + 1
+    assert s.page.locator("[data-testid=position-select] option").count() == n
+    s.open("embedding")
+    canvas = s.page.locator("[data-testid=embedding-view] canvas").first
+    assert canvas.get_attribute("data-rows") == str(n)

@@ -62,3 +62,22 @@ def test_trace_fields_are_the_models_outputs():
 
     fields = {f.name for f in dataclasses.fields(Trace)}
     assert fields - {"input_ids", "past_length"} == set(TRACE_OUTPUTS)
+
+
+def test_a_trace_extended_by_cached_steps_equals_one_full_pass(model):
+    from pyexplainer.core.generation import cache_after
+    from pyexplainer.core.trace import TRACE_OUTPUTS
+
+    c = model.manifest.config
+    ids = model.tokenizer.encode("The teacher asked the students to write")
+    joined = forward(model.run, c, ids[:4])
+    for token in ids[4:]:  # one token at a time through the cache, as the page generates
+        joined = joined.extended(forward(model.run, c, [token], cache_after(joined)))
+    full = forward(model.run, c, ids)
+    assert joined.input_ids.tolist() == ids and joined.past_length == 0
+    for name in TRACE_OUTPUTS:
+        np.testing.assert_allclose(
+            getattr(joined, name), getattr(full, name), atol=2e-4, err_msg=name
+        )
+    with pytest.raises(ValueError, match="starts at position"):
+        joined.extended(forward(model.run, c, ids[:2]))

@@ -125,3 +125,20 @@ class Trace:
         steps = self.attention(layer)
         return float(np.abs(steps.head_outputs - self.head_outputs[layer]).max())
 
+    def extended(self, step: Trace) -> Trace:
+        """This trace followed by `step`, the pass over the next tokens (run with this trace's
+        cache): per-position tensors joined along T, so the views cover every position so far;
+        the logits, the cache and the (per-layer) weights are the step's."""
+        if step.past_length != self.past_length + len(self.input_ids):
+            raise ValueError(
+                f"the step starts at position {step.past_length}, "
+                f"not after this trace's last position {self.past_length + len(self.input_ids) - 1}"
+            )
+        joined = {
+            name: np.concatenate([getattr(self, name), getattr(step, name)], axis=shape.index("T"))
+            if "T" in shape
+            else getattr(step, name)
+            for name, (shape, _) in TRACE_OUTPUTS.items()
+        }
+        input_ids = np.concatenate([self.input_ids, step.input_ids])
+        return Trace(input_ids=input_ids, past_length=self.past_length, **joined)

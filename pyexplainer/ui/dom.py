@@ -1,0 +1,53 @@
+"""Small helpers over the browser DOM. User text always goes in as text, never parsed as HTML."""
+
+from __future__ import annotations
+
+import js  # Pyodide only
+
+document = js.document
+SVG_NS = "http://www.w3.org/2000/svg"
+
+
+def element(testid: str):
+    return document.querySelector(f'[data-testid="{testid}"]')
+
+
+def _set_attributes(node, attrs: dict) -> None:
+    for name, value in attrs.items():
+        if value is not None:
+            node.setAttribute(name.rstrip("_").replace("_", "-"), str(value))
+
+
+def make(tag: str, text: str = "", *children, class_: str | None = None, **attrs):
+    """A new HTML element holding `text` as text, then `children`."""
+    node = document.createElement(tag)
+    if text:
+        node.textContent = text
+    if class_:
+        node.className = class_
+    _set_attributes(node, attrs)
+    for child in children:
+        node.appendChild(child)
+    return node
+
+
+def make_svg(tag: str, text: str = "", **attrs):
+    """A new SVG element (attribute names as in SVG, underscores for dashes)."""
+    node = document.createElementNS(SVG_NS, tag)
+    if text:
+        node.textContent = text
+    _set_attributes(node, attrs)
+    return node
+
+
+def fill(parent, *children) -> None:
+    """Replace parent's children."""
+    parent.replaceChildren()
+    for child in children:
+        parent.appendChild(child)
+
+
+def options(select, items: list[tuple[str, str]], selected: str) -> None:
+    """Fill a <select> with (value, label) items and select `selected`."""
+    fill(select, *(make("option", label, value=value) for value, label in items))
+    select.value = selected

@@ -1,0 +1,465 @@
+"""The detail views, each drawn from its view model (pyexplainer.views) into one element carrying
+the view's data-testid. Every number comes from the view model; the words from the catalogue."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pyexplainer.messages import text
+from pyexplainer.ui.dom import make, make_svg
+from pyexplainer.ui.matrix import Matrices
+from pyexplainer.views.attention import STEPS, AttentionGridView, AttentionRowView
+from pyexplainer.views.colors import diverging_rgba, sequential_rgba, symmetric_limit
+from pyexplainer.views.embedding import EmbeddingView
+from pyexplainer.views.layernorm import LayerNormView
+from pyexplainer.views.mlp import MlpView
+from pyexplainer.views.residual import ResidualView
+
+ROW_HEIGHT = 16  # px of one token row in the tall heatmaps
+MAX_NUMBER_CELLS = 24  # vectors over at most this many tokens are shown as numbers too
+
+
+def captioned(name: str, canvas):
+    return make("div", "", make("span", name, class_="matrix-name"), canvas, class_="matrix-block")
+
+
+def number_row(name: str, labels, values, *, probabilities=False, limit=None, field=""):
+    """A short vector over tokens as a table: each token above its value, coloured as in the
+    heatmaps. Masked entries (-inf) read "−∞"."""
+    values = np.asarray(values, dtype=np.float64)
+    if probabilities:
+        colours = sequential_rgba(values)
+    else:
+        colours = diverging_rgba(values, limit or symmetric_limit(values))
+    cells = []
+    for value, (r, g, b, _) in zip(values, colours, strict=True):
+        shown = "−∞" if value == -np.inf else f"{value:.3f}"
+        cell = make("td", shown, data_value=repr(float(value)))
+        cell.style.background = f"rgb({r},{g},{b})"
+        cell.style.color = "white" if (r * 0.3 + g * 0.59 + b * 0.11) < 130 else "#1d2330"
+        cells.append(cell)
+    head = make("tr", "", *(make("th", label, scope="col") for label in labels))
+    return make(
+        "table",
+        "",
+        make("caption", name),
+        make("thead", "", head),
+        make("tbody", "", make("tr", "", *cells)),
+        class_="vector",
+        data_field=field,
+    )
+
+
+def _dims(n: int, prefix: str = "d") -> list[str]:
+    return [f"{prefix}{i}" for i in range(n)]
+
+
+def _step(title: str, formula: str, *content, note: str = "", **attrs):
+    """One step of a derivation: its title, the formula, what it shows, an optional note."""
+    return make(
+        "figure",
+        "",
+        make("figcaption", "", make("strong", title), make("code", formula, class_="formula")),
+        *content,
+        *([make("p", note, class_="note")] if note else []),
+        class_="step",
+        **attrs,
+    )
+
+
+def _labelled_rows(labels, canvas):
+    """A tall heatmap with one token label per row on its left."""
+    column = make("ol", "", *(make("li", label) for label in labels), class_="row-labels")
+    column.style.setProperty("--row", f"{ROW_HEIGHT}px")
+    return make("div", "", column, canvas, class_="labelled")
+
+
+def embedding_panel(view: EmbeddingView, m: Matrices, locale: str):
+    labels = [f"{r.label} (id {r.token_id}, pos {r.position})" for r in view.rows]
+    d = len(view.rows[0].embedding)
+    tall = (max(2, min(4, 768 // d)), ROW_HEIGHT)
+
+    def matrix(field: str, name_key: str):
+        values = np.stack([getattr(r, field) for r in view.rows])  # (T, D)
+        name = text(name_key, locale)
+        canvas = m.canvas(
+            values,
+            name,
+            limit=view.color_limit,
+            row_labels=labels,
+            col_labels=_dims(d),
+            cell=tall,
+            data_field=field,
+        )
+        return _step(name, text(name_key + ".formula", locale), _labelled_rows(labels, canvas))
+
+    return make(
+        "section",
+        "",
+        make("p", text("explain.embedding", locale), class_="explain"),
+        matrix("token_embedding", "embedding.token"),
+        matrix("position_embedding", "embedding.position"),
+        matrix("embedding", "embedding.sum"),
+        make("p", text("check.sum", locale, difference=f"{view.sum_mismatch:.1e}"), class_="note"),
+        class_="panel",
+        data_testid="embedding-view",
+    )
+
+
+def attention_grid_panel(view: AttentionGridView, head: int, m: Matrices, locale: str):
+    cells = []
+    t, s = view.probs.shape[1:]
+    cell = max(3, min(12, 180 // max(t, s)))
+    for h, probs in enumerate(view.probs):
+        name = text("attention.grid.head", locale, layer=view.layer, head=h)
+        canvas = m.canvas(
+            np.where(view.mask, probs, -np.inf),
+            name,
+            probabilities=True,
+            row_labels=view.query_labels,
+            col_labels=view.key_labels,
+            cell=(cell, cell),
+            data_testid="attention-heatmap",
+            data_layer=view.layer,
+            data_head=h,
+        )
+        button = make(
+            "button",
+            name,
+            class_="head" + (" selected" if h == head else ""),
+            data_action="select-head",
+            data_head=h,
+            aria_pressed=str(h == head).lower(),
+        )
+        cells.append(make("div", "", canvas, button, class_="head-cell"))
+    return make(
+        "section",
+        "",
+        make("p", text("explain.attention.grid", locale), class_="explain"),
+        make("div", "", *cells, class_="head-grid"),
+        class_="panel",
+    )
+
+
+def attention_step_panel(view: AttentionRowView, m: Matrices, locale: str):
+    keys = list(view.key_labels)
+    dh = len(view.q)
+    d = len(view.merged)
+    where = f"layer {view.layer}, head {view.head}, query {view.query_label!r}"
+
+    def strip(values, name_key, cols, *, probabilities=False, limit=None, cell=(10, 18)):
+        name = text(name_key, locale)
+        if cols is keys and len(keys) <= MAX_NUMBER_CELLS:
+            return number_row(
+                name, keys, values, probabilities=probabilities, limit=limit, field=name_key
+            )
+        canvas = m.canvas(
+            values,
+            f"{name} ({where})",
+            probabilities=probabilities,
+            limit=limit,
+            col_labels=cols,
+            cell=cell,
+            data_field=name_key,
+        )
+        return captioned(name, canvas)
+
+    def formula(step):
+        return text(f"attention.formula.{step}", locale, scale=f"{view.scale:.4g}")
+
+    qk = symmetric_limit(view.q, view.keys)
+    score_limit = symmetric_limit(view.scores)
+    wide = (max(1, min(4, 768 // d)), 18)
+    steps = {
+        "scores": [
+            strip(view.q, "attention.q", _dims(dh), limit=qk),
+            captioned(
+                text("attention.k", locale),
+                m.canvas(
+                    view.keys,
+                    f"{text('attention.k', locale)} ({where})",
+                    limit=qk,
+                    row_labels=keys,
+                    col_labels=_dims(dh),
+                    cell=(10, 10),
+                    data_field="keys",
+                ),
+            ),
+            strip(view.scores, "attention.scores", keys, limit=score_limit),
+        ],
+        "scale": [strip(view.scaled, "attention.scaled", keys, limit=score_limit)],
+        "mask": [strip(view.masked, "attention.masked", keys, limit=score_limit)],
+        "softmax": [strip(view.weights, "attention.weights", keys, probabilities=True)],
+        "weighted_sum": [
+            captioned(
+                text("attention.v", locale),
+                m.canvas(
+                    view.values,
+                    f"{text('attention.v', locale)} ({where})",
+                    row_labels=keys,
+                    col_labels=_dims(dh),
+                    cell=(10, 10),
+                    data_field="values",
+                ),
+            ),
+            strip(view.head_output, "attention.head_output", _dims(dh)),
+        ],
+        "merge": [strip(view.merged, "attention.merged", _dims(d), cell=wide)],
+        "projection": [strip(view.projected, "attention.projected", _dims(d), cell=wide)],
+        "residual": [
+            strip(view.residual_before, "attention.residual_before", _dims(d), cell=wide),
+            strip(view.residual_after, "attention.residual_after", _dims(d), cell=wide),
+        ],
+    }
+    notes = {
+        "weighted_sum": text("check.head", locale, difference=f"{view.head_mismatch:.1e}"),
+        "residual": text("check.add", locale, difference=f"{view.add_mismatch:.1e}"),
+    }
+    figures = [
+        _step(
+            f"{i + 1}. {text(f'attention.step.{step}', locale)}",
+            formula(step),
+            *steps[step],
+            note=notes.get(step, ""),
+            data_step=step,
+        )
+        for i, step in enumerate(STEPS)
+    ]
+    return make(
+        "section",
+        "",
+        make("p", text("explain.attention", locale, query=view.query_label), class_="explain"),
+        *figures,
+        class_="panel derivation",
+        data_testid="attention-step",
+        data_layer=view.layer,
+        data_head=view.head,
+        data_position=view.position,
+    )
+
+
+def gelu_chart(view: MlpView, locale: str):
+    """GELU's curve over this token's range, and a histogram of its pre-activations beneath."""
+    width, height, pad = 360, 170, 24
+    x0, x1 = float(view.curve_x[0]), float(view.curve_x[-1])
+    y0 = float(min(view.curve_y.min(), -0.2))
+    y1 = float(view.curve_y.max())
+
+    def sx(x):
+        return pad + (x - x0) / ((x1 - x0) or 1) * (width - 2 * pad)
+
+    def sy(y):
+        return height - pad - (y - y0) / ((y1 - y0) or 1) * (height - 2 * pad)
+
+    counts = view.histogram_counts
+    top = counts.max() or 1
+    bars = [
+        make_svg(
+            "rect",
+            x=f"{sx(a):.1f}",
+            y=f"{height - pad - 40 * c / top:.1f}",
+            width=f"{max(0.5, sx(b) - sx(a) - 0.5):.1f}",
+            height=f"{40 * c / top:.1f}",
+            class_="hist",
+        )
+        for a, b, c in zip(view.histogram_edges[:-1], view.histogram_edges[1:], counts, strict=True)
+    ]
+    points = " ".join(
+        f"{sx(x):.1f},{sy(y):.1f}" for x, y in zip(view.curve_x, view.curve_y, strict=True)
+    )
+    svg = make_svg(
+        "svg",
+        viewBox=f"0 0 {width} {height}",
+        class_="gelu",
+        role="img",
+        aria_label=text("mlp.gelu.alt", locale),
+    )
+    for node in [
+        make_svg(
+            "line", x1=pad, x2=width - pad, y1=f"{sy(0):.1f}", y2=f"{sy(0):.1f}", class_="axis"
+        ),
+        *(
+            make_svg(
+                "line", x1=f"{sx(0):.1f}", x2=f"{sx(0):.1f}", y1=pad, y2=height - pad, class_="axis"
+            )
+            for _ in [0]
+            if x0 <= 0 <= x1
+        ),
+        *bars,
+        make_svg("polyline", points=points, class_="curve"),
+        make_svg(
+            "text", text("mlp.gelu.curve", locale), x=pad + 4, y=pad - 6, class_="chart-label"
+        ),
+    ]:
+        svg.appendChild(node)
+    return svg
+
+
+def mlp_panel(view: MlpView, m: Matrices, locale: str):
+    d, h = len(view.input), len(view.pre)
+    where = f"layer {view.layer}, {view.label!r}"
+    wide_d, wide_h = (max(1, min(4, 768 // d)), 18), (1, 18)
+
+    def strip(values, key, cell):
+        canvas = m.canvas(
+            values,
+            f"{text(key, locale)} ({where})",
+            col_labels=_dims(len(values)),
+            cell=cell,
+            data_field=key,
+        )
+        return captioned(text(key, locale), canvas)
+
+    return make(
+        "section",
+        "",
+        make("p", text("explain.mlp", locale, hidden=h, width=d), class_="explain"),
+        _step(
+            text("mlp.input", locale),
+            text("mlp.input.formula", locale),
+            strip(view.input, "mlp.input", wide_d),
+        ),
+        _step(
+            text("mlp.pre", locale),
+            text("mlp.pre.formula", locale, hidden=h, width=d),
+            strip(view.pre, "mlp.pre", wide_h),
+        ),
+        _step(
+            text("mlp.gelu", locale),
+            text("mlp.formula.gelu", locale),
+            gelu_chart(view, locale),
+            strip(view.model_activated, "mlp.activated", wide_h),
+            note=text(
+                "mlp.off_share",
+                locale,
+                off_share=view.off_share,
+                units=h,
+                off_below=view.off_below,
+                negative_share=view.negative_share,
+            )
+            + " "
+            + text("mlp.check", locale, difference=f"{view.gelu_mismatch:.1e}"),
+        ),
+        _step(
+            text("mlp.output", locale),
+            text("mlp.output.formula", locale, hidden=h, width=d),
+            strip(view.output, "mlp.output", wide_d),
+        ),
+        _step(
+            text("mlp.residual", locale),
+            text("mlp.residual.formula", locale),
+            strip(view.residual_before, "mlp.residual_before", wide_d),
+            strip(view.residual_after, "mlp.residual_after", wide_d),
+            note=text("check.add", locale, difference=f"{view.add_mismatch:.1e}"),
+        ),
+        class_="panel",
+        data_testid="mlp-view",
+        data_layer=view.layer,
+        data_position=view.position,
+    )
+
+
+def layernorm_panel(view: LayerNormView, m: Matrices, locale: str):
+    d = len(view.input)
+    cell = (max(1, min(4, 768 // d)), 18)
+    where = f"{view.which}, layer {view.layer}, {view.label!r}"
+
+    def strip(values, key):
+        canvas = m.canvas(
+            values, f"{text(key, locale)} ({where})", col_labels=_dims(d), cell=cell, data_field=key
+        )
+        return captioned(text(key, locale), canvas)
+
+    stats = make(
+        "dl",
+        "",
+        make("dt", text("layernorm.mean", locale)),
+        make("dd", f"{view.mean:.5g}", data_value=repr(view.mean), data_field="mean"),
+        make("dt", text("layernorm.std", locale)),
+        make("dd", f"{view.std:.5g}", data_value=repr(view.std), data_field="std"),
+        make("dt", "ε"),
+        make("dd", f"{view.epsilon:g}"),
+        class_="stats",
+    )
+    return make(
+        "section",
+        "",
+        make("p", text("explain.layernorm", locale), class_="explain"),
+        _step(
+            text("layernorm.input", locale),
+            text("layernorm.input.formula", locale),
+            strip(view.input, "layernorm.input"),
+            stats,
+        ),
+        _step(
+            text("layernorm.normalised", locale),
+            text("layernorm.normalised.formula", locale),
+            strip(view.normalised, "layernorm.normalised"),
+        ),
+        _step(
+            text("layernorm.gain", locale),
+            text("layernorm.gain.formula", locale),
+            strip(view.gain, "layernorm.gain"),
+            strip(view.bias, "layernorm.bias"),
+        ),
+        _step(
+            text("layernorm.output", locale),
+            text("layernorm.output.formula", locale),
+            strip(view.output, "layernorm.output"),
+            note=text("check.layernorm", locale, difference=f"{view.max_difference:.1e}"),
+        ),
+        class_="panel",
+        data_testid="layernorm-view",
+        data_which=view.which,
+        data_layer=view.layer,
+        data_position=view.position,
+    )
+
+
+def residual_panel(view: ResidualView, position: int, locale: str):
+    """A table of the stream's size through the blocks, for one token (rows: blocks)."""
+    t = int(np.flatnonzero(view.positions == position)[0])
+    header = make(
+        "tr",
+        "",
+        *(
+            make("th", text(f"residual.col.{c}", locale), scope="col")
+            for c in (
+                "layer",
+                "entering",
+                "attention_added",
+                "after_attention",
+                "mlp_added",
+                "after_mlp",
+            )
+        ),
+    )
+    rows = [
+        make(
+            "tr",
+            "",
+            make("th", str(layer), scope="row"),
+            *(
+                make("td", f"{values[layer, t]:.3f}", data_value=repr(float(values[layer, t])))
+                for values in (
+                    view.entering,
+                    view.attention_added,
+                    view.after_attention,
+                    view.mlp_added,
+                    view.after_mlp,
+                )
+            ),
+        )
+        for layer in range(view.entering.shape[0])
+    ]
+    return make(
+        "section",
+        "",
+        make("p", text("explain.residual", locale), class_="explain"),
+        make("p", text("residual.token", locale, token=view.labels[t]), class_="note"),
+        make("table", "", make("thead", "", header), make("tbody", "", *rows), class_="numbers"),
+        make("p", text("check.add", locale, difference=f"{view.add_mismatch:.1e}"), class_="note"),
+        class_="panel",
+        data_testid="residual-view",
+        data_position=position,
+    )
