@@ -46,6 +46,8 @@ async function sessionOn(backend, modelBytes, caps, note) {
     executionProviders: [backend],
     // no kernel fusion: the same arithmetic as pyexplainer's CPython runtime
     graphOptimizationLevel: "basic",
+    // dequantize the int8 weights once, at load, not in every run (as ort_cpython.py does)
+    extra: { session: { disable_quant_qdq: "1" } },
   });
   return { session, ort, backend, threads: ort.env.wasm.numThreads, note };
 }

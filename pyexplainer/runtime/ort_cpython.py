@@ -18,6 +18,11 @@ class OrtRunner:
         # onnxruntime fuses DequantizeLinear + MatMul into kernels of its own that round
         # differently, and onnxruntime-web does not, so the page and CPython would disagree.
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        # Fold each weight's DequantizeLinear into a float32 constant once, at load: otherwise
+        # every run dequantizes every weight, a cost that does not shrink with the number of
+        # tokens and made a cached one-token step almost as slow as a full pass. The page
+        # (web/bridge.mjs) sets the same, so both compute with the same weights.
+        options.add_session_config_entry("session.disable_quant_qdq", "1")
         if threads:
             options.intra_op_num_threads = threads
         options.log_severity_level = 3
