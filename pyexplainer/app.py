@@ -212,11 +212,22 @@ class Page:
         if self.trace is None:  # nothing to redraw yet; keep whatever the status says
             return
         try:
-            self.render_predictions()
+            self.redraw("settings", self.render_predictions)
         except ValueError as e:
             set_status(str(e), error=True)
         else:
             set_status("ready")
+
+    def redraw(self, what: str, draw) -> None:
+        """Run draw() for an interaction; how long it took goes on the status element, for the
+        benchmark (data-redraw: what and milliseconds; data-redraws counts them)."""
+        started = js.performance.now()
+        draw()
+        status = element("status")
+        status.setAttribute(
+            "data-redraw", json.dumps({"what": what, "ms": js.performance.now() - started})
+        )
+        status.setAttribute("data-redraws", str(int(status.getAttribute("data-redraws") or 0) + 1))
 
     def on_click(self, event) -> None:
         """One listener for every clickable part of the explainer (overview nodes, tabs, heads)."""
@@ -224,6 +235,9 @@ class Page:
         if getattr(target, "dataset", None) is None or self.full is None:  # null: not on one
             return
         action = target.dataset.action
+        self.redraw(action, lambda: self.act_on(action, target))
+
+    def act_on(self, action: str, target) -> None:
         if action == "open-stage":
             if target.hasAttribute("data-kind"):  # a tab: keep the block that is picked
                 self.open_stage(self.stage_of_kind(target.dataset.kind))
@@ -255,7 +269,7 @@ class Page:
             stage = (stage[0], layer)
         self.head = int(element("head-select").value)
         self.position = int(element("position-select").value)
-        self.open_stage(stage)
+        self.redraw("selection", lambda: self.open_stage(stage))
 
     def stage_of_kind(self, kind: str) -> tuple:
         layer = self.stage[1] if len(self.stage) > 1 else 0
