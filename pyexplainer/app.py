@@ -8,12 +8,13 @@ decomposition and sampling take milliseconds.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 
 import js  # Pyodide only
 import numpy as np
-from pyodide.ffi import create_proxy
+from pyodide.ffi import create_once_callable, create_proxy
 
 from pyexplainer.core.generation import KVCache, cache_after, checked_ids
 from pyexplainer.core.sampling import sample_next_token
@@ -28,7 +29,7 @@ from pyexplainer.manifest import (
 )
 from pyexplainer.messages import text
 from pyexplainer.runtime.ort_browser import BrowserRunner
-from pyexplainer.ui import panels
+from pyexplainer.ui import panels, snapshot
 from pyexplainer.ui.dom import document, element, fill, make, options
 from pyexplainer.ui.matrix import Matrices
 from pyexplainer.ui.overview import draw_overview
@@ -40,10 +41,11 @@ from pyexplainer.views.overview import LAYER_NORMS, overview
 from pyexplainer.views.predictions import SamplingSettings, output_view
 from pyexplainer.views.residual import residual_view
 from pyexplainer.views.tokens import token_views
+from pyexplainer.views.tour import tour
 
 SHOWN_PREDICTIONS = 15
 LOCALE = "en"
-DETAIL_STAGES = ("embedding", "attention", "layernorm", "mlp", "residual", "output")
+BUSY_BUTTONS = ("run-button", "generate-button", "recompute-button")  # off while the model runs
 
 
 def set_status(message: str, *, error: bool = False) -> None:
@@ -93,6 +95,9 @@ class Page:
         self.matrices = Matrices()
         self.rng = np.random.default_rng(0)
         self.timings: dict[str, float] = {}  # of the last action, shown on the status element
+        self.timings_of_last_step = 0.0  # ms of the last model run
+        self.tour_cards: tuple = ()
+        self.tour_step = 0
         self._handlers = []  # proxies kept alive for the page's lifetime
 
     # ------------------------------------------------------------------ loading
@@ -164,6 +169,13 @@ class Page:
         for testid, event, handler in [
             ("run-button", "click", self.on_run),
             ("generate-button", "click", self.on_generate),
+            ("recompute-button", "click", self.on_recompute),
+            ("prediction-list", "click", self.on_pick),
+            ("examples", "change", self.on_example),
+            ("tour-button", "click", self.on_tour_start),
+            ("tour", "click", self.on_tour_click),
+            ("save-png", "click", self.on_save_png),
+            ("save-svg", "click", self.on_save_svg),
             ("temperature", "input", self.on_settings),
             ("top-k", "input", self.on_settings),
             ("top-p", "input", self.on_settings),
@@ -179,11 +191,20 @@ class Page:
             proxy = create_proxy(handler)
             self._handlers.append(proxy)
             element(testid).addEventListener(event, proxy)
+        keys = create_proxy(self.on_tour_key)
+        self._handlers.append(keys)
+        document.addEventListener("keydown", keys)
+        options(
+            element("examples"),
+            [("", text("ui.examples", LOCALE))]
+            + [(e, e) for e in text("ui.example_prompts", LOCALE).split("\n")],
+            "",
+        )
 
     async def guarded(self, work) -> None:
         """Run one user action; any failure becomes the status message, nothing is lost."""
         set_status("running")
-        for testid in ("run-button", "generate-button"):
+        for testid in BUSY_BUTTONS:
             element(testid).disabled = True
         self.timings = {}
         started = js.performance.now()
@@ -195,7 +216,7 @@ class Page:
             set_status(str(e) or type(e).__name__, error=True)
             js.console.error(f"{type(e).__name__}: {e}")
         finally:
-            for testid in ("run-button", "generate-button"):
+            for testid in BUSY_BUTTONS:
                 element(testid).disabled = False
             status = element("status")  # a counter of finished actions, for tests and tools
             status.dataset.timings = json.dumps(self.timings)  # milliseconds, for the benchmark
@@ -208,15 +229,94 @@ class Page:
     async def on_generate(self, _event=None) -> None:
         await self.guarded(self.generate_one)
 
+    async def on_recompute(self, _event=None) -> None:
+        if self.trace is not None:
+            await self.guarded(self.recompute)
+
+    async def on_pick(self, event) -> None:
+        """A click on a prediction appends that token, as if sampling had drawn it."""
+        row = event.target.closest("[data-token-id]")
+        if getattr(row, "dataset", None) is not None and self.trace is not None:
+            await self.guarded(lambda: self.append_token(int(row.dataset.tokenId)))
+
+    async def on_example(self, _event=None) -> None:
+        example = element("examples").value
+        if example:
+            element("prompt-input").value = example
+            await self.on_run()
+
+    # ------------------------------------------------------------------ the guided tour
+
+    def on_tour_start(self, _event=None) -> None:
+        """Open the tour where it was left (a new prompt's numbers fill the same cards)."""
+        if self.full is None:
+            return
+        self.tour_cards = tour(
+            self.full, self.config, self.tokenizer, self.tokens(), self.settings()
+        )
+        self.tour_step = min(self.tour_step, len(self.tour_cards) - 1)
+        element("tour").hidden = False
+        self.show_tour_card()
+        element("tour").querySelector("[data-tour=next]").focus()
+
+    def on_tour_click(self, event) -> None:
+        button = event.target.closest("[data-tour]")
+        if getattr(button, "dataset", None) is not None:
+            self.move_tour(button.dataset.tour)
+
+    def on_tour_key(self, event) -> None:
+        if element("tour").hidden or event.target.tagName in ("INPUT", "TEXTAREA", "SELECT"):
+            return
+        move = {"ArrowRight": "next", "ArrowLeft": "previous", "Escape": "close"}.get(event.key)
+        if move:
+            event.preventDefault()
+            self.move_tour(move)
+
+    def move_tour(self, move: str) -> None:
+        if move == "close":
+            element("tour").hidden = True
+            return
+        step = self.tour_step + (1 if move == "next" else -1)
+        self.tour_step = max(0, min(len(self.tour_cards) - 1, step))
+        self.show_tour_card()
+
+    def show_tour_card(self) -> None:
+        card = self.tour_cards[self.tour_step]
+        panel = element("tour")
+        panel.dataset.card = card.id
+        panel.querySelector(".tour-title").textContent = text(card.title_key, LOCALE, **card.values)
+        panel.querySelector(".tour-body").textContent = text(card.body_key, LOCALE, **card.values)
+        panel.querySelector(".tour-progress").textContent = text(
+            "ui.tour.progress", LOCALE, step=self.tour_step + 1, steps=len(self.tour_cards)
+        )
+        panel.querySelector("[data-tour=previous]").disabled = self.tour_step == 0
+        panel.querySelector("[data-tour=next]").disabled = (
+            self.tour_step == len(self.tour_cards) - 1
+        )
+        self.open_stage(card.stage)
+
+    # ------------------------------------------------------------------ saving a picture
+
+    async def on_save_svg(self, _event=None) -> None:
+        save(snapshot.view_svg(element("explainer-view")), "pyexplainer-view.svg")
+
+    async def on_save_png(self, _event=None) -> None:
+        save(await snapshot.view_png(element("explainer-view")), "pyexplainer-view.png")
+
     def on_settings(self, _event=None) -> None:
         if self.trace is None:  # nothing to redraw yet; keep whatever the status says
             return
         try:
-            self.redraw("settings", self.render_predictions)
+            self.redraw("settings", self.render_settings_effect)
         except ValueError as e:
             set_status(str(e), error=True)
         else:
             set_status("ready")
+
+    def render_settings_effect(self) -> None:
+        self.render_predictions()
+        if self.stage[0] == "output":
+            self.render_detail()
 
     def redraw(self, what: str, draw) -> None:
         """Run draw() for an interaction; how long it took goes on the status element, for the
@@ -253,9 +353,14 @@ class Page:
 
     def on_key(self, event) -> None:
         """Enter or space on an overview node opens it, as a click does."""
-        if event.key in ("Enter", " ") and event.target.hasAttribute("data-action"):
+        if event.key not in ("Enter", " "):
+            return
+        if event.target.hasAttribute("data-action"):
             event.preventDefault()
             self.on_click(event)
+        elif event.target.classList.contains("prediction"):
+            event.preventDefault()
+            asyncio.ensure_future(self.on_pick(event))
 
     def on_selection(self, _event=None) -> None:
         if self.full is None:
@@ -292,6 +397,7 @@ class Page:
         started = js.performance.now()
         outputs = await self.runner.run(ids, cache.keys, cache.values)
         self.timings["inference_ms"] = js.performance.now() - started
+        self.timings_of_last_step = self.timings["inference_ms"]
         return Trace.from_outputs(ids, cache.length, outputs)
 
     async def run_prompt(self) -> None:
@@ -315,11 +421,33 @@ class Page:
             top_p=s.top_p,
             rng=self.rng,
         )
+        await self.append_token(token)
+
+    async def append_token(self, token: int) -> None:
+        """Run one step for `token` after everything so far, reusing the key/value cache."""
         self.trace = await self.step([token], cache_after(self.trace))
         self.full = self.full.extended(self.trace)
         self.generated_ids.append(token)
         self.position = len(self.prompt_ids) + len(self.generated_ids) - 1
+        element("recompute-info").textContent = ""
         self.render()
+
+    async def recompute(self) -> None:
+        """The whole sequence again without the cache: the same logits, at the full cost."""
+        cached_ms = self.timings_of_last_step
+        ids = self.prompt_ids + self.generated_ids
+        full = await self.step(ids, KVCache.empty(self.config))
+        difference = float(np.abs(full.last_logits - self.trace.last_logits).max())
+        element("recompute-info").textContent = text(
+            "output.recompute",
+            LOCALE,
+            tokens=len(ids),
+            difference=f"{difference:.1e}",
+            cached_ms=cached_ms,
+            full_ms=self.timings["inference_ms"],
+            new=len(self.trace.input_ids),
+        )
+        element("recompute-info").dataset.difference = repr(difference)
 
     def settings(self) -> SamplingSettings:
         def number(testid: str, kind):
@@ -388,6 +516,8 @@ class Page:
                     bar,
                     make("span", f"{100 * p.probability:.2f}%", class_="prob"),
                     class_="prediction",
+                    tabindex="0",
+                    role="button",
                     data_token_id=p.token_id,
                     data_prob=repr(p.probability),
                     title=text(
@@ -466,7 +596,8 @@ class Page:
         elif kind == "residual":
             views = [panels.residual_panel(residual_view(trace, tokens), self.position, locale)]
         else:
-            views = [make("p", text("explain.logits", locale), class_="explain panel")]
+            view = output_view(self.trace, self.tokenizer, self.settings(), SHOWN_PREDICTIONS)
+            views = [panels.output_panel(view, m, locale)]
         fill(target, *views)
         for tab in element("stage-tabs").querySelectorAll("button"):
             tab.setAttribute("aria-pressed", str(tab.dataset.kind == kind).lower())
@@ -493,6 +624,14 @@ async def start(bridge) -> None:
         raise
     page.bind()
     await page.on_run()
+
+
+def save(blob, filename: str) -> None:
+    """Hand `blob` to the browser as a download named `filename`."""
+    url = js.URL.createObjectURL(blob)
+    link = make("a", href=url, download=filename)
+    link.click()
+    js.setTimeout(create_once_callable(lambda: js.URL.revokeObjectURL(url)), 1000)
 
 
 def parse_stage(raw: str) -> tuple:

@@ -459,6 +459,29 @@ EN: dict[str, str] = {
         "rest of the vocabulary: {probability:.2%} after the settings "
         "({model_probability:.2%} by the model); {kept} of {vocab_size} tokens can be drawn"
     ),
+    "ui.examples": "Pick an example…",
+    "ui.example_prompts": (
+        "Data visualization empowers users to\n"
+        "The teacher asked the students to\n"
+        "Once upon a time\n"
+        "The capital of France is\n"
+        "In the beginning God created the heaven and the\n"
+        "To install the package, run the command"
+    ),
+    "output.recompute": (
+        "Recomputed all {tokens} tokens without the cache: the logits differ from the cached "
+        "step's by at most {difference}. Model time: {full_ms:.0f} ms for the full pass, "
+        "{cached_ms:.0f} ms for the cached step that computed {new} new token(s)."
+    ),
+    "output.final_norm": "final layer norm output of the last token",
+    "output.final_norm.formula": "h = ln_f(x_L)",
+    "output.logits": "Logits: one score per vocabulary token",
+    "output.softmax": "Softmax over the full vocabulary",
+    "output.col.token": "token",
+    "output.col.id": "id",
+    "output.col.logit": "logit",
+    "output.col.model_probability": "model probability",
+    "output.col.probability": "after the settings",
 }
 
 MESSAGES: dict[str, dict[str, str]] = {"en": EN}

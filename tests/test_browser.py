@@ -120,8 +120,12 @@ class Student:
 
     def act(self, testid: str) -> None:
         """Click a button and wait until the page has finished what it started."""
+        self.act_on(f"[data-testid={testid}]")
+
+    def act_on(self, selector: str) -> None:
+        """Click `selector` and wait until the page has finished what it started."""
         before = self.page.get_attribute("[data-testid=status]", "data-actions") or "0"
-        self.page.click(f"[data-testid={testid}]")
+        self.page.click(selector)
         self.page.wait_for_function(
             "n => document.querySelector('[data-testid=status]').dataset.actions !== n", arg=before
         )
@@ -195,7 +199,7 @@ def student(chromium, server):
     s.close()
 
 
-def expected_predictions(model, text, n=10, **settings):
+def expected_predictions(model, text, n=15, **settings):  # the page shows 15
     from pyexplainer.core.generation import forward
     from pyexplainer.core.sampling import top_tokens
 
@@ -422,7 +426,7 @@ def explained(chromium, server, cpython_model):
     s.run(VIEW_PROMPT)
     ids = cpython_model.tokenizer.encode(VIEW_PROMPT)
     yield s, forward(cpython_model.run, cpython_model.manifest.config, ids)
-    s.page.click("[data-testid=explainer] h2")  # a click on nothing clickable changes nothing
+    s.page.click("[data-testid=cache-info]")  # a click on nothing clickable changes nothing
     s.assert_no_python_error()
     s.close()
 
@@ -534,3 +538,109 @@ def test_generated_tokens_join_every_view(explained, cpython_model):
     s.open("embedding")
     canvas = s.page.locator("[data-testid=embedding-view] canvas").first
     assert canvas.get_attribute("data-rows") == str(n)
+
+
+def test_output_view_picking_a_token_and_the_recompute_check(explained, cpython_model):
+    from pyexplainer.core.generation import forward
+
+    s, trace = explained
+    s.run(VIEW_PROMPT)
+    s.open("output")
+    rows = s.page.eval_on_selector_all(
+        "[data-testid=output-view] tbody tr[data-token-id]",
+        "els => els.map(e => [Number(e.dataset.tokenId),"
+        " Number(e.querySelector('[data-field=logit]').dataset.value)])",
+    )
+    ids = [i for i, _ in rows]
+    close([logit for _, logit in rows], trace.last_logits[ids])
+    assert ids[0] == int(np.argmax(trace.last_logits))
+    s.screenshot("output")
+    picked = int(
+        s.page.get_attribute("[data-testid=prediction-list] > :nth-child(3)", "data-token-id")
+    )
+    s.act_on("[data-testid=prediction-list] > :nth-child(3)")
+    prompt = cpython_model.tokenizer.encode(VIEW_PROMPT)
+    assert s.tokens() == prompt + [picked]
+    expected = forward(cpython_model.run, cpython_model.manifest.config, prompt + [picked])
+    shown = s.predictions()
+    close(
+        [p for _, p in shown], next_token_distribution(expected.last_logits)[[i for i, _ in shown]]
+    )
+    s.act("recompute-button")
+    info = s.page.locator("[data-testid=recompute-info]")
+    assert float(info.get_attribute("data-difference")) < 1e-4
+    assert f"all {len(prompt) + 1} tokens" in info.text_content()
+
+
+def test_the_guided_tour_quotes_real_numbers_and_moves_by_keyboard(explained, cpython_model):
+    s, trace = explained
+    s.run(VIEW_PROMPT)
+    s.page.click("[data-testid=tour-button]")
+    tour = s.page.locator("[data-testid=tour]")
+    progress = tour.locator(".tour-progress")
+    assert tour.is_visible() and progress.text_content().startswith("Step 1 of ")
+    n_cards = int(progress.text_content().rsplit(" ", 1)[1])
+    assert n_cards >= 20
+    assert str(len(trace.input_ids)) in tour.locator(".tour-body").text_content()
+    s.screenshot("tour")
+    s.page.keyboard.press("ArrowRight")
+    s.page.keyboard.press("ArrowRight")
+    assert progress.text_content() == f"Step 3 of {n_cards}"
+    card = tour.get_attribute("data-card")
+    s.page.keyboard.press("Escape")
+    assert not tour.is_visible()
+    s.page.click("[data-testid=tour-button]")  # rejoin where it was left
+    assert tour.get_attribute("data-card") == card
+    s.page.keyboard.press("ArrowLeft")
+    assert progress.text_content() == f"Step 2 of {n_cards}"
+    s.page.keyboard.press("Escape")
+
+
+@pytest.mark.parametrize("testid, start", [("save-png", b"\x89PNG"), ("save-svg", b"<svg")])
+def test_the_view_saves_as_a_picture(explained, testid, start):
+    s, _ = explained
+    s.open("attention")
+    with s.page.expect_download() as download:
+        s.page.click(f"[data-testid={testid}]")
+    data = Path(download.value.path()).read_bytes()
+    assert data.startswith(start) and len(data) > 10_000
+    if testid == "save-svg":
+        assert b"foreignObject" in data and b"data:image/png;base64" in data
+
+
+def test_keyboard_alone_reaches_every_control(explained):
+    s, _ = explained
+    s.page.focus("[data-testid=prompt-input]")
+    reached = set()
+    for _ in range(250):
+        s.page.keyboard.press("Tab")
+        reached.add(
+            s.page.evaluate(
+                "() => { const e = document.activeElement;"
+                " return e.dataset.testid || e.dataset.kind || e.dataset.node || e.className; }"
+            )
+        )
+    controls = {
+        "run-button",
+        "generate-button",
+        "examples",
+        "tour-button",
+        "save-png",
+        "save-svg",
+        "temperature",
+        "top-k",
+        "top-p",
+        "recompute-button",
+        "layer-select",
+        "position-select",
+        "embedding",
+        "attention",
+        "mlp",
+        "layernorm",
+        "residual",
+        "output",
+        "block0.attention",
+        "token",
+        "prediction",
+    }
+    assert controls <= reached, controls - reached

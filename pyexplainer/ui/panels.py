@@ -13,6 +13,7 @@ from pyexplainer.views.colors import diverging_rgba, sequential_rgba, symmetric_
 from pyexplainer.views.embedding import EmbeddingView
 from pyexplainer.views.layernorm import LayerNormView
 from pyexplainer.views.mlp import MlpView
+from pyexplainer.views.predictions import OutputView
 from pyexplainer.views.residual import ResidualView
 
 ROW_HEIGHT = 16  # px of one token row in the tall heatmaps
@@ -462,4 +463,91 @@ def residual_panel(view: ResidualView, position: int, locale: str):
         class_="panel",
         data_testid="residual-view",
         data_position=position,
+    )
+
+
+def output_panel(view: OutputView, m: Matrices, locale: str):
+    """Final layer norm -> logits by weight tying -> softmax, then what the settings keep."""
+    d = len(view.final_norm)
+    cell = (max(1, min(4, 768 // d)), 18)
+    final = m.canvas(
+        view.final_norm,
+        text("output.final_norm", locale),
+        col_labels=_dims(d),
+        cell=cell,
+        data_field="output.final_norm",
+    )
+    header = make(
+        "tr",
+        "",
+        *(
+            make("th", text(f"output.col.{c}", locale), scope="col")
+            for c in ("token", "id", "logit", "model_probability", "probability")
+        ),
+    )
+    rows = [
+        make(
+            "tr",
+            "",
+            make("th", p.label, scope="row", class_="token-label"),
+            make("td", str(p.token_id)),
+            make("td", f"{p.logit:.3f}", data_value=repr(p.logit), data_field="logit"),
+            make(
+                "td",
+                f"{p.model_probability:.4f}",
+                data_value=repr(p.model_probability),
+                data_field="model_probability",
+            ),
+            make(
+                "td",
+                f"{p.probability:.4f}" if p.probability > 0 else text("output.cut", locale),
+                data_value=repr(p.probability),
+                data_field="probability",
+            ),
+            data_token_id=p.token_id,
+        )
+        for p in view.bars
+    ]
+    rows.append(
+        make(
+            "tr",
+            "",
+            make(
+                "th",
+                text("output.rest", locale, count=view.vocab_size - len(view.bars)),
+                scope="row",
+            ),
+            make("td", ""),
+            make("td", ""),
+            make("td", f"{view.rest_model_probability:.4f}"),
+            make("td", f"{view.rest_probability:.4f}"),
+            class_="rest",
+        )
+    )
+    return make(
+        "section",
+        "",
+        _step(
+            text("output.final_norm", locale),
+            text("output.final_norm.formula", locale),
+            captioned(text("output.final_norm", locale), final),
+            note=text("explain.final_norm", locale),
+        ),
+        _step(
+            text("output.logits", locale),
+            text("output.formula.logits", locale),
+            make("p", text("explain.logits", locale), class_="note"),
+        ),
+        _step(
+            text("output.softmax", locale),
+            text("output.formula.softmax", locale),
+            make(
+                "table", "", make("thead", "", header), make("tbody", "", *rows), class_="numbers"
+            ),
+            note=text("explain.softmax", locale)
+            + " "
+            + text("output.kept", locale, kept=view.kept, vocab_size=view.vocab_size),
+        ),
+        class_="panel",
+        data_testid="output-view",
     )
