@@ -407,6 +407,7 @@ class Page:
         self.text, self.prompt_ids, self.generated_ids, self.trace = text, ids, [], trace
         self.full = trace
         self.position = len(ids) - 1
+        element("recompute-info").textContent = ""
         self.rng = np.random.default_rng(int(element("seed").value or 0))
         self.render()
 
