@@ -4,11 +4,14 @@ Serves a built site on 127.0.0.1, drives it in headless Chromium (Debian's, thro
 on WebAssembly and on WebGPU, and prints one JSON object: bytes of the first visit (runtime, app,
 model), cold and warm start to the first prediction, the explained forward pass at T = 16 and 64,
 a cached generation step against a full recompute, the numpy decomposition relative to inference,
-peak JS heap and peak process memory, each beside its target. The same figures follow for a
-GPT-2-small-sized model (random weights, int8), exported and built here unless skipped.
+peak JS heap and peak process memory, and on WebAssembly the redraw after each interaction
+(settings, block, head, stage tabs) and all views of a new 32-token prompt, each beside its
+target. The same figures follow for a GPT-2-small-sized model (random weights, int8), exported
+and built here unless skipped.
 
-Times come from the page itself (the `data-timings` of the status element, and performance.now()
-when the status first reads `ready`); bytes from the local server, which counts what it sends;
+Times come from the page itself (the `data-timings` and `data-redraw` of the status element, and
+performance.now() when the status first reads `ready`), and for interactions also from here, as
+wall time around the browser call; bytes from the local server, which counts what it sends;
 memory from /proc. CPython only: the site does not ship this module.
 """
 
@@ -57,6 +60,18 @@ READY_OR_ERROR = """() => {
   return false;
 }"""
 ACTION_FINISHED = "n => document.querySelector('[data-testid=status]').dataset.actions !== n"
+REDRAW_FINISHED = """n => {
+  const s = document.querySelector('[data-testid=status]');
+  return (s.dataset.redraws || '0') !== n || s.classList.contains('error');
+}"""
+STAGE_TABS = "[data-testid=stage-tabs] button[data-kind]"
+# Resolves when every finite CSS animation has ended: a redrawn panel unfolds (it moves), and
+# Playwright waits for a moving target to stand still before it clicks.
+ANIMATIONS_ENDED = """() => Promise.all(
+  document.getAnimations()
+    .filter(a => a.effect.getComputedTiming().endTime !== Infinity)
+    .map(a => a.finished.catch(() => null))
+).then(() => true)"""
 # Peak of performance.memory.usedJSHeapSize, sampled every 50 ms on the page's main thread.
 JS_HEAP_SAMPLER = """(() => {
   let peak = 0;
@@ -70,11 +85,16 @@ GPU_ADAPTER = """async () => {
 }"""
 LOAD_TIMEOUT_MS = 600_000
 ACTION_TIMEOUT_MS = 300_000
+REDRAW_TIMEOUT_MS = 60_000  # a redraw that never reports is a Python error on the page
 BUILD_TIMEOUT_S = 1_800
 
 GPT2_SMALL = ModelConfig(n_layer=12, n_head=12, n_embd=768, n_positions=1024, vocab_size=50257)
 GPT2_SMALL_NAME = "gpt2-small-random"
 PROMPT_LENGTHS = (16, 64, 65)  # T = 65: the full recompute a cached step after T = 64 replaces
+INTERACTION_PROMPT_LENGTH = 32
+MIN_INTERACTION_REPEATS = 5
+INTERACTION_BACKENDS = {"wasm"}  # no redraw runs the model: elsewhere the same Python, slower
+TEMPERATURES = ("0.7", "1.3")  # typed in turn, so every input changes the value
 
 MB, GB = 10**6, 10**9
 SITE_MODEL_TARGETS = {
@@ -83,6 +103,8 @@ SITE_MODEL_TARGETS = {
     "warm_start_ms": 3_000,
     "decompose_over_inference_T64": 0.5,
     "cached_step_over_recompute": 0.25,
+    "interaction_ms": 100,
+    "all_views_after_run_ms": 1_500,
 }
 GPT2_SMALL_TARGETS = {
     "first_visit_bytes": 135 * MB,
@@ -90,7 +112,7 @@ GPT2_SMALL_TARGETS = {
     "explained_forward_T64_ms": 450,
     "peak_renderer_bytes": 3 * GB // 2,
 }
-WASM_ONLY_TARGETS = {"explained_forward_T64_ms"}
+WASM_ONLY_TARGETS = {"explained_forward_T64_ms", "interaction_ms", "all_views_after_run_ms"}
 MEASURED = {
     "bytes": "bytes the local server sent (status line, headers, body as encoded on the wire, "
     "gzip for text and WebAssembly) while a fresh browser context loaded the page to its first "
@@ -114,6 +136,17 @@ MEASURED = {
     "peak_process_bytes": "largest peak resident set (VmHWM in /proc) of any one Chromium "
     "process of each type (renderer = the page with Pyodide and onnxruntime-web's WebAssembly; "
     "gpu-process = WebGPU buffers) during the whole run on that backend",
+    "interaction": "on WebAssembly only (a redraw runs the page's Python on the trace it "
+    "holds, never the model), on a 32-token prompt, medians over max(repeats, 5) interactions: "
+    "page_ms = the page's own data-redraw ms (the event handler: view models and DOM writes, not "
+    "the style, layout and paint that follow), wall_ms = from the Playwright call (fill, "
+    "select_option or click, with its actionability checks and round trips), made once the "
+    "previous redraw's CSS animations have ended, until the status' data-redraws counter moved "
+    "(polled every animation frame); temperature = typing a new value "
+    "with the attention stage open, layer_switch_in_attention = picking another block there, "
+    "head_switch = clicking another head's button under its heatmap, open_stage = clicking each "
+    "stage tab in turn; all_views_after_run_ms = total_ms of running the prompt (tokens, "
+    "predictions, overview and the open stage) + page_ms of opening every other stage tab once",
     "values": "medians over the repeats (runs lists each)",
 }
 
@@ -160,6 +193,33 @@ def action_summary(timings: list[dict]) -> dict:
     """Each timing every one of the page's data-timings has, as a median over the actions."""
     shared = [key for key in timings[0] if all(key in t for t in timings)]
     return {key: sampled([round(t[key], 1) for t in timings]) for key in shared}
+
+
+def latency(redraws: list[dict], target: float | None) -> dict:
+    """page_ms and wall_ms of some redraws, each as a median figure."""
+    return {key: sampled([r[key] for r in redraws], target) for key in ("page_ms", "wall_ms")}
+
+
+def interaction_report(samples: Interactions, targets: dict) -> dict:
+    target = targets.get("interaction_ms")
+    runs = [v["run_total_ms"] for v in samples.all_views]
+    others = [v["other_stages_ms"] for v in samples.all_views]
+    return {
+        "prompt_tokens": INTERACTION_PROMPT_LENGTH,
+        "repeats": len(samples.all_views),
+        "temperature": latency(samples.temperature, target),
+        "layer_switch_in_attention": latency(samples.layer, target),
+        "head_switch": latency(samples.head, target),
+        "open_stage": {kind: latency(r, target) for kind, r in samples.open_stage.items()},
+        "all_views_after_run_ms": {
+            **sampled(
+                [round(r + o, 1) for r, o in zip(runs, others, strict=True)],
+                targets.get("all_views_after_run_ms"),
+            ),
+            "run_total_ms": sampled(runs),
+            "other_stages_ms": sampled(others),
+        },
+    }
 
 
 def backend_targets(targets: dict, backend: str) -> dict:
@@ -253,8 +313,7 @@ class CountingHandler(SiteHandler):
 
 def start_server(site: Path):
     """A counting server of the site on 127.0.0.1 (any free port), running in a thread."""
-    server = make_server(site, host="127.0.0.1", port=0)
-    server.RequestHandlerClass = partial(CountingHandler, directory=str(site))
+    server = make_server(site, host="127.0.0.1", port=0, handler=CountingHandler)
     server.traffic = Traffic()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
@@ -377,6 +436,73 @@ def run_prompt(page, text: str) -> dict:
     return act(page, "run-button")
 
 
+def redraw_after(page, what: str, interact) -> dict[str, float]:
+    """Call interact() (a Playwright call on the page) and wait for the redraw it causes, which
+    the page must report as `what`; its page_ms and wall_ms (see MEASURED)."""
+    status = page.locator("[data-testid=status]")
+    before = status.get_attribute("data-redraws") or "0"
+    page.evaluate(ANIMATIONS_ENDED)
+    started = time.perf_counter()
+    interact()
+    page.wait_for_function(REDRAW_FINISHED, arg=before, timeout=REDRAW_TIMEOUT_MS)
+    wall_ms = 1000 * (time.perf_counter() - started)
+    if "error" in (status.get_attribute("class") or ""):
+        raise BenchError(f"{what}: the page says {status.text_content()!r}")
+    redraw = json.loads(status.get_attribute("data-redraw"))
+    if redraw["what"] != what:
+        raise BenchError(f"expected a {what!r} redraw, the page reported {redraw['what']!r}")
+    return {"page_ms": round(redraw["ms"], 1), "wall_ms": round(wall_ms, 1)}
+
+
+def open_tab(page, kind: str) -> dict[str, float]:
+    tab = f"{STAGE_TABS}[data-kind={kind}]"
+    return redraw_after(page, "open-stage", partial(page.click, tab))
+
+
+def all_views_after_run(page, prompt: str, kinds: list[str]) -> dict[str, float]:
+    """Run the prompt, then open every stage tab but the one the run drew."""
+    run = run_prompt(page, prompt)
+    shown = page.get_attribute(f"{STAGE_TABS}[aria-pressed=true]", "data-kind")
+    others = [open_tab(page, kind)["page_ms"] for kind in kinds if kind != shown]
+    return {"run_total_ms": round(run["total_ms"], 1), "other_stages_ms": round(sum(others), 1)}
+
+
+@dataclasses.dataclass
+class Interactions:
+    """Samples of redraws ({"page_ms", "wall_ms"}) and of all views after a run."""
+
+    all_views: list[dict] = dataclasses.field(default_factory=list)
+    temperature: list[dict] = dataclasses.field(default_factory=list)
+    layer: list[dict] = dataclasses.field(default_factory=list)
+    head: list[dict] = dataclasses.field(default_factory=list)
+    open_stage: dict[str, list[dict]] = dataclasses.field(default_factory=dict)
+
+
+def repeated_interactions(page, prompt: str, config: ModelConfig, repeat: int) -> Interactions:
+    """Each interaction `repeat` times on `prompt`; every block or head picked differs from the
+    one before (the attention stage opens at block 0 after the output or residual tab, head 0)."""
+    kinds = page.eval_on_selector_all(STAGE_TABS, "tabs => tabs.map(t => t.dataset.kind)")
+    samples = Interactions(open_stage={kind: [] for kind in kinds})
+    for _ in range(repeat):
+        samples.all_views.append(all_views_after_run(page, prompt, kinds))
+    open_tab(page, "attention")
+    for i in range(1, repeat + 1):
+        layer = str(i % config.n_layer)
+        picked = partial(page.select_option, "[data-testid=layer-select]", layer)
+        samples.layer.append(redraw_after(page, "selection", picked))
+    for i in range(1, repeat + 1):
+        head = f"[data-action=select-head][data-head='{i % config.n_head}']"
+        samples.head.append(redraw_after(page, "select-head", partial(page.click, head)))
+    for i in range(repeat):
+        value = TEMPERATURES[i % len(TEMPERATURES)]
+        typed = partial(page.fill, "[data-testid=temperature]", value)
+        samples.temperature.append(redraw_after(page, "settings", typed))
+    for _ in range(repeat):
+        for kind in kinds:
+            samples.open_stage[kind].append(open_tab(page, kind))
+    return samples
+
+
 def repeated_actions(page, prompts: dict[int, str], repeat: int) -> dict[str, list[dict]]:
     timings = defaultdict(list)
     for _ in range(repeat):
@@ -402,6 +528,7 @@ class ServedSite:
     traffic: Traffic
     runtime_folders: set[str]
     prompts: dict[int, str]  # tokens -> a prompt of that many tokens
+    config: ModelConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -441,7 +568,7 @@ def measure_backend(playwright, backend: str, site: ServedSite, settings: Settin
         args=[*CHROMIUM_FLAGS, *BACKEND_FLAGS[backend], *BENCH_FLAGS],
         timeout=60_000,
     )
-    visits, adapter = Visits(), None
+    visits, adapter, interactions = Visits(), None, None
     try:
         with MemoryMonitor() as memory:
             for i in range(settings.repeat):
@@ -459,13 +586,21 @@ def measure_backend(playwright, backend: str, site: ServedSite, settings: Settin
                     if i == settings.repeat - 1:
                         log(f"{backend}: actions at T = {', '.join(map(str, PROMPT_LENGTHS))}")
                         actions = repeated_actions(page, site.prompts, settings.repeat)
+                        if backend in INTERACTION_BACKENDS:
+                            log(f"{backend}: interactions at T = {INTERACTION_PROMPT_LENGTH}")
+                            interactions = repeated_interactions(
+                                page,
+                                site.prompts[INTERACTION_PROMPT_LENGTH],
+                                site.config,
+                                max(settings.repeat, MIN_INTERACTION_REPEATS),
+                            )
                         visits.peak_js_heap = max(visits.peak_js_heap, peak_js_heap(page))
                 finally:
                     memory.sample()  # the renderer ends with its context
                     context.close()
     finally:
         browser.close()
-    report = backend_report(visits, actions, memory.peak_by_type(), site, targets)
+    report = backend_report(visits, actions, interactions, memory.peak_by_type(), site, targets)
     return {**report, "gpu_adapter": adapter} if adapter else report
 
 
@@ -477,7 +612,12 @@ def unavailable(reason: str, adapter: str | None) -> dict:
 
 
 def backend_report(
-    visits: Visits, timings: dict[str, list[dict]], memory: dict, site: ServedSite, targets
+    visits: Visits,
+    timings: dict[str, list[dict]],
+    interactions: Interactions | None,
+    memory: dict,
+    site: ServedSite,
+    targets,
 ) -> dict:
     actions = {name: action_summary(t) for name, t in timings.items()}
     short, forward = actions["forward_T16"], actions["forward_T64"]
@@ -517,6 +657,11 @@ def backend_report(
             kind: figure(peak, targets.get("peak_renderer_bytes") if kind == "renderer" else None)
             for kind, peak in memory.items()
         },
+        "interaction": (
+            interaction_report(interactions, targets)
+            if interactions is not None
+            else {"skipped": "no redraw runs the model; measured on WebAssembly only"}
+        ),
     }
 
 
@@ -545,7 +690,8 @@ def model_report(site_dir: Path, settings: Settings, targets: dict) -> dict:
         url_of(server),
         server.traffic,
         runtime_folders(site_dir),
-        {n: prompt_of_length(tokenizer, n) for n in PROMPT_LENGTHS},
+        {n: prompt_of_length(tokenizer, n) for n in (*PROMPT_LENGTHS, INTERACTION_PROMPT_LENGTH)},
+        manifest.config,
     )
     try:
         with sync_playwright() as playwright:

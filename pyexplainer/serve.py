@@ -123,16 +123,23 @@ class _Body:
 
 
 def make_server(
-    directory: str | Path, *, host: str = "127.0.0.1", port: int = 8000, verbose: bool = False
+    directory: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    verbose: bool = False,
+    handler: type[SiteHandler] = SiteHandler,
 ) -> http.server.ThreadingHTTPServer:
-    """A threaded server of `directory` (port 0: any free port; see server.server_address)."""
-    handler = partial(SiteHandler, directory=str(directory))
+    """A threaded server of `directory` (port 0: any free port; see server.server_address).
+
+    `handler`: the request handler class, SiteHandler or a subclass of it (the benchmark's counts
+    the bytes it sends)."""
     server_class = http.server.ThreadingHTTPServer
     if ":" in host:
         server_class = type(
             "ThreadingHTTPServerV6", (server_class,), {"address_family": socket.AF_INET6}
         )
-    server = server_class((host, port), handler)
+    server = server_class((host, port), partial(handler, directory=str(directory)))
     server.daemon_threads = True
     server.verbose = verbose
     server.gzip_cache = GzipCache()

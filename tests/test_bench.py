@@ -10,6 +10,7 @@ import pytest
 
 from pyexplainer.bench import (
     BenchError,
+    Interactions,
     Traffic,
     action_summary,
     backend_targets,
@@ -18,6 +19,8 @@ from pyexplainer.bench import (
     chromium_process_type,
     failures,
     figure,
+    interaction_report,
+    latency,
     peak_resident_bytes,
     prompt_of_length,
     ratio,
@@ -100,13 +103,52 @@ def test_a_timing_missing_from_one_action_is_left_out():
     assert list(action_summary(timings)) == ["inference_ms"]
 
 
-def test_the_forward_pass_target_holds_on_webassembly_only():
-    targets = {"cold_start_ms": 10_000, "explained_forward_T64_ms": 450}
+def test_the_forward_pass_and_interaction_targets_hold_on_webassembly_only():
+    targets = {
+        "cold_start_ms": 10_000,
+        "explained_forward_T64_ms": 450,
+        "interaction_ms": 100,
+        "all_views_after_run_ms": 1_500,
+    }
     assert backend_targets(targets, "wasm") == targets
     assert backend_targets(targets, "webgpu") == {"cold_start_ms": 10_000}
 
 
-@pytest.mark.parametrize("n", [1, 16, 64, 65])
+def test_a_latency_holds_page_and_wall_time_each_against_the_target():
+    redraws = [{"page_ms": 40.0, "wall_ms": 90.0}, {"page_ms": 60.0, "wall_ms": 130.0}]
+    assert latency(redraws, 100) == {
+        "page_ms": {"value": 50.0, "target": 100, "met": True, "runs": [40.0, 60.0]},
+        "wall_ms": {"value": 110.0, "target": 100, "met": False, "runs": [90.0, 130.0]},
+    }
+    assert latency(redraws, None)["page_ms"] == {"value": 50.0, "runs": [40.0, 60.0]}
+
+
+def test_all_views_after_a_run_add_the_run_to_the_other_stages():
+    redraw = {"page_ms": 10.0, "wall_ms": 20.0}
+    samples = Interactions(
+        all_views=[
+            {"run_total_ms": 300.0, "other_stages_ms": 100.0},
+            {"run_total_ms": 500.0, "other_stages_ms": 50.0},
+            {"run_total_ms": 400.0, "other_stages_ms": 200.5},
+        ],
+        temperature=[redraw] * 3,
+        layer=[redraw] * 3,
+        head=[redraw] * 3,
+        open_stage={"embedding": [redraw] * 3, "mlp": [redraw] * 3},
+    )
+    report = interaction_report(samples, {"interaction_ms": 100, "all_views_after_run_ms": 500})
+    assert report["repeats"] == 3 and report["prompt_tokens"] == 32
+    views = report["all_views_after_run_ms"]
+    assert views["runs"] == [400.0, 550.0, 600.5]
+    assert (views["value"], views["target"], views["met"]) == (550.0, 500, False)
+    assert views["run_total_ms"]["value"] == 400.0
+    assert views["other_stages_ms"]["value"] == 100.0
+    assert list(report["open_stage"]) == ["embedding", "mlp"]
+    for section in ("temperature", "layer_switch_in_attention", "head_switch"):
+        assert report[section] == latency([redraw] * 3, 100)
+
+
+@pytest.mark.parametrize("n", [1, 16, 32, 64, 65])
 def test_prompts_have_exactly_the_tokens_asked_for(n):
     vocab, merges = ((VOCAB_DIR / name).read_text(encoding="utf-8") for name in TOKENIZER_FILES)
     text = prompt_of_length(Tokenizer.from_strings(vocab, merges), n)
@@ -184,6 +226,7 @@ def test_failures_name_the_sections_that_could_not_be_measured():
 CHROMIUM = Path("/usr/bin/chromium")
 SMALL = ModelConfig(n_layer=2, n_head=4, n_embd=32, n_positions=128, vocab_size=50257)
 ACTION_KEYS = {"inference_ms", "decompose_ms", "total_ms"}
+STAGES = {"embedding", "layernorm", "attention", "mlp", "residual"}  # the page may have more
 
 
 @pytest.fixture(scope="module")
@@ -243,6 +286,21 @@ def assert_backend_measured(b: dict) -> None:
     assert b["peak_process_bytes"]["renderer"]["value"] > 50_000_000
 
 
+def assert_interactions_measured(section: dict) -> None:
+    assert section["prompt_tokens"] == 32 and section["repeats"] == 5
+    latencies = [section[k] for k in ("temperature", "layer_switch_in_attention", "head_switch")]
+    assert STAGES <= set(section["open_stage"])
+    for redraws in [*latencies, *section["open_stage"].values()]:
+        for key in ("page_ms", "wall_ms"):
+            assert_positive_figure(redraws[key])
+            assert len(redraws[key]["runs"]) == 5 and redraws[key]["target"] == 100
+        assert redraws["wall_ms"]["value"] >= redraws["page_ms"]["value"]
+    views = section["all_views_after_run_ms"]
+    assert_positive_figure(views)
+    assert views["target"] == 1_500 and len(views["runs"]) == 5
+    assert views["value"] >= views["run_total_ms"]["value"]
+
+
 @pytest.mark.browser
 def test_the_benchmark_measures_a_small_site(small_site, tmp_path):
     if not CHROMIUM.exists():
@@ -275,9 +333,11 @@ def test_the_benchmark_measures_a_small_site(small_site, tmp_path):
     assert model["name"] == "tiny-bench" and model["config"]["n_positions"] == 128
     assert_backend_measured(model["wasm"])
     assert model["wasm"]["running_on"].startswith("WebAssembly")
+    assert_interactions_measured(model["wasm"]["interaction"])
     webgpu = model["webgpu"]
     if webgpu["available"]:
         assert_backend_measured(webgpu)
+        assert "skipped" in webgpu["interaction"]
         assert webgpu["running_on"] == "WebGPU" and webgpu["gpu_adapter"]
     else:
         assert webgpu["reason"]

@@ -333,7 +333,13 @@ def test_the_package_ships_what_the_browser_imports(tmp_path):
     assert [f["path"] for f in listing["files"]] == paths
     assert "pyexplainer/__init__.py" in paths and "pyexplainer/core/tokenizer.py" in paths
     assert "pyexplainer/manifest.py" in paths
-    for cpython_only in ("__main__.py", "serve.py", "model_dir.py", "runtime/ort_cpython.py"):
+    for cpython_only in (
+        "__main__.py",
+        "bench.py",
+        "serve.py",
+        "model_dir.py",
+        "runtime/ort_cpython.py",
+    ):
         assert f"pyexplainer/{cpython_only}" not in paths
     for f in listing["files"]:
         data = (tmp_path / "py" / f["path"]).read_bytes()

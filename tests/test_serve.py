@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from pyexplainer.__main__ import main
-from pyexplainer.serve import make_server, url_of
+from pyexplainer.serve import SiteHandler, make_server, url_of
 
 FILES = {
     "index.html": (b"<!doctype html><title>pyexplainer</title>\n" * 50, "text/html"),
@@ -96,6 +96,27 @@ def test_missing_files_and_paths_outside_the_site_are_404(site):
     assert get(site + "nothing.js")[0] == 404
     assert get(site + "../../../etc/passwd")[0] == 404
     assert get(site + "%2e%2e/%2e%2e/etc/passwd")[0] == 404
+
+
+def test_a_given_handler_serves_the_site_in_place_of_the_default(tmp_path):
+    class TaggingHandler(SiteHandler):
+        def end_headers(self) -> None:
+            self.send_header("X-Handler", "tagging")
+            super().end_headers()
+
+    (tmp_path / "index.html").write_bytes(FILES["index.html"][0])
+    server = make_server(tmp_path, port=0, handler=TaggingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        status, headers, body = get(url_of(server) + "index.html")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    assert status == 200 and body == FILES["index.html"][0]
+    assert headers["X-Handler"] == "tagging"
+    assert headers["Cross-Origin-Embedder-Policy"] == "require-corp"  # still the site's handler
 
 
 def test_cli_serve_refuses_a_folder_that_does_not_exist(tmp_path, capsys):
