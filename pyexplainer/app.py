@@ -343,6 +343,11 @@ class Page:
                 self.open_stage(self.stage_of_kind(target.dataset.kind))
             else:
                 self.open_stage(parse_stage(target.dataset.stage))
+        elif action == "reset":  # back to the start: the overview and the first stage
+            self.head, self.position = 0, len(self.prompt_ids) + len(self.generated_ids) - 1
+            self.open_stage(("embedding",))
+            self.render_tokens()
+            document.querySelector(".overview").scrollIntoView()
         elif action == "select-head":
             self.head = int(target.dataset.head)
             self.render_detail()

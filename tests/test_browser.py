@@ -610,6 +610,7 @@ def test_the_view_saves_as_a_picture(explained, testid, start):
 
 def test_keyboard_alone_reaches_every_control(explained):
     s, _ = explained
+    s.open("attention")  # its pickers are enabled
     s.page.focus("[data-testid=prompt-input]")
     reached = set()
     for _ in range(250):
@@ -644,3 +645,20 @@ def test_keyboard_alone_reaches_every_control(explained):
         "prediction",
     }
     assert controls <= reached, controls - reached
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (1920, 1080)], ids=["laptop", "projector"])
+def test_the_layout_fits_laptop_and_projector(explained, width, height):
+    s, _ = explained
+    s.page.set_viewport_size({"width": width, "height": height})
+    for kind in ("attention", "output"):
+        s.open(kind)
+        overflow = s.page.evaluate(
+            "() => document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
+        )
+        assert overflow <= 0  # no sideways scrolling of the page
+        s.page.screenshot(path=SCREENSHOTS / f"{kind}-{width}x{height}.png")
+    s.page.click("[data-testid=reset-view]")
+    assert s.page.locator("[data-testid=embedding-view]").is_visible()
+    assert "Embeddings" in s.page.text_content("[data-testid=breadcrumb]")
+    s.page.set_viewport_size({"width": 1280, "height": 800})
