@@ -401,6 +401,7 @@ EN: dict[str, str] = {
     "embedding.sum": "their sum: the residual stream entering block 0",
     "embedding.sum.formula": "x₀ = wte[token id] + wpe[position]",
     "attention.grid.head": "block {layer}, head {head}",
+    "attention.zoom": "Block {layer}, head {head}, enlarged: row = query token, column = key",
     "attention.step.scores": "Dot products of the query with every key",
     "attention.step.scale": "Scale",
     "attention.step.mask": "Causal mask",

@@ -494,6 +494,10 @@ def test_attention_heads_and_the_step_by_step_derivation(explained, cpython_mode
     projected = "[data-testid=attention-step] canvas[data-field='attention.projected']"
     close(s.hover_cell(projected, 0, 11), trace.attn_out[2, 4, 11])
     s.screenshot("attention")
+    s.page.click("[data-testid=attention-heatmap][data-head='0']")  # a heatmap picks its head
+    assert step.get_attribute("data-head") == "0"
+    zoom = "canvas[data-field='attention.zoom']"
+    close(s.hover_cell(zoom, 5, 1), steps.probs[0, 5, 1])
 
 
 def test_mlp_layer_norm_and_residual_views(explained):

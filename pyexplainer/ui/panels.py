@@ -123,6 +123,7 @@ def attention_grid_panel(view: AttentionGridView, head: int, m: Matrices, locale
             data_testid="attention-heatmap",
             data_layer=view.layer,
             data_head=h,
+            data_action="select-head",  # a click picks this head, and zooms into it below
         )
         button = make(
             "button",
@@ -133,11 +134,25 @@ def attention_grid_panel(view: AttentionGridView, head: int, m: Matrices, locale
             aria_pressed=str(h == head).lower(),
         )
         cells.append(make("div", "", canvas, button, class_="head-cell"))
+    zoom = m.canvas(
+        np.where(view.mask, view.probs[head], -np.inf),
+        text("attention.grid.head", locale, layer=view.layer, head=head),
+        probabilities=True,
+        row_labels=view.query_labels,
+        col_labels=view.key_labels,
+        cell=(ROW_HEIGHT, ROW_HEIGHT),
+        data_field="attention.zoom",
+    )
     return make(
         "section",
         "",
         make("p", text("explain.attention.grid", locale), class_="explain"),
         make("div", "", *cells, class_="head-grid"),
+        _step(
+            text("attention.zoom", locale, layer=view.layer, head=head),
+            text("attention.formula.softmax", locale),
+            _labelled_rows(view.query_labels, zoom),
+        ),
         class_="panel",
     )
 
