@@ -483,6 +483,75 @@ EN: dict[str, str] = {
     "output.col.logit": "logit",
     "output.col.model_probability": "model probability",
     "output.col.probability": "after the settings",
+    # ------------------------------------------------------------------ analysis panels
+    "interpretability.heading": "Interpretability: how focused is each head?",
+    "interpretability.average": "average over the {n_head} heads",
+    "interpretability.sparsity": "sparsity",
+    "interpretability.sparsity.definition": (
+        "Share of the weights a head may use (the causal mask allows them) that are below "
+        "{threshold}: near 1, the head ignores almost every token; near 0, it uses them all."
+    ),
+    "interpretability.row_sparsity_mean": "mean row sparsity",
+    "interpretability.row_sparsity_mean.definition": (
+        "For each query token, the share of its allowed weights below {threshold}; "
+        "averaged over the query tokens."
+    ),
+    "interpretability.row_sparsity_max": "max row sparsity",
+    "interpretability.row_sparsity_max.definition": (
+        "For each query token, the share of its allowed weights below {threshold}; "
+        "the largest over the query tokens."
+    ),
+    "interpretability.entropy": "entropy (bits)",
+    "interpretability.entropy.definition": (
+        "Shannon entropy of a row, H = −Σ p·log₂ p over the allowed keys: 0 bits when all weight "
+        "is on one token, log₂ n bits when it is spread evenly over the n tokens the row may see."
+    ),
+    "interpretability.kl_uniform": "KL from uniform (bits)",
+    "interpretability.kl_uniform.definition": (
+        "Kullback–Leibler divergence of a row from the even spread over its n allowed keys, "
+        "KL = Σ p·log₂(p·n): 0 for an even spread, log₂ n when all weight is on one token. "
+        "Entropy + KL = log₂ n."
+    ),
+    "debugging.heading": "Debugging: the distribution of every number in block {layer}",
+    "debugging.residual": "residual stream entering the block",
+    "debugging.q": "queries Q of head {head}",
+    "debugging.k": "keys K of head {head}",
+    "debugging.v": "values V of head {head}",
+    "debugging.scores": "raw scores Q·Kᵀ (allowed cells)",
+    "debugging.scaled": "scaled scores Q·Kᵀ × {scale:.4f} (= 1/√d_head)",
+    "debugging.weights": "attention weights after softmax (allowed cells)",
+    "debugging.mlp_act": "MLP hidden layer after GELU",
+    "debugging.stats": (
+        "{count} numbers: mean {mean:.4g}, std {std:.4g}, min {min:.4g}, max {max:.4g}"
+    ),
+    "head_roles.heading": "Head roles: what each head tends to do",
+    "head_roles.ranked": "Heads ranked by {role}",
+    "head_roles.head": "block {layer}, head {head}: {score:.3f}",
+    "head_roles.previous_token": "previous token",
+    "head_roles.previous_token.definition": (
+        "Mean attention weight a token puts on the token just before it."
+    ),
+    "head_roles.first_token": "first token (sink)",
+    "head_roles.first_token.definition": (
+        "Mean attention weight on the first token. Heads with nothing to do often park their "
+        "attention there, an “attention sink”."
+    ),
+    "head_roles.self_attention": "self",
+    "head_roles.self_attention.definition": (
+        "Mean attention weight a token puts on itself (the diagonal of the pattern)."
+    ),
+    "head_roles.entropy": "entropy (bits)",
+    "head_roles.entropy.definition": (
+        "Mean Shannon entropy of the head's rows: low for a head that looks at one token, high "
+        "for one that spreads its attention."
+    ),
+    "head_roles.induction": "induction",
+    "head_roles.induction.definition": (
+        "On {n} random tokens followed by the same {n} again: mean weight a token of the second "
+        "half puts on the token that followed its earlier occurrence. Such heads let a model "
+        "continue a pattern it has seen once."
+    ),
+    "head_roles.excluded": "The first token can only attend to itself, so it is left out.",
 }
 
 MESSAGES: dict[str, dict[str, str]] = {"en": EN}
