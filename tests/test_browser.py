@@ -14,21 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pyexplainer.bench import BACKEND_FLAGS, CHROMIUM
+from pyexplainer.bench import CHROMIUM_FLAGS as BASE_FLAGS
 from pyexplainer.core.generation import generate
 from pyexplainer.core.sampling import next_token_distribution
 from pyexplainer.model_dir import open_model_dir
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-gpu",
-]
+CHROMIUM_FLAGS = [*BASE_FLAGS, *BACKEND_FLAGS["wasm"]]  # WebAssembly: no GPU
 READY_OR_ERROR = (
     "() => { const s = document.querySelector('[data-testid=status]');"
     " return s.textContent === 'ready' || s.classList.contains('error'); }"
@@ -350,7 +344,7 @@ def test_after_one_visit_the_page_works_with_the_server_stopped(chromium, site, 
 
 
 def test_webgpu_runs_the_model_and_agrees_with_cpython(playwright, server, cpython_model):
-    flags = [f for f in CHROMIUM_FLAGS if f != "--disable-gpu"] + ["--enable-unsafe-webgpu"]
+    flags = [*BASE_FLAGS, *BACKEND_FLAGS["webgpu"]]
     browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=flags)
     try:
         s = Student(browser, server)

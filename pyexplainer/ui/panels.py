@@ -24,6 +24,15 @@ def captioned(name: str, canvas):
     return make("div", "", make("span", name, class_="matrix-name"), canvas, class_="matrix-block")
 
 
+def vector_strip(m: Matrices, values, key: str, where: str, locale: str, *, cell, **options):
+    """A vector (or matrix) as a captioned heatmap named by catalogue `key`; `where` (layer,
+    token, ...) goes into the hover text; its columns are numbered dimensions unless given."""
+    name = text(key, locale)
+    options.setdefault("col_labels", _dims(np.shape(values)[-1]))
+    canvas = m.canvas(values, f"{name} ({where})", cell=cell, data_field=key, **options)
+    return captioned(name, canvas)
+
+
 def number_row(name: str, labels, values, *, probabilities=False, limit=None, field=""):
     """A short vector over tokens as a table: each token above its value, coloured as in the
     heatmaps. Masked entries (-inf) read "−∞"."""
@@ -169,16 +178,17 @@ def attention_step_panel(view: AttentionRowView, m: Matrices, locale: str):
             return number_row(
                 name, keys, values, probabilities=probabilities, limit=limit, field=name_key
             )
-        canvas = m.canvas(
+        return vector_strip(
+            m,
             values,
-            f"{name} ({where})",
+            name_key,
+            where,
+            locale,
+            cell=cell,
             probabilities=probabilities,
             limit=limit,
             col_labels=cols,
-            cell=cell,
-            data_field=name_key,
         )
-        return captioned(name, canvas)
 
     def formula(step):
         return text(f"attention.formula.{step}", locale, scale=f"{view.scale:.4g}")
@@ -317,14 +327,7 @@ def mlp_panel(view: MlpView, m: Matrices, locale: str):
     wide_d, wide_h = (max(1, min(4, 768 // d)), 18), (1, 18)
 
     def strip(values, key, cell):
-        canvas = m.canvas(
-            values,
-            f"{text(key, locale)} ({where})",
-            col_labels=_dims(len(values)),
-            cell=cell,
-            data_field=key,
-        )
-        return captioned(text(key, locale), canvas)
+        return vector_strip(m, values, key, where, locale, cell=cell)
 
     return make(
         "section",
@@ -381,10 +384,7 @@ def layernorm_panel(view: LayerNormView, m: Matrices, locale: str):
     where = f"{view.which}, layer {view.layer}, {view.label!r}"
 
     def strip(values, key):
-        canvas = m.canvas(
-            values, f"{text(key, locale)} ({where})", col_labels=_dims(d), cell=cell, data_field=key
-        )
-        return captioned(text(key, locale), canvas)
+        return vector_strip(m, values, key, where, locale, cell=cell)
 
     stats = make(
         "dl",
