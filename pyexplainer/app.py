@@ -34,7 +34,9 @@ from pyexplainer.ui.dom import document, element, fill, make, options
 from pyexplainer.ui.matrix import Matrices
 from pyexplainer.ui.overview import draw_overview
 from pyexplainer.views.attention import attention_grid, attention_row
+from pyexplainer.views.debugging import debugging
 from pyexplainer.views.embedding import embedding_view
+from pyexplainer.views.interpretability import DEFAULT_THRESHOLD, interpretability
 from pyexplainer.views.layernorm import layer_norm_view
 from pyexplainer.views.mlp import mlp_view
 from pyexplainer.views.overview import LAYER_NORMS, overview
@@ -91,6 +93,7 @@ class Page:
         self.full: Trace | None = None  # every position so far, the steps joined
         self.stage: tuple = ("embedding",)  # what the detail panel shows
         self.head = 0
+        self.threshold = DEFAULT_THRESHOLD  # of the sparsity metrics, set by the student
         self.position = 0  # absolute position of the token the detail views follow
         self.matrices = Matrices()
         self.rng = np.random.default_rng(0)
@@ -185,6 +188,7 @@ class Page:
             ("layernorm-select", "change", self.on_selection),
             ("explainer", "click", self.on_click),
             ("explainer", "keydown", self.on_key),
+            ("explainer", "change", self.on_threshold),
             ("explainer", "pointermove", self.matrices.hover),
             ("explainer", "pointerdown", self.matrices.hover),
         ]:
@@ -355,6 +359,22 @@ class Page:
             self.position = int(target.dataset.position)
             self.render_tokens()
             self.render_detail()
+
+    def on_threshold(self, event) -> None:
+        """The sparsity threshold typed into the interpretability panel."""
+        if event.target.getAttribute("data-action") != "threshold" or self.full is None:
+            return
+        try:
+            threshold = float(event.target.value)
+        except ValueError:
+            set_status(f"threshold: {event.target.value!r} is not a number", error=True)
+            return
+        if not 0 <= threshold <= 1:
+            set_status("threshold: give a number between 0 and 1", error=True)
+            return
+        self.threshold = threshold
+        self.redraw("threshold", self.render_detail)
+        set_status("ready")
 
     def on_key(self, event) -> None:
         """Enter or space on an overview node opens it, as a click does."""
@@ -590,6 +610,12 @@ class Page:
                 panels.attention_step_panel(
                     attention_row(trace, tokens, layer, self.head, self.position), m, locale
                 ),
+                panels.interpretability_panel(
+                    interpretability(trace, tokens, layer, threshold=self.threshold),
+                    self.head,
+                    locale,
+                ),
+                panels.debugging_panel(debugging(trace, layer, self.head), locale),
             ]
         elif kind == "mlp":
             views = [

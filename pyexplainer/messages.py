@@ -486,6 +486,7 @@ EN: dict[str, str] = {
     # ------------------------------------------------------------------ analysis panels
     "interpretability.heading": "Interpretability: how focused is each head?",
     "interpretability.average": "average over the {n_head} heads",
+    "interpretability.threshold": "Threshold for the sparsity metrics ",
     "interpretability.sparsity": "sparsity",
     "interpretability.sparsity.definition": (
         "Share of the weights a head may use (the causal mask allows them) that are below "

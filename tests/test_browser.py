@@ -660,3 +660,43 @@ def test_the_layout_fits_laptop_and_projector(explained, width, height):
     assert s.page.locator("[data-testid=embedding-view]").is_visible()
     assert "Embeddings" in s.page.text_content("[data-testid=breadcrumb]")
     s.page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def reference_attention(trace, layer):
+    """Softmax attention weights (H, T, T) from the CPython trace's Q and K, written out here."""
+    q, k = trace.q[layer].astype(np.float64), trace.k[layer].astype(np.float64)
+    scores = q @ k.transpose(0, 2, 1) / np.sqrt(q.shape[-1])
+    t = scores.shape[-1]
+    scores[:, np.triu(np.ones((t, t), dtype=bool), 1)] = -np.inf
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return weights / weights.sum(axis=-1, keepdims=True), np.tril(np.ones((t, t), dtype=bool))
+
+
+def test_interpretability_and_debugging_panels_match_numpy(explained):
+    s, trace = explained
+    s.open("attention")
+    s.pick("layer-select", 3)
+    weights, allowed = reference_attention(trace, 3)
+    panel = "[data-testid=interpretability-panel]"
+    head = 2
+    row = f"{panel} tr[data-head='{head}']"
+    entropy = [
+        -sum(p * np.log2(p) for p in weights[head, i, : i + 1] if p > 0)
+        for i in range(weights.shape[1])
+    ]
+    close(s.values(f"{row} [data-field=entropy]"), [np.mean(entropy)])
+    for threshold in (0.01, 0.2):
+        s.page.fill(f"{panel} [data-testid=sparsity-threshold]", str(threshold))
+        s.page.dispatch_event(f"{panel} [data-testid=sparsity-threshold]", "change")
+        below = (weights[head] < threshold) & allowed
+        close(s.values(f"{row} [data-field=sparsity]"), [below.sum() / allowed.sum()])
+    s.pick("head-select", head)
+    figure = s.page.locator("[data-testid=debugging-panel] [data-field=residual]")
+    stream = trace.residual[3].astype(np.float64)
+    for stat, value in [("mean", stream.mean()), ("std", stream.std()), ("max", stream.max())]:
+        close(float(figure.get_attribute(f"data-{stat}")), value)
+    scaled = s.page.locator("[data-testid=debugging-panel] [data-field=scaled]")
+    q, k = trace.q[3, head].astype(np.float64), trace.k[3, head].astype(np.float64)
+    allowed_scaled = (q @ k.T / np.sqrt(q.shape[-1]))[allowed]
+    close(float(scaled.get_attribute("data-min")), allowed_scaled.min())
+    s.screenshot("analysis")

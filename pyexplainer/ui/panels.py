@@ -10,7 +10,9 @@ from pyexplainer.ui.dom import make, make_svg
 from pyexplainer.ui.matrix import Matrices
 from pyexplainer.views.attention import STEPS, AttentionGridView, AttentionRowView
 from pyexplainer.views.colors import diverging_rgba, sequential_rgba, symmetric_limit
+from pyexplainer.views.debugging import TENSORS, DebuggingView, Histogram
 from pyexplainer.views.embedding import EmbeddingView
+from pyexplainer.views.interpretability import METRICS, InterpretabilityView
 from pyexplainer.views.layernorm import LayerNormView
 from pyexplainer.views.mlp import MlpView
 from pyexplainer.views.predictions import OutputView
@@ -565,4 +567,155 @@ def output_panel(view: OutputView, m: Matrices, locale: str):
         ),
         class_="panel",
         data_testid="output-view",
+    )
+
+
+def interpretability_panel(view: InterpretabilityView, head: int, locale: str):
+    """Every head's attention statistics in a table (the picked head marked), the threshold the
+    sparsity metrics use as an input, and each metric's definition."""
+    metrics = view.heads
+    per_head = {
+        "sparsity": metrics.sparsity,
+        "row_sparsity_mean": metrics.row_sparsity_mean,
+        "row_sparsity_max": metrics.row_sparsity_max,
+        "entropy": metrics.entropy_mean,
+        "kl_uniform": metrics.kl_uniform_mean,
+    }
+    average = view.average
+    averages = {
+        "sparsity": average.sparsity,
+        "row_sparsity_mean": average.row_sparsity_mean,
+        "row_sparsity_max": average.row_sparsity_max,
+        "entropy": average.entropy_mean,
+        "kl_uniform": average.kl_uniform_mean,
+    }
+
+    def cell(metric: str, value: float):
+        return make("td", f"{value:.3f}", data_field=metric, data_value=repr(float(value)))
+
+    header = make(
+        "tr",
+        "",
+        make("th", text("ui.head", locale), scope="col"),
+        *(make("th", text(f"interpretability.{m}", locale), scope="col") for m in METRICS),
+    )
+    rows = [
+        make(
+            "tr",
+            "",
+            make("th", str(h), scope="row"),
+            *(cell(m, per_head[m][h]) for m in METRICS),
+            data_head=h,
+            class_="selected" if h == head else "",
+        )
+        for h in range(len(metrics.sparsity))
+    ]
+    rows.append(
+        make(
+            "tr",
+            "",
+            make("th", text("interpretability.average", locale, n_head=len(rows)), scope="row"),
+            *(cell(m, averages[m]) for m in METRICS),
+            data_head="average",
+            class_="rest",
+        )
+    )
+    threshold = make(
+        "input",
+        type="number",
+        min="0",
+        max="1",
+        step="0.005",
+        value=repr(metrics.threshold),
+        data_testid="sparsity-threshold",
+        data_action="threshold",
+    )
+    definitions = make(
+        "dl",
+        "",
+        *(
+            node
+            for m in METRICS
+            for node in (
+                make("dt", text(f"interpretability.{m}", locale)),
+                make(
+                    "dd",
+                    text(
+                        f"interpretability.{m}.definition",
+                        locale,
+                        threshold=f"{metrics.threshold:g}",
+                    ),
+                ),
+            )
+        ),
+        class_="definitions",
+    )
+    return make(
+        "section",
+        "",
+        make("h3", text("interpretability.heading", locale)),
+        make("label", text("interpretability.threshold", locale), threshold),
+        make("table", "", make("thead", "", header), make("tbody", "", *rows), class_="numbers"),
+        definitions,
+        class_="panel analysis",
+        data_testid="interpretability-panel",
+        data_layer=view.layer,
+    )
+
+
+def histogram_chart(h: Histogram, label: str):
+    """Bars of a histogram as a small SVG, its range under it."""
+    width, height = 240, 60
+    top = int(h.counts.max()) or 1
+    bar = width / len(h.counts)
+    svg = make_svg(
+        "svg", viewBox=f"0 0 {width} {height}", class_="histogram", role="img", aria_label=label
+    )
+    for i, count in enumerate(h.counts):
+        svg.appendChild(
+            make_svg(
+                "rect",
+                x=f"{i * bar:.1f}",
+                y=f"{height - height * count / top:.1f}",
+                width=f"{max(bar - 1, 0.5):.1f}",
+                height=f"{height * count / top:.1f}",
+                class_="hist",
+            )
+        )
+    return svg
+
+
+def debugging_panel(view: DebuggingView, locale: str):
+    """A histogram with mean / std / min / max for every tensor of this block and head."""
+    figures = []
+    for name in TENSORS:
+        h: Histogram = getattr(view, name)
+        label = text(f"debugging.{name}", locale, head=view.head, scale=view.scale)
+        stats = text(
+            "debugging.stats", locale, count=h.count, mean=h.mean, std=h.std, min=h.min, max=h.max
+        )
+        figures.append(
+            make(
+                "figure",
+                "",
+                make("figcaption", label),
+                histogram_chart(h, f"{label}: {stats}"),
+                make("p", stats, class_="note"),
+                class_="histogram-figure",
+                data_field=name,
+                data_mean=repr(h.mean),
+                data_std=repr(h.std),
+                data_min=repr(h.min),
+                data_max=repr(h.max),
+            )
+        )
+    return make(
+        "section",
+        "",
+        make("h3", text("debugging.heading", locale, layer=view.layer)),
+        make("div", "", *figures, class_="histogram-grid"),
+        class_="panel analysis",
+        data_testid="debugging-panel",
+        data_layer=view.layer,
+        data_head=view.head,
     )
