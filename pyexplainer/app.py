@@ -24,6 +24,7 @@ from pyexplainer.manifest import (
     MODEL_FILE,
     TOKENIZER_FILES,
     ModelFileError,
+    check_digest,
     check_file,
     parse_manifest,
 )
@@ -56,8 +57,8 @@ def set_status(message: str, *, error: bool = False) -> None:
     status.classList.toggle("error", error)
 
 
-async def fetch_bytes(url: str, on_progress=None) -> bytes:
-    """The whole body of url, reporting bytes received as they arrive."""
+async def read_chunks(url: str, on_chunk) -> None:
+    """Call on_chunk(js Uint8Array) for each piece of url's body as it arrives."""
     try:
         response = await js.fetch(url)
     except Exception as e:  # a JS TypeError: offline, server gone, blocked
@@ -65,20 +66,42 @@ async def fetch_bytes(url: str, on_progress=None) -> bytes:
     if not response.ok:
         raise ModelFileError(f"{url} could not be downloaded (HTTP {response.status})")
     reader = response.body.getReader()
-    chunks, received = [], 0
     while True:
         try:
             part = await reader.read()
         except Exception as e:
             raise ModelFileError(f"the download of {url} broke off ({e})") from e
         if part.done:
-            break
-        chunk = part.value.to_bytes()
-        chunks.append(chunk)
-        received += len(chunk)
-        if on_progress:
-            on_progress(received)
+            return
+        on_chunk(part.value)
+
+
+async def fetch_bytes(url: str) -> bytes:
+    """The whole body of url, in Python (small files: manifests, the tokenizer)."""
+    chunks = []
+    await read_chunks(url, lambda chunk: chunks.append(chunk.to_bytes()))
     return b"".join(chunks)
+
+
+async def fetch_checked_js(url: str, name: str, manifest, on_progress):
+    """url's body as one JS Uint8Array, its size and sha256 checked against the manifest while
+    it streams in: the model never lands whole in Python's heap (which never shrinks)."""
+    total = manifest.files[name]["bytes"]
+    target = js.Uint8Array.new(total)
+    digest = hashlib.sha256()
+    received = 0
+
+    def take(chunk) -> None:
+        nonlocal received
+        digest.update(chunk.to_bytes())  # a copy of this piece only
+        if received + chunk.length <= total:
+            target.set(chunk, received)
+        received += chunk.length
+        on_progress(received)
+
+    await read_chunks(url, take)
+    check_digest(manifest, name, received, digest.hexdigest())  # size and sha256, named
+    return target
 
 
 class Page:
@@ -119,16 +142,19 @@ class Page:
                 f"{base}manifest.json is corrupt: its sha256 differs from models/index.json's"
             )
         self.manifest = parse_manifest(json.loads(raw_manifest))
-        files = {name: await self.download(base, name) for name in (*TOKENIZER_FILES, MODEL_FILE)}
+        files = {name: await self.download(base, name) for name in TOKENIZER_FILES}
+        model = await self.download(base, MODEL_FILE, into_js=True)
         self.tokenizer = Tokenizer.from_strings(
             files["vocab.json"].decode("utf-8"), files["merges.txt"].decode("utf-8")
         )
         set_status("loading: starting the model")
-        self.runner = await BrowserRunner.create(self.bridge, files[MODEL_FILE])
+        self.runner = await BrowserRunner.create(self.bridge, model)
         self.show_model_info(entry, caps)
         document.querySelector(".loading").hidden = True
 
-    async def download(self, base: str, name: str) -> bytes:
+    async def download(self, base: str, name: str, *, into_js: bool = False):
+        """A file of the model folder, checked against the manifest: bytes, or with into_js a
+        JS Uint8Array (for the model, which goes straight to onnxruntime-web)."""
         total = self.manifest.files[name]["bytes"]
         bar, label = element("load-progress"), element("load-label")
         bar.max = total
@@ -137,7 +163,10 @@ class Page:
             bar.value = received
             label.textContent = f"{name}: {received / 1e6:.1f} of {total / 1e6:.1f} MB"
 
-        data = await fetch_bytes(base + name, progress)
+        if into_js:
+            return await fetch_checked_js(base + name, name, self.manifest, progress)
+        data = await fetch_bytes(base + name)
+        progress(len(data))
         check_file(self.manifest, name, data)  # size and sha256, named in the message
         return data
 

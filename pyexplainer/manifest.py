@@ -63,11 +63,16 @@ def file_record(data: bytes) -> dict:
 
 def check_file(manifest: Manifest, name: str, data: bytes) -> None:
     """Raise ModelFileError naming the file if its bytes are not the ones the manifest lists."""
+    check_digest(manifest, name, len(data), hashlib.sha256(data).hexdigest())
+
+
+def check_digest(manifest: Manifest, name: str, size: int, sha256: str) -> None:
+    """check_file for a file hashed as it streamed in: its byte count and sha256 hex digest."""
     expected = manifest.files[name]
-    if len(data) != expected["bytes"]:
+    if size != expected["bytes"]:
         raise ModelFileError(
-            f"{name} has {len(data):,} bytes, the manifest says "
+            f"{name} has {size:,} bytes, the manifest says "
             f"{expected['bytes']:,}: the file is truncated or from another export"
         )
-    if hashlib.sha256(data).hexdigest() != expected["sha256"]:
+    if sha256 != expected["sha256"]:
         raise ModelFileError(f"{name} is corrupt: its sha256 differs from the manifest's")

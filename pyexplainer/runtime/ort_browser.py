@@ -23,10 +23,9 @@ class BrowserRunner:
     note: str  # why not WebGPU, when it is not
 
     @classmethod
-    async def create(cls, bridge, model_bytes: bytes, *, prefer_webgpu: bool = True):
-        data = js.Uint8Array.new(len(model_bytes))
-        data.assign(model_bytes)
-        handle = await bridge.createSession(data, prefer_webgpu)
+    async def create(cls, bridge, model, *, prefer_webgpu: bool = True):
+        """model: the ONNX file as a JS Uint8Array (the page streams it there, see app.py)."""
+        handle = await bridge.createSession(model, prefer_webgpu)
         return cls(bridge, handle, str(handle.backend), int(handle.threads), str(handle.note))
 
     async def run(
