@@ -37,6 +37,7 @@ from pyexplainer.ui.overview import draw_overview
 from pyexplainer.views.attention import attention_grid, attention_row
 from pyexplainer.views.debugging import debugging
 from pyexplainer.views.embedding import embedding_view
+from pyexplainer.views.head_roles import head_roles, repeated_random_tokens
 from pyexplainer.views.interpretability import DEFAULT_THRESHOLD, interpretability
 from pyexplainer.views.layernorm import layer_norm_view
 from pyexplainer.views.mlp import mlp_view
@@ -117,6 +118,8 @@ class Page:
         self.stage: tuple = ("embedding",)  # what the detail panel shows
         self.head = 0
         self.threshold = DEFAULT_THRESHOLD  # of the sparsity metrics, set by the student
+        self.role = "previous_token"  # the head role the ranked list sorts by
+        self.repeated: Trace | None = None  # the pass over a repeated random sequence
         self.position = 0  # absolute position of the token the detail views follow
         self.matrices = Matrices()
         self.rng = np.random.default_rng(0)
@@ -150,6 +153,10 @@ class Page:
         set_status("loading: starting the model")
         self.runner = await BrowserRunner.create(self.bridge, model)
         self.show_model_info(entry, caps)
+        # One pass over a random sequence repeated once: what the induction scores read.
+        c = self.manifest.config
+        repeated = repeated_random_tokens(min(50, c.n_positions // 2), c.vocab_size, seed=0)
+        self.repeated = await self.step(repeated, KVCache.empty(c))
         document.querySelector(".loading").hidden = True
 
     async def download(self, base: str, name: str, *, into_js: bool = False):
@@ -217,7 +224,7 @@ class Page:
             ("layernorm-select", "change", self.on_selection),
             ("explainer", "click", self.on_click),
             ("explainer", "keydown", self.on_key),
-            ("explainer", "change", self.on_threshold),
+            ("explainer", "change", self.on_change),
             ("explainer", "pointermove", self.matrices.hover),
             ("explainer", "pointerdown", self.matrices.hover),
         ]:
@@ -381,6 +388,9 @@ class Page:
             self.open_stage(("embedding",))
             self.render_tokens()
             document.querySelector(".overview").scrollIntoView()
+        elif action == "open-head":  # from the head-roles list: that head in its block
+            self.head = int(target.dataset.head)
+            self.open_stage(("attention", int(target.dataset.layer)))
         elif action == "select-head":
             self.head = int(target.dataset.head)
             self.render_detail()
@@ -389,10 +399,18 @@ class Page:
             self.render_tokens()
             self.render_detail()
 
-    def on_threshold(self, event) -> None:
-        """The sparsity threshold typed into the interpretability panel."""
-        if event.target.getAttribute("data-action") != "threshold" or self.full is None:
+    def on_change(self, event) -> None:
+        """A setting inside a panel: the sparsity threshold or the head role to rank by."""
+        action = event.target.getAttribute("data-action")
+        if self.full is None:
             return
+        if action == "threshold":
+            self.set_threshold(event)
+        elif action == "role":
+            self.role = event.target.value
+            self.redraw("role", self.render_detail)
+
+    def set_threshold(self, event) -> None:
         try:
             threshold = float(event.target.value)
         except ValueError:
@@ -436,6 +454,7 @@ class Page:
         return {
             "embedding": ("embedding",),
             "output": ("output",),
+            "heads": ("heads",),
             "layernorm": ("layernorm", layer, "ln1"),
         }.get(kind, (kind, layer))
 
@@ -612,7 +631,9 @@ class Page:
         which = stage[2] if stage[0] == "layernorm" else "ln1"
         options(element("layernorm-select"), [(w, w) for w in LAYER_NORMS], which)
         kind = stage[0]
-        element("layer-select").disabled = kind in ("embedding", "output") or which == "lnf"
+        element("layer-select").disabled = (
+            kind in ("embedding", "output", "heads") or which == "lnf"
+        )
         element("head-select").disabled = kind != "attention"
         element("layernorm-select").disabled = kind != "layernorm"
         element("breadcrumb").textContent = " › ".join(
@@ -654,6 +675,10 @@ class Page:
             _, layer, which = self.stage
             view = layer_norm_view(trace, self.config, tokens, which, layer, self.position)
             views = [panels.layernorm_panel(view, m, locale)]
+        elif kind == "heads":
+            view = head_roles(trace, self.repeated)
+            half = len(self.repeated.input_ids) // 2
+            views = [panels.head_roles_panel(view, self.role, half, locale)]
         elif kind == "residual":
             views = [panels.residual_panel(residual_view(trace, tokens), self.position, locale)]
         else:

@@ -390,6 +390,7 @@ EN: dict[str, str] = {
     "stage.mlp": "MLP",
     "stage.residual": "Residual stream",
     "stage.output": "Output",
+    "stage.heads": "Head roles",
     "check.sum": "token + position, added here, differs from the model's own sum by {difference}",
     "check.head": "these weights × V differ from the model's own head output by {difference}",
     "check.add": "stream + what was added differs from the model's next stream by {difference}",

@@ -674,6 +674,7 @@ def reference_attention(trace, layer):
 
 def test_interpretability_and_debugging_panels_match_numpy(explained):
     s, trace = explained
+    s.run(VIEW_PROMPT)  # the fixture's trace, whatever tests before appended
     s.open("attention")
     s.pick("layer-select", 3)
     weights, allowed = reference_attention(trace, 3)
@@ -700,3 +701,45 @@ def test_interpretability_and_debugging_panels_match_numpy(explained):
     allowed_scaled = (q @ k.T / np.sqrt(q.shape[-1]))[allowed]
     close(float(scaled.get_attribute("data-min")), allowed_scaled.min())
     s.screenshot("analysis")
+
+
+def test_head_roles_rank_heads_as_numpy_does_and_open_them(explained, cpython_model):
+    from pyexplainer.core.generation import forward
+    from pyexplainer.views.head_roles import repeated_random_tokens
+
+    s, trace = explained
+    s.run(VIEW_PROMPT)  # the fixture's trace, whatever tests before appended
+    c = cpython_model.manifest.config
+    s.open("heads")
+    panel = s.page.locator("[data-testid=head-roles]")
+    first = panel.locator("[data-action=open-head]").first
+    layer, head = int(first.get_attribute("data-layer")), int(first.get_attribute("data-head"))
+    weights, _ = reference_attention(trace, layer)
+    t = weights.shape[1]
+    previous = np.mean([weights[head, i, i - 1] for i in range(1, t)])
+    close(float(first.get_attribute("data-score")), previous)
+    best = max(
+        np.mean([reference_attention(trace, block)[0][h, i, i - 1] for i in range(1, t)])
+        for block in range(c.n_layer)
+        for h in range(c.n_head)
+    )
+    close(previous, best)  # the list starts with the most previous-token head
+    # induction: from the model's own pass over a random sequence repeated once
+    s.pick("head-role-select", "induction")
+    top = panel.locator("[data-action=open-head]").first
+    layer, head = int(top.get_attribute("data-layer")), int(top.get_attribute("data-head"))
+    ids = repeated_random_tokens(min(50, c.n_positions // 2), c.vocab_size, seed=0)
+    repeated = forward(cpython_model.run, c, ids)
+    n = len(ids) // 2
+    w, _ = reference_attention(repeated, layer)
+    close(
+        float(top.get_attribute("data-score")),
+        np.mean([w[head, i, i - n + 1] for i in range(n, 2 * n)]),
+    )
+    s.screenshot("head-roles")
+    top.click()
+    step = s.page.locator("[data-testid=attention-step]")
+    assert (step.get_attribute("data-layer"), step.get_attribute("data-head")) == (
+        str(layer),
+        str(head),
+    )

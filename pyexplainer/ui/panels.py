@@ -12,6 +12,7 @@ from pyexplainer.views.attention import STEPS, AttentionGridView, AttentionRowVi
 from pyexplainer.views.colors import diverging_rgba, sequential_rgba, symmetric_limit
 from pyexplainer.views.debugging import TENSORS, DebuggingView, Histogram
 from pyexplainer.views.embedding import EmbeddingView
+from pyexplainer.views.head_roles import ROLES, HeadRolesView, ranked_heads
 from pyexplainer.views.interpretability import METRICS, InterpretabilityView
 from pyexplainer.views.layernorm import LayerNormView
 from pyexplainer.views.mlp import MlpView
@@ -718,4 +719,49 @@ def debugging_panel(view: DebuggingView, locale: str):
         data_testid="debugging-panel",
         data_layer=view.layer,
         data_head=view.head,
+    )
+
+
+SHOWN_HEADS = 24  # of the ranked list
+
+
+def head_roles_panel(view: HeadRolesView, role: str, repeated_half: int, locale: str):
+    """Every head ranked by one role's score; a click opens that head in the attention view.
+    repeated_half: the length of the random sequence the induction scores repeat."""
+    choice = make(
+        "select",
+        "",
+        *(make("option", text(f"head_roles.{r}", locale), value=r) for r in ROLES),
+        data_testid="head-role-select",
+        data_action="role",
+    )
+    choice.value = role
+    ranked = ranked_heads(view, role)[:SHOWN_HEADS]
+    items = [
+        make(
+            "li",
+            "",
+            make(
+                "button",
+                text("head_roles.head", locale, layer=h.layer, head=h.head, score=h.score),
+                data_action="open-head",
+                data_layer=h.layer,
+                data_head=h.head,
+                data_score=repr(h.score),
+                class_="secondary",
+            ),
+        )
+        for h in ranked
+    ]
+    return make(
+        "section",
+        "",
+        make("h3", text("head_roles.heading", locale)),
+        make("label", text("head_roles.ranked", locale, role=""), choice),
+        make("p", text(f"head_roles.{role}.definition", locale, n=repeated_half), class_="note"),
+        make("ol", "", *items, class_="ranked-heads"),
+        make("p", text("head_roles.excluded", locale), class_="note"),
+        class_="panel analysis",
+        data_testid="head-roles",
+        data_role=role,
     )
