@@ -42,6 +42,7 @@ from pyexplainer.views.interpretability import DEFAULT_THRESHOLD, interpretabili
 from pyexplainer.views.layernorm import layer_norm_view
 from pyexplainer.views.mlp import mlp_view
 from pyexplainer.views.overview import LAYER_NORMS, overview
+from pyexplainer.views.permalink import PageState, from_query, to_query
 from pyexplainer.views.predictions import SamplingSettings, output_view
 from pyexplainer.views.residual import residual_view
 from pyexplainer.views.tokens import token_views
@@ -118,6 +119,7 @@ class Page:
         self.stage: tuple = ("embedding",)  # what the detail panel shows
         self.head = 0
         self.threshold = DEFAULT_THRESHOLD  # of the sparsity metrics, set by the student
+        self.model_name = ""
         self.role = "previous_token"  # the head role the ranked list sorts by
         self.repeated: Trace | None = None  # the pass over a repeated random sequence
         self.position = 0  # absolute position of the token the detail views follow
@@ -131,13 +133,17 @@ class Page:
 
     # ------------------------------------------------------------------ loading
 
-    async def load(self) -> None:
+    async def load(self, model_name: str = "") -> None:
+        """Load model `model_name` of the site (its default when empty)."""
         set_status("loading")
         caps = await self.bridge.capabilities()
         index = json.loads(await fetch_bytes("models/index.json"))
-        entry = next((m for m in index["models"] if m["name"] == index["default"]), None)
+        wanted = model_name or index["default"]
+        entry = next((m for m in index["models"] if m["name"] == wanted), None)
         if entry is None:
-            raise ModelFileError(f"models/index.json lists no model {index['default']!r}")
+            names = ", ".join(m["name"] for m in index["models"])
+            raise ModelFileError(f"this site has no model {wanted!r} (it has: {names})")
+        self.model_name = wanted
         base = entry["path"]
         raw_manifest = await fetch_bytes(base + "manifest.json")
         if hashlib.sha256(raw_manifest).hexdigest() != entry["manifest_sha256"]:
@@ -215,6 +221,7 @@ class Page:
             ("tour", "click", self.on_tour_click),
             ("save-png", "click", self.on_save_png),
             ("save-svg", "click", self.on_save_svg),
+            ("copy-link", "click", self.on_copy_link),
             ("temperature", "input", self.on_settings),
             ("top-k", "input", self.on_settings),
             ("top-p", "input", self.on_settings),
@@ -284,6 +291,71 @@ class Page:
         if example:
             element("prompt-input").value = example
             await self.on_run()
+
+    # ------------------------------------------------------------------ permalinks
+
+    def page_state(self) -> PageState:
+        s = self.settings()
+        return PageState(
+            prompt=self.text,
+            model=self.model_name,
+            stage=self.stage,
+            head=self.head,
+            position=self.position,
+            temperature=s.temperature,
+            top_k=s.top_k,
+            top_p=s.top_p,
+            seed=int(element("seed").value or 0),
+            generated=tuple(self.generated_ids),
+        )
+
+    def update_address(self) -> None:
+        """The address bar always holds a link to what is on screen."""
+        try:
+            query = to_query(self.page_state())
+        except ValueError:  # a setting being typed is not a number yet: keep the last link
+            return
+        js.history.replaceState(None, "", "?" + query)
+
+    async def restore(self, state: PageState) -> None:
+        """Bring the page to `state`: the prompt, settings, generated tokens, the open view."""
+        element("prompt-input").value = state.prompt
+        for testid, value in [
+            ("temperature", state.temperature),
+            ("top-k", state.top_k),
+            ("top-p", state.top_p),
+            ("seed", state.seed),
+        ]:
+            element(testid).value = str(value)
+        await self.run_prompt()
+        for token in state.generated:
+            await self.append_token(token)
+        last = len(self.prompt_ids) + len(self.generated_ids) - 1
+        self.head = min(max(state.head, 0), self.config.n_head - 1)
+        self.position = state.position if 0 <= state.position <= last else last
+        self.open_stage(state.stage if self.valid_stage(state.stage) else ("embedding",))
+        self.render_tokens()
+
+    def valid_stage(self, stage: tuple) -> bool:
+        """Whether a stage read from a link exists in this model."""
+        kind, layers = stage[0], self.config.n_layer
+        if kind in ("embedding", "output", "heads"):
+            return len(stage) == 1
+        if kind == "layernorm":
+            return len(stage) == 3 and stage[2] in LAYER_NORMS and 0 <= stage[1] <= layers
+        in_range = len(stage) == 2 and isinstance(stage[1], int) and 0 <= stage[1] < layers
+        return kind in ("attention", "mlp", "residual") and in_range
+
+    async def on_copy_link(self, _event=None) -> None:
+        self.update_address()
+        link = str(js.location.href)
+        info = element("copy-link-info")
+        try:
+            await js.navigator.clipboard.writeText(link)
+            info.textContent = text("ui.link_copied", LOCALE)
+        except Exception:  # no clipboard permission (or no clipboard): show it to copy by hand
+            info.textContent = link
+        info.dataset.link = link
 
     # ------------------------------------------------------------------ the guided tour
 
@@ -688,6 +760,7 @@ class Page:
         for tab in element("stage-tabs").querySelectorAll("button"):
             tab.setAttribute("aria-pressed", str(tab.dataset.kind == kind).lower())
         self.timings["detail_ms"] = js.performance.now() - started
+        self.update_address()
 
     def render_check(self) -> None:
         started = js.performance.now()
@@ -704,12 +777,23 @@ class Page:
 async def start(bridge) -> None:
     page = Page(bridge)
     try:
-        await page.load()
+        state = from_query(str(js.location.search))
+    except ValueError as e:  # a damaged link: say so, and start as a plain visit
+        state, broken_link = None, str(e)
+    else:
+        broken_link = ""
+    try:
+        await page.load(state.model if state else "")
     except Exception as e:
         set_status(f"could not load the model: {e}", error=True)
         raise
     page.bind()
-    await page.on_run()
+    if state:
+        await page.guarded(lambda: page.restore(state))
+    else:
+        await page.on_run()
+    if broken_link:
+        set_status(broken_link, error=True)
 
 
 def save(blob, filename: str) -> None:

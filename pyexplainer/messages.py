@@ -391,6 +391,7 @@ EN: dict[str, str] = {
     "stage.residual": "Residual stream",
     "stage.output": "Output",
     "stage.heads": "Head roles",
+    "ui.link_copied": "Link copied: it opens this view, with this text and these settings.",
     "check.sum": "token + position, added here, differs from the model's own sum by {difference}",
     "check.head": "these weights × V differ from the model's own head output by {difference}",
     "check.add": "stream + what was added differs from the model's next stream by {difference}",

@@ -743,3 +743,43 @@ def test_head_roles_rank_heads_as_numpy_does_and_open_them(explained, cpython_mo
         str(layer),
         str(head),
     )
+
+
+def test_a_permalink_restores_the_exact_state(chromium, server, cpython_model):
+    from urllib.parse import parse_qs, urlsplit
+
+    s = Student(chromium, server)
+    s.page.fill("[data-testid=temperature]", "0.6")
+    s.page.fill("[data-testid=seed]", "5")
+    s.run("Once upon a time")
+    s.act("generate-button")
+    s.act("generate-button")
+    s.open("mlp")
+    s.pick("layer-select", 2)
+    s.pick("position-select", 1)
+    s.page.click("[data-testid=copy-link]")
+    info = "[data-testid=copy-link-info]"
+    s.page.wait_for_function(f"() => document.querySelector('{info}').dataset.link")
+    link = s.page.get_attribute(info, "data-link")
+    query = parse_qs(urlsplit(link).query)
+    assert query["prompt"] == ["Once upon a time"] and query["view"] == ["mlp,2"]
+    tokens, shown = s.tokens(), s.predictions()
+    s.close()
+
+    opened = Student(chromium, link)  # a fresh tab: everything comes from the link
+    assert opened.status() == "ready"
+    assert (
+        opened.tokens() == tokens
+        and len(tokens) == len(cpython_model.tokenizer.encode("Once upon a time")) + 2
+    )
+    assert_same_predictions(opened.predictions(), shown)
+    view = opened.page.locator("[data-testid=mlp-view]")
+    assert (view.get_attribute("data-layer"), view.get_attribute("data-position")) == ("2", "1")
+    assert opened.page.input_value("[data-testid=temperature]") == "0.6"
+    opened.assert_no_python_error()
+    opened.close()
+
+    broken = Student(chromium, server + "?prompt=Hi&t=hot")
+    assert "the link's t='hot' is not a valid number" in broken.status()
+    assert broken.tokens()  # the page still ran on its own text
+    broken.close()

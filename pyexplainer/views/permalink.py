@@ -1,0 +1,83 @@
+"""The page's state as a URL query, and back: prompt, model, open view, block/head/token,
+sampling settings and generated tokens, so a link restores exactly what its sender saw.
+
+    ?model=demo&prompt=Once+upon&view=attention,2&head=1&token=3&t=0.8&k=40&p=0.9&seed=7&gen=11,12
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from urllib.parse import parse_qs, urlencode
+
+Stage = tuple[str | int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class PageState:
+    prompt: str
+    model: str = ""
+    stage: Stage = ("embedding",)
+    head: int = 0
+    position: int = -1  # -1: the last token
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    seed: int = 0
+    generated: tuple[int, ...] = ()
+
+
+def _parameters(state: PageState) -> dict[str, str]:
+    return {
+        "model": state.model,
+        "prompt": state.prompt,
+        "view": ",".join(str(s) for s in state.stage),
+        "head": str(state.head),
+        "token": str(state.position),
+        "t": repr(state.temperature),
+        "k": str(state.top_k),
+        "p": repr(state.top_p),
+        "seed": str(state.seed),
+        "gen": ",".join(str(t) for t in state.generated),
+    }
+
+
+def to_query(state: PageState) -> str:
+    """The state as a query string (no leading "?"); values at their default are left out."""
+    defaults = _parameters(PageState(prompt=""))
+    given = _parameters(state)
+    return urlencode({k: v for k, v in given.items() if k == "prompt" or v != defaults[k]})
+
+
+def from_query(query: str) -> PageState | None:
+    """The state a query string describes, or None when it names no prompt. A value that does
+    not parse raises ValueError naming the parameter."""
+    values = {k: v[-1] for k, v in parse_qs(query.lstrip("?"), keep_blank_values=True).items()}
+    if "prompt" not in values:
+        return None
+
+    def number(name: str, kind, default):
+        raw = values.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ValueError(f"the link's {name}={raw!r} is not a valid number") from None
+
+    stage = tuple(
+        int(part) if part.lstrip("-").isdigit() else part
+        for part in (values.get("view") or "embedding").split(",")
+    )
+    generated = tuple(number("gen", lambda raw: [int(t) for t in raw.split(",")], []))
+    return PageState(
+        prompt=values["prompt"],
+        model=values.get("model", ""),
+        stage=stage,
+        head=number("head", int, 0),
+        position=number("token", int, -1),
+        temperature=number("t", float, 1.0),
+        top_k=number("k", int, 0),
+        top_p=number("p", float, 1.0),
+        seed=number("seed", int, 0),
+        generated=generated,
+    )
