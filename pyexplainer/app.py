@@ -120,6 +120,7 @@ class Page:
         self.head = 0
         self.threshold = DEFAULT_THRESHOLD  # of the sparsity metrics, set by the student
         self.model_name = ""
+        self.embed = False  # shown in an iframe: the open view only (?embed=1)
         self.role = "previous_token"  # the head role the ranked list sorts by
         self.repeated: Trace | None = None  # the pass over a repeated random sequence
         self.position = 0  # absolute position of the token the detail views follow
@@ -307,6 +308,7 @@ class Page:
             top_p=s.top_p,
             seed=int(element("seed").value or 0),
             generated=tuple(self.generated_ids),
+            embed=self.embed,
         )
 
     def update_address(self) -> None:
@@ -788,6 +790,9 @@ async def start(bridge) -> None:
         set_status(f"could not load the model: {e}", error=True)
         raise
     page.bind()
+    if state and state.embed:
+        page.embed = True
+        document.body.classList.add("embed")
     if state:
         await page.guarded(lambda: page.restore(state))
     else:

@@ -783,3 +783,21 @@ def test_a_permalink_restores_the_exact_state(chromium, server, cpython_model):
     assert "the link's t='hot' is not a valid number" in broken.status()
     assert broken.tokens()  # the page still ran on its own text
     broken.close()
+
+
+def test_embed_mode_shows_one_view_without_the_page_around_it(chromium, server):
+    context = chromium.new_context(viewport={"width": 800, "height": 600})
+    page = context.new_page()
+    page.goto(server + "?embed=1&prompt=Once+upon+a+time&view=attention,1&head=2")
+    page.wait_for_function(READY_OR_ERROR, timeout=LOAD_TIMEOUT_MS)
+    assert page.text_content("[data-testid=status]") == "ready"
+    step = page.locator("[data-testid=attention-step]")
+    assert step.is_visible() and step.get_attribute("data-head") == "2"
+    for hidden in ("header", "[data-testid=prompt-input]", "[data-testid=sankey]"):
+        assert not page.locator(hidden).is_visible()
+    width = "() => document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
+    assert page.evaluate(width) <= 0
+    assert "embed=1" in page.url  # the address keeps the mode as the view changes
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "embed-800x600.png")
+    context.close()

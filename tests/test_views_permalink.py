@@ -19,12 +19,14 @@ def test_a_full_state_round_trips_through_the_query():
         top_p=0.9,
         seed=7,
         generated=(262, 50256, 11),
+        embed=True,
     )
     query = to_query(state)
     assert from_query(query) == state and from_query("?" + query) == state
     fields = parse_qs(query)  # read with the standard library, not the code under test
     assert fields["prompt"] == ["Once upon a time, 你好 & <b>?</b>"]
     assert fields["view"] == ["layernorm,2,ln2"] and fields["gen"] == ["262,50256,11"]
+    assert fields["embed"] == ["1"]
 
 
 def test_defaults_are_left_out_and_come_back():

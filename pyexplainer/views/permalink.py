@@ -2,6 +2,8 @@
 sampling settings and generated tokens, so a link restores exactly what its sender saw.
 
     ?model=demo&prompt=Once+upon&view=attention,2&head=1&token=3&t=0.8&k=40&p=0.9&seed=7&gen=11,12
+
+plus embed=1 for an iframe: the open view alone, without the page around it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class PageState:
     top_p: float = 1.0
     seed: int = 0
     generated: tuple[int, ...] = ()
+    embed: bool = False  # one view without the page around it, for an iframe
 
 
 def _parameters(state: PageState) -> dict[str, str]:
@@ -38,6 +41,7 @@ def _parameters(state: PageState) -> dict[str, str]:
         "p": repr(state.top_p),
         "seed": str(state.seed),
         "gen": ",".join(str(t) for t in state.generated),
+        "embed": "1" if state.embed else "",
     }
 
 
@@ -80,4 +84,5 @@ def from_query(query: str) -> PageState | None:
         top_p=number("p", float, 1.0),
         seed=number("seed", int, 0),
         generated=generated,
+        embed=values.get("embed") == "1",
     )
