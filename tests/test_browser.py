@@ -801,3 +801,21 @@ def test_embed_mode_shows_one_view_without_the_page_around_it(chromium, server):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "embed-800x600.png")
     context.close()
+
+
+def test_a_phone_gets_the_real_model_without_sideways_scrolling(chromium, server):
+    context = chromium.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.goto(server)
+    page.wait_for_function(READY_OR_ERROR, timeout=LOAD_TIMEOUT_MS)
+    assert page.text_content("[data-testid=status]") == "ready"
+    assert page.locator("[data-testid=prediction-list] > *").count() > 0
+    width = "() => document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
+    for kind in ("embedding", "attention", "output"):
+        page.tap(f"[data-testid=stage-tabs] [data-kind={kind}]")
+        assert page.evaluate(width) <= 0, kind
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "phone-390x844.png", full_page=True)
+    context.close()
