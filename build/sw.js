@@ -17,7 +17,7 @@ const ISOLATION = {
 // The page's shell, fetched before this worker controls the page: stored at install, so that the
 // next visit opens with no network at all (everything else is stored as the page fetches it).
 const SHELL = ["./", "./index.html", "./boot.mjs", "./style.css", "./pyscript/core.js",
-  "./pyscript/core.css"];
+  "./pyscript/core.css", "./manifest.webmanifest", "./icon.svg"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(

@@ -819,3 +819,19 @@ def test_a_phone_gets_the_real_model_without_sideways_scrolling(chromium, server
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "phone-390x844.png", full_page=True)
     context.close()
+
+
+def test_the_site_installs_as_an_app_that_opens_offline(explained):
+    s, _ = explained
+    manifest = s.page.evaluate(
+        "async () => { const link = document.querySelector('link[rel=manifest]');"
+        " const response = await fetch(link.href); return [response.headers.get('content-type'),"
+        " await response.json()]; }"
+    )
+    kind, data = manifest
+    assert kind.startswith("application/manifest+json")
+    assert data["display"] == "standalone" and data["start_url"] == "./"
+    icon = s.page.evaluate(f"async () => (await fetch({data['icons'][0]['src']!r})).status")
+    assert icon == 200
+    cached = set(s.page.evaluate(CACHED_PATHS))
+    assert {"/manifest.webmanifest", "/icon.svg"} <= cached  # the installed app opens offline
