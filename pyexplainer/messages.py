@@ -1,4 +1,5 @@
-"""Every string the page shows, one catalogue per locale, by stable id.
+"""Every string the page shows, one catalogue per locale, by stable id: English here, Simplified
+Chinese (zh-CN) in messages_zh.py.
 
 Values go into {placeholders} (str.format syntax, format specs allowed: {probability:.1%}). A
 missing locale, key or value raises KeyError naming it, so a gap shows up at once, not as a blank
@@ -8,6 +9,8 @@ adds, layer norm, the MLP, the final layer norm, weight-tied logits, softmax and
 """
 
 from __future__ import annotations
+
+from pyexplainer.messages_zh import ZH
 
 EN: dict[str, str] = {
     # ------------------------------------------------------------------ page chrome
@@ -557,7 +560,7 @@ EN: dict[str, str] = {
     "head_roles.excluded": "The first token can only attend to itself, so it is left out.",
 }
 
-MESSAGES: dict[str, dict[str, str]] = {"en": EN}
+MESSAGES: dict[str, dict[str, str]] = {"en": EN, "zh-CN": ZH}
 
 
 def text(key: str, locale: str = "en", **values) -> str:

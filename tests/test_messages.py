@@ -47,3 +47,71 @@ def test_every_locale_has_the_english_keys_and_placeholders():
         assert set(messages) == set(english), locale
         for key, template in messages.items():
             assert fields(template) == fields(english[key]), (locale, key)
+
+
+# Simplified Chinese: the keys that may read exactly as in English, because they are pure
+# notation (formulas, code names) or stay English on purpose (the example prompts: the model reads
+# English). Every other key must be translated, that is, differ from English and contain Chinese.
+ZH_SAME_AS_ENGLISH = {
+    "ui.top_k",
+    "ui.top_p",
+    "ui.example_prompts",
+    "overview.node.logits",
+    "stage.mlp",
+    "mlp.gelu",
+    "output.col.id",
+    "output.col.logit",
+    "embedding.formula",
+    "embedding.token.formula",
+    "embedding.position.formula",
+    "embedding.sum.formula",
+    "residual.formula",
+    "attention.formula.scores",
+    "attention.formula.scale",
+    "attention.formula.softmax",
+    "mlp.formula.gelu",
+    "mlp.input.formula",
+    "mlp.residual.formula",
+    "output.formula.logits",
+    "output.formula.softmax",
+    "output.final_norm.formula",
+}
+
+
+def has_chinese(template: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in template)
+
+
+def placeholders_with_specs(template: str) -> list[tuple[str, str, str | None]]:
+    return sorted(
+        (name, spec, conversion)
+        for _, name, spec, conversion in string.Formatter().parse(template)
+        if name is not None
+    )
+
+
+def test_chinese_translates_every_key_but_the_listed_notation():
+    english, chinese = MESSAGES["en"], MESSAGES["zh-CN"]
+    assert ZH_SAME_AS_ENGLISH <= set(english)
+    for key, template in chinese.items():
+        assert template.strip(), key
+        assert placeholders_with_specs(template) == placeholders_with_specs(english[key]), key
+        if key in ZH_SAME_AS_ENGLISH:
+            continue
+        assert template != english[key], key
+        assert has_chinese(template), key
+
+
+def test_chinese_text_fills_placeholders_with_their_formats():
+    assert text("ui.tour.progress", "zh-CN", step=3, steps=20) == "第 3 步，共 20 步"
+    filled = text("tour.softmax.body", "zh-CN", query_label=" mat", key_label="The", weight=0.4567)
+    assert "“ mat”" in filled and "45.7%" in filled and "“The”" in filled
+    assert text("tour.blocks.title", "zh-CN", n_layer=12) == "12 个块，一个接一个"
+    assert "{" not in text(
+        "mlp.off_share", "zh-CN", off_share=0.25, units=3072, off_below=-2.0, negative_share=0.5
+    )
+    assert "25%" in text(
+        "mlp.off_share", "zh-CN", off_share=0.25, units=3072, off_below=-2.0, negative_share=0.5
+    )
+    with pytest.raises(KeyError, match="'tour.blocks.title' needs a value for 'n_layer'"):
+        text("tour.blocks.title", "zh-CN")

@@ -1,0 +1,514 @@
+"""Simplified Chinese (zh-CN) catalogue: the same keys and {placeholders} as `EN` in
+messages.py, for students. Code names (ln_1, c_proj, wte, Q/K/V, GELU, softmax, top-k, top-p)
+and notation stay as they are; pure-notation formulas are identical to English. The example
+prompts stay English because the model only reads English well."""
+
+from __future__ import annotations
+
+ZH: dict[str, str] = {
+    # ------------------------------------------------------------------ page chrome
+    "ui.title": "GPT-2 是怎样挑选下一个词的？",
+    "ui.lede": (
+        "输入一段文字。一个真正的 GPT-2 式模型会在这个浏览器标签页里用 Python 对它运行："
+        "没有服务器，任何数据都不会离开本页面。"
+    ),
+    "ui.prompt_label": "你的文字",
+    "ui.run": "运行模型",
+    "ui.generate": "生成一个词元",
+    "ui.status": "状态：",
+    "ui.status.loading": "加载中",
+    "ui.status.starting_model": "加载中：正在启动模型",
+    "ui.status.running": "运行中",
+    "ui.status.ready": "就绪",
+    "ui.download_progress": "{name}：已下载 {received_mb:.1f} / {total_mb:.1f} MB",
+    "ui.noscript": "本页面需要 JavaScript 和 WebAssembly 才能运行模型。",
+    "ui.model_info": (
+        "{name}：GPT-2，{n_layer} 层，{n_head} 个注意力头，d={n_embd}，"
+        "{parameters_m:.1f}M 个参数，{quantization} 权重，上下文 {n_positions} 个词元"
+    ),
+    "ui.model_perplexity": "留出集困惑度 {perplexity:.0f}（一元语法基线 {baseline:.0f}）",
+    "ui.running_on": "运行于 {backend}",
+    "ui.tokens_heading": "词元",
+    "ui.token_title": "位置 {position}，id {token_id}",
+    "ui.token_span": "字符 {start}-{end}",
+    "ui.token_generated": "已生成",
+    "ui.cache_info": (
+        "{n_tokens} 个词元；键/值缓存保存了 {cached} 个位置（上一步新计算了 {new} 个）"
+    ),
+    "ui.output_heading": "下一个词元：整个词表上的概率",
+    "ui.temperature": "温度",
+    "ui.top_k": "Top-k",
+    "ui.top_p": "Top-p",
+    "ui.seed": "随机种子",
+    "ui.settings_note": (
+        "温度为 0 时总是选概率最高的词元；top-k 为 0、top-p 为 1 时保留所有词元。"
+        "条形图显示经过这些设置后采样所依据的概率。"
+    ),
+    "ui.attention_check": (
+        "用 numpy 根据模型的 Q、K、V 重新计算注意力（分数、缩放、因果掩码、softmax、"
+        "加权求和值），与模型自身各注意力头的结果相差不超过 {difference:.1e}。"
+    ),
+    "ui.layer": "块",
+    "ui.head": "注意力头",
+    "ui.position": "词元",
+    "ui.layer_norm_choice": "层归一化",
+    "ui.all_heads": "所有注意力头",
+    "ui.difference": "与模型自身数值的最大差异：{difference:.1e}",
+    "ui.back_to_overview": "返回总览",
+    "ui.tour.start": "引导游览",
+    "ui.tour.previous": "上一步",
+    "ui.tour.next": "下一步",
+    "ui.tour.close": "关闭引导",
+    "ui.tour.progress": "第 {step} 步，共 {steps} 步",
+    # ------------------------------------------------------------------ overview
+    "overview.title": "一眼看全整个模型",
+    "overview.legend": (
+        "每个方框是模型的一个步骤，每条带子是在步骤之间传递的向量。大小都是根据你的文字算出的"
+        "真实数值：多数是各词元向量的平均长度（L2 范数）；每个方框都注明了它的大小表示什么。"
+        "笔直的带子是残差流；每个块从残差流分出，经过层归一化进入注意力或 MLP，再把结果加回去。"
+        "点击方框即可打开该步骤。"
+    ),
+    "overview.node.tokens": "词元",
+    "overview.node.token_embedding": "词元嵌入",
+    "overview.node.position_embedding": "位置嵌入",
+    "overview.node.embedding": "嵌入（求和）",
+    "overview.node.ln1": "层归一化 1，块 {layer}",
+    "overview.node.attention": "注意力，块 {layer}",
+    "overview.node.attention_add": "相加，块 {layer}",
+    "overview.node.ln2": "层归一化 2，块 {layer}",
+    "overview.node.mlp": "MLP，块 {layer}",
+    "overview.node.mlp_add": "相加，块 {layer}",
+    "overview.node.ln_f": "最终层归一化",
+    "overview.node.logits": "Logits",
+    "overview.node.probabilities": "概率",
+    "overview.quantity.count": "词元个数",
+    "overview.quantity.mean_norm": "各词元向量的平均长度（L2 范数）",
+    "overview.quantity.last_norm": "最后一个词元向量的长度（L2 范数）",
+    "overview.quantity.logit_norm": "最后一个词元 logits 的长度（L2 范数）",
+    "overview.quantity.top_probability": "最可能的下一个词元的概率",
+    # ------------------------------------------------------------------ explanations
+    "explain.autoregression": (
+        "GPT-2 每次写一个词元。它读入目前为止的所有词元，并为词表中的每个词元输出它紧接着出现"
+        "的概率。选出一个词元，接到文字末尾，模型再对更长的文字运行一次：这叫作自回归。"
+    ),
+    "explain.tokens": (
+        "首先，文字被切分成词元：完整的词、词的片段、标点，或者对于罕见字符，切成它们的字节；"
+        "这些都来自通过字节对编码（BPE）学到的固定词表。空格通常归属于它后面的那个词。"
+        "每个词元都变成一个数字，即它的 id。"
+    ),
+    "explain.embedding": (
+        "每个词元 id 从词元嵌入矩阵（wte）中取出一行：一个模型在训练中学到的数字向量。"
+        "注意力本身看不到词序，所以第二个学到的矩阵（wpe）为每个位置 0, 1, 2, ... 各存一个向"
+        "量。两个向量相加；它们的和就是该词元残差流的起点。"
+    ),
+    "explain.residual": (
+        "每个词元从嵌入一直到输出都保有一个向量，即残差流。每个块读取它（先经过层归一化），"
+        "计算出一些东西，再把结果加回去：先是注意力的输出，然后是 MLP 的输出。"
+        "没有任何东西被覆盖，只有相加。"
+    ),
+    "explain.layernorm": (
+        "层归一化对一个词元的向量重新缩放：减去其各个数的均值，再除以它们的标准差（方差加上一"
+        "个很小的 epsilon 后开平方根），使它们的均值为 0、标准差约为 1。"
+        "然后每个数乘以它自己学到的缩放系数（gain），再加上学到的偏置（bias）。"
+        "GPT-2 在注意力之前（ln_1）和 MLP 之前（ln_2）各做一次，在最后一个块之后（ln_f）"
+        "再做一次。"
+    ),
+    "explain.layernorm.ln1": "块中的第一个层归一化（ln_1）：注意力的输入。",
+    "explain.layernorm.ln2": "块中的第二个层归一化（ln_2）：MLP 的输入。",
+    "explain.layernorm.lnf": "最终层归一化（ln_f），位于最后一个块之后：logits 由它计算。",
+    "explain.attention": (
+        "掩码自注意力让每个词元从它之前的词元那里获取信息。一个线性层（c_attn）"
+        "从每个词元经过层归一化的向量生成三个向量：查询（query，这个词元在寻找什么）、键（key，"
+        "一个标签：这个词元凭什么被找到）和值（value，这个词元被关注时传递出去的内容）。"
+    ),
+    "explain.attention.heads": (
+        "查询、键和值被拆分成多个注意力头：大小相等的切片，各自独立处理，"
+        "因此不同的头可以寻找不同的东西，例如前一个词或一个匹配的名字。"
+    ),
+    "explain.attention.scores": (
+        "点积：把这个词元的查询与每个词元的键逐个数字相乘，再把乘积相加。分数大，"
+        "说明这个键与查询所寻找的内容相符。"
+    ),
+    "explain.attention.scale": (
+        "分数乘以 1/√d_head，即头大小的平方根的倒数，这样分数不会随头大小一起增长；"
+        "否则 softmax 会把几乎全部权重都给一个词元。"
+    ),
+    "explain.attention.mask": (
+        "因果掩码：一个词元可以关注它自己和它之前的词元，但绝不能关注后面的词元，"
+        "因为模型在书写时，后面的词元还不存在。被禁止的分数变为 −∞。"
+    ),
+    "explain.attention.softmax": (
+        "Softmax 把允许的分数变成介于 0 和 1 之间、总和为 1 的权重：对每个分数取 e 的该次幂，"
+        "再除以所有允许词元上这些值的总和。被掩码的位置恰好得到 0。"
+    ),
+    "explain.attention.weighted_sum": (
+        "注意力头的输出是各词元值向量的和，每个值向量先乘以它的权重：权重大的词元贡献最多。"
+    ),
+    "explain.attention.merge": (
+        "一个词元所有注意力头的输出并排拼接（concatenate）成一个向量，长度与残差流相同。"
+    ),
+    "explain.attention.projection": (
+        "一个学到的线性层（c_proj：一个方阵加一个偏置）把各头的输出混合起来。"
+        "它的结果就是注意力输出，被加到残差流上。"
+    ),
+    "explain.attention.residual": "残差相加：注意力输出被加到进入该块的残差流上。",
+    "explain.attention.grid": (
+        "每个小方格是一个注意力头：行 = 发出关注的词元，列 = 被关注的词元，颜色越深权重越大。"
+        "对角线上方的空白三角形就是因果掩码。"
+    ),
+    "explain.mlp": (
+        "MLP（前馈层）对每个词元单独处理。一个线性层（c_fc）把向量扩展到 4 倍大小，"
+        "对其中每个数应用 GELU，第二个线性层（c_proj）再把它变回残差流的大小。"
+        "结果被加到残差流上。"
+    ),
+    "explain.mlp.gelu": (
+        "GELU 让正数几乎不变地通过，并把负数压向 0；在约 −2 以下它的输出几乎为 0，"
+        "于是这个隐藏单元对该词元来说就被关闭了。GPT-2 使用 GELU 的 tanh 近似。"
+    ),
+    "explain.final_norm": "在最后一个块之后，对每个词元的残差流再做一次最终层归一化（ln_f）。",
+    "explain.logits": (
+        "输出层复用词元嵌入矩阵（权重共享）：词表中每个词元的 logit 是最后一个词元的最终向量"
+        "与该词元嵌入行的点积。词表中每个词元对应一个数；预测下一个词元只需要最后一个词元的 "
+        "logits。"
+    ),
+    "explain.softmax": (
+        "在整个词表上做 softmax，把 logits 变成概率：对每个 logit 取 e 的该次幂，"
+        "再除以词表中所有词元上这些值的总和。"
+    ),
+    "explain.temperature": (
+        "温度在 softmax 之前去除 logits：小于 1 时，最可能的词元占比更大（更尖锐）；大于 1 时，"
+        "罕见词元占比更大（更平坦）。温度为 0 时总是取最可能的词元（贪心）。"
+    ),
+    "explain.top_k": (
+        "Top-k 只保留概率最高的 k 个词元，并重新缩放它们的概率使总和为 1。设为 0 即关闭。"
+    ),
+    "explain.top_p": (
+        "Top-p（核采样）保留尽可能少的、概率最高的词元，使它们的概率之和至少为 p，"
+        "并重新缩放使总和为 1。设为 1 即关闭。先应用 top-k，再应用 top-p。"
+    ),
+    "explain.bars": (
+        "每个词元显示两个概率：模型自身的概率（其 logits 的 softmax），"
+        "以及经过你的设置后的概率，后者正是采样所依据的分布。“词表其余部分”汇总了所有未列出的"
+        "词元。"
+    ),
+    "explain.generation": (
+        "要继续往下写，就从这些概率中抽取一个词元，接到末尾，模型再运行一次。"
+        "先前词元的键和值永远不变（一个词元永远看不到后面的词元），所以它们被保存在键/值缓存"
+        "中：每个新步骤只计算新词元，它的查询去关注缓存中的键和值。"
+    ),
+    "output.rest": "词表其余部分（{count} 个词元）",
+    "output.cut": "被设置剔除",
+    "output.model_probability": "模型",
+    "output.probability": "设置后",
+    "output.kept": "{vocab_size} 个词元中有 {kept} 个可被抽中",
+    "mlp.off_share": (
+        "{units} 个隐藏单元中有 {off_share:.0%} 低于 {off_below:g}（被关闭）；"
+        "{negative_share:.0%} 为负数。"
+    ),
+    # ------------------------------------------------------------------ formulas
+    "embedding.formula": "x₀ = wte[token id] + wpe[position]",
+    "residual.formula": "x_mid = x + attention(ln_1(x)),   x_next = x_mid + MLP(ln_2(x_mid))",
+    "layernorm.formula": "输出 = gain × (x − 均值) / √(方差 + ε) + bias",
+    "attention.formula.scores": "scores = q · kᵀ",
+    "attention.formula.scale": "scaled = scores × 1/√d_head",
+    "attention.formula.mask": "若键的位置 ≤ 查询的位置，masked = scaled，否则为 −∞",
+    "attention.formula.softmax": "weights = softmax(masked) = e^masked / Σ e^masked",
+    "attention.formula.weighted_sum": "头输出 = weights · V = Σⱼ weightⱼ vⱼ",
+    "attention.formula.merge": "merged = [头 0 | 头 1 | … | 头 H−1]",
+    "attention.formula.projection": "注意力输出 = merged · W_proj + b_proj",
+    "attention.formula.residual": "x_mid = x + 注意力输出",
+    "mlp.formula": "输出 = GELU(x · W_fc + b_fc) · W_proj + b_proj",
+    "mlp.formula.gelu": "GELU(x) = 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))",
+    "output.formula.logits": "logits = ln_f(x) · wteᵀ",
+    "output.formula.softmax": "p = softmax(logits / temperature)",
+    # ------------------------------------------------------------------ guided tour
+    "tour.autoregression.title": "一次一个词元",
+    "tour.autoregression.body": (
+        "模型读完了你的 {n_tokens} 个词元，并为词表中的每个词元给出它接下来出现的概率。"
+        "它最看好的是“{top_label}”，概率 {top_probability:.1%}。选一个词元，接到末尾，"
+        "再运行一次：GPT-2 就是这样写作的。"
+    ),
+    "tour.tokens.title": "文字变成词元",
+    "tour.tokens.body": (
+        "你的文字由 {n_tokens} 个词元组成，词表共有 {vocab_size} 个词元。"
+        "第一个是“{first_label}”（id {first_id}）；最后一个是“{last_label}”（id {last_id}）。"
+    ),
+    "tour.token_embedding.title": "每个词元变成一个向量",
+    "tour.token_embedding.body": (
+        "词元 id {last_id}（“{last_label}”）取出词元嵌入矩阵的第 {last_id} 行："
+        "{n_embd} 个在训练中学到的数。第一个数是 {first_value:.3f}；向量的长度是 {norm:.2f}。"
+    ),
+    "tour.position_embedding.title": "位置很重要",
+    "tour.position_embedding.body": (
+        "注意力本身看不到顺序，所以模型为每个位置加上一个学到的向量。"
+        "“{last_label}”位于位置 {position}；该位置的向量以 {first_value:.3f} 开头，"
+        "长度为 {norm:.2f}。"
+    ),
+    "tour.embedding_sum.title": "残差流从这里开始",
+    "tour.embedding_sum.body": (
+        "词元向量 + 位置向量 = “{last_label}”的残差流，长度为 {norm:.2f}。"
+        "每个词元都带着这样一个向量，一直走到输出。"
+    ),
+    "tour.blocks.title": "{n_layer} 个块，一个接一个",
+    "tour.blocks.body": (
+        "残差流依次经过 {n_layer} 个结构相同的块（各有自己的权重）。每个块先是层归一化、"
+        "掩码自注意力和一次相加，然后是层归一化、MLP 和一次相加。"
+    ),
+    "tour.layer_norm.title": "层归一化",
+    "tour.layer_norm.body": (
+        "在块 0 的注意力之前，“{last_label}”的 {n_embd} 个数的均值为 {mean:.3f}，"
+        "标准差为 {std:.3f}。层归一化减去均值、除以标准差，再对每个数应用学到的缩放和平移。"
+    ),
+    "tour.qkv.title": "查询、键、值",
+    "tour.qkv.body": (
+        "块从每个词元生成一个查询（我在找什么？）、一个键（我能提供什么？）"
+        "和一个值（我传递什么？），每个都拆成 {n_head} 个头，每头 {d_head} 个数（{n_head} × "
+        "{d_head} = {n_embd}）。"
+    ),
+    "tour.scores.title": "点积",
+    "tour.scores.body": (
+        "在块 0 的头 0 中，“{query_label}”的查询乘以“{key_label}”的键，得到分数 {score:.3f}。"
+        "它可以关注的每个词元都对应一个分数。"
+    ),
+    "tour.scale.title": "缩放",
+    "tour.scale.body": (
+        "每个分数乘以 1/√{d_head} = {scale:.4f}，于是 {score:.3f} 变成 {scaled:.3f}。"
+        "这样分数就不会随头的大小而增长。"
+    ),
+    "tour.mask.title": "不许偷看后面",
+    "tour.mask.body": (
+        "位于位置 {position} 的“{query_label}”可以关注 {allowed} 个词元：它自己和它之前的词元。"
+        "在这一步的 {cells} 个查询-键对中，有 {masked} 个被掩码（设为 −∞），"
+        "因为键比查询出现得晚。"
+    ),
+    "tour.softmax.title": "Softmax：分数变成权重",
+    "tour.softmax.body": (
+        "Softmax 把分数变成总和为 1 的权重。块 0 的头 0 让“{query_label}”把最大的权重 "
+        "{weight:.1%} 放在“{key_label}”上。"
+    ),
+    "tour.weighted_sum.title": "值的加权和",
+    "tour.weighted_sum.body": (
+        "该注意力头对“{query_label}”的输出，就是按这些权重对值向量加权求和：{d_head} 个数，"
+        "长度 {norm:.2f}。"
+    ),
+    "tour.merge_projection.title": "合并各头并投影",
+    "tour.merge_projection.body": (
+        "{n_head} 个头的输出被拼接回 {n_embd} 个数，再由一个学到的投影（c_proj）混合。"
+        "“{query_label}”的注意力输出长度为 {norm:.2f}。"
+    ),
+    "tour.residual_add.title": "加到残差流上",
+    "tour.residual_add.body": (
+        "注意力输出（长度 {added:.2f}）被加到“{label}”的残差流（长度 {before:.2f}）上："
+        "残差流现在的长度为 {after:.2f}。"
+    ),
+    "tour.mlp.title": "MLP（多层感知机）",
+    "tour.mlp.body": (
+        "经过第二个层归一化后，MLP 把每个词元的 {n_embd} 个数扩展到 {units} 个（4 倍），"
+        "应用 GELU，再投影回 {n_embd} 个。它对“{label}”的输出长度为 {norm:.2f}，"
+        "并被加到残差流上。"
+    ),
+    "tour.gelu.title": "GELU 关闭部分单元",
+    "tour.gelu.body": (
+        "GELU 保留正数，把负数压向 0。对块 0 中的“{label}”，"
+        "{units} 个隐藏单元中有 {off_share:.0%} 低于 {off_below:g}，在那里 GELU 的输出几乎为 "
+        "0。"
+    ),
+    "tour.deeper.title": "一块接一块",
+    "tour.deeper.body": (
+        "每个块都会往残差流上加东西。“{label}”的残差流长度从进入块 0 时的 {first:.2f} 变为块 "
+        "{last_layer} 之后的 {last:.2f}。"
+    ),
+    "tour.final_norm.title": "最终层归一化",
+    "tour.final_norm.body": (
+        "在最后一个块之后，还有一次层归一化：“{label}”的残差流在被归一化、缩放和平移之前，"
+        "均值为 {mean:.3f}，标准差为 {std:.3f}。"
+    ),
+    "tour.logits.title": "借助权重共享得到 logits",
+    "tour.logits.body": (
+        "最后一个词元的最终向量与词元嵌入矩阵的每一行相乘，这正是当初用来嵌入词元的同一个矩阵："
+        "得到 {vocab_size} 个 logits，每个词元一个。最大的是 {top_logit:.2f}，"
+        "属于“{top_label}”。"
+    ),
+    "tour.softmax_output.title": "整个词表上的概率",
+    "tour.softmax_output.body": (
+        "对全部 {vocab_size} 个 logits 做 softmax：“{top_label}”得到 {top_probability:.1%}，"
+        "“{second_label}”得到 {second_probability:.1%}。"
+    ),
+    "tour.sampling.title": "温度、top-k、top-p",
+    "tour.sampling.body": (
+        "在温度 {temperature:g}、top-k {top_k}、top-p {top_p:g} 下，有 {kept} 个词元可被抽中，"
+        "“{top_label}”的概率为 {top_probability:.1%}。改变设置，看看条形图如何变化。"
+    ),
+    "tour.generation.title": "生成，复用键/值缓存",
+    "tour.generation.body": (
+        "键/值缓存现在保存着 {n_layer} 个块、{n_head} 个头中每一个的 {cached} 个位置的键和值。"
+        "下一步只运行新词元，它的查询会关注所有这些位置。"
+    ),
+    # ------------------------------------------------------------------ detail views
+    "stage.embedding": "嵌入",
+    "stage.attention": "注意力",
+    "stage.layernorm": "层归一化",
+    "stage.mlp": "MLP",
+    "stage.residual": "残差流",
+    "stage.output": "输出",
+    "stage.heads": "注意力头的角色",
+    "ui.link_copied": "链接已复制：打开它会显示这个视图，以及这段文字和这些设置。",
+    "check.sum": "在此相加的词元 + 位置，与模型自身的和相差 {difference}",
+    "check.head": "这些权重 × V 与模型自身的注意力头输出相差 {difference}",
+    "check.add": "残差流 + 所加内容，与模型的下一个残差流相差 {difference}",
+    "check.layernorm": "gain × 归一化结果 + bias，与模型的输出相差 {difference}",
+    "embedding.token": "词元嵌入：wte 的第 `token id` 行",
+    "embedding.token.formula": "wte[token id]",
+    "embedding.position": "位置嵌入：wpe 的第 `position` 行",
+    "embedding.position.formula": "wpe[position]",
+    "embedding.sum": "二者之和：进入块 0 的残差流",
+    "embedding.sum.formula": "x₀ = wte[token id] + wpe[position]",
+    "attention.grid.head": "块 {layer}，头 {head}",
+    "attention.zoom": "块 {layer}，头 {head}，放大：行 = 查询词元，列 = 键",
+    "attention.step.scores": "查询与每个键的点积",
+    "attention.step.scale": "缩放",
+    "attention.step.mask": "因果掩码",
+    "attention.step.softmax": "Softmax：注意力权重",
+    "attention.step.weighted_sum": "值的加权和",
+    "attention.step.merge": "合并各头",
+    "attention.step.projection": "输出投影（c_proj）",
+    "attention.step.residual": "残差相加",
+    "attention.q": "查询 q",
+    "attention.k": "键 K",
+    "attention.scores": "分数",
+    "attention.scaled": "缩放后的分数",
+    "attention.masked": "掩码后的分数",
+    "attention.weights": "注意力权重",
+    "attention.v": "值 V",
+    "attention.head_output": "头输出",
+    "attention.merged": "所有头，拼接在一起",
+    "attention.projected": "注意力输出",
+    "attention.residual_before": "进入该块的残差流",
+    "attention.residual_after": "注意力相加之后的残差流",
+    "mlp.input": "输入：第二个层归一化的输出",
+    "mlp.input.formula": "h = ln_2(x_mid)",
+    "mlp.pre": "扩展到 4 × 宽度",
+    "mlp.pre.formula": "a = h · W_fc + b_fc   （{width} → {hidden} 个数）",
+    "mlp.gelu": "GELU",
+    "mlp.gelu.curve": "GELU(x)；条形：该词元有多少个单元取各个 x 值",
+    "mlp.gelu.alt": "在该词元的激活前数值上画出的 GELU 曲线，以及这些数值的直方图",
+    "mlp.activated": "GELU 之后",
+    "mlp.output": "投影回模型的宽度",
+    "mlp.output.formula": "m = GELU(a) · W_proj + b_proj   （{hidden} → {width} 个数）",
+    "mlp.residual": "残差相加",
+    "mlp.residual.formula": "x_next = x_mid + m",
+    "mlp.residual_before": "注意力相加之后的残差流",
+    "mlp.residual_after": "离开该块的残差流",
+    "mlp.check": "这里计算的 GELU 与模型自身的相差 {difference}",
+    "layernorm.mean": "均值",
+    "layernorm.std": "标准差",
+    "layernorm.input": "输入向量",
+    "layernorm.input.formula": "均值 = Σx / D,   标准差 = √(Σ(x − 均值)² / D + ε)",
+    "layernorm.normalised": "归一化后",
+    "layernorm.normalised.formula": "(x − 均值) / 标准差",
+    "layernorm.gain": "学到的缩放（gain）和平移（bias）",
+    "layernorm.gain.formula": "γ, β：在训练中学到，对每个词元都相同",
+    "layernorm.bias": "偏置 β",
+    "layernorm.output": "输出",
+    "layernorm.output.formula": "γ × (x − 均值) / 标准差 + β",
+    "residual.col.layer": "块",
+    "residual.col.entering": "进入时 ‖残差流‖",
+    "residual.col.attention_added": "‖注意力所加‖",
+    "residual.col.after_attention": "注意力之后 ‖残差流‖",
+    "residual.col.mlp_added": "‖MLP 所加‖",
+    "residual.col.after_mlp": "离开时 ‖残差流‖",
+    "residual.token": "词元 {token!r} 的各项大小（L2 范数）。",
+    "output.bar_title": "模型概率 {probability:.2%}，logit {logit:.3f}",
+    "output.rest_mass": (
+        "词表其余部分：设置后为 {probability:.2%}（模型给出 {model_probability:.2%}）；"
+        "{vocab_size} 个词元中有 {kept} 个可被抽中"
+    ),
+    "ui.examples": "选一个示例……",
+    "ui.example_prompts": (
+        "Data visualization empowers users to\n"
+        "The teacher asked the students to\n"
+        "Once upon a time\n"
+        "The capital of France is\n"
+        "In the beginning God created the heaven and the\n"
+        "To install the package, run the command"
+    ),
+    "output.recompute": (
+        "不使用缓存重新计算了全部 {tokens} 个词元：logits 与使用缓存那一步的结果最多相差 "
+        "{difference}。模型用时：完整计算 {full_ms:.0f} ms，使用缓存、"
+        "新计算 {new} 个词元的那一步 {cached_ms:.0f} ms。"
+    ),
+    "output.final_norm": "最后一个词元的最终层归一化输出",
+    "output.final_norm.formula": "h = ln_f(x_L)",
+    "output.logits": "Logits：每个词表词元一个分数",
+    "output.softmax": "在整个词表上做 softmax",
+    "output.col.token": "词元",
+    "output.col.id": "id",
+    "output.col.logit": "logit",
+    "output.col.model_probability": "模型概率",
+    "output.col.probability": "设置后",
+    # ------------------------------------------------------------------ analysis panels
+    "interpretability.heading": "可解释性：每个注意力头有多集中？",
+    "interpretability.average": "{n_head} 个头的平均值",
+    "interpretability.threshold": "稀疏度指标的阈值 ",
+    "interpretability.sparsity": "稀疏度",
+    "interpretability.sparsity.definition": (
+        "一个头可以使用的权重（因果掩码允许的那些）中低于 {threshold} 的比例：接近 1 时，"
+        "这个头几乎忽略所有词元；接近 0 时，它用到了全部词元。"
+    ),
+    "interpretability.row_sparsity_mean": "平均行稀疏度",
+    "interpretability.row_sparsity_mean.definition": (
+        "对每个查询词元，计算其允许的权重中低于 {threshold} 的比例；再对所有查询词元取平均。"
+    ),
+    "interpretability.row_sparsity_max": "最大行稀疏度",
+    "interpretability.row_sparsity_max.definition": (
+        "对每个查询词元，计算其允许的权重中低于 {threshold} 的比例；取所有查询词元中的最大值。"
+    ),
+    "interpretability.entropy": "熵（比特）",
+    "interpretability.entropy.definition": (
+        "一行在允许的键上的香农熵，H = −Σ p·log₂ p：全部权重集中在一个词元上时为 0 比特，"
+        "均匀分布在该行可见的 n 个词元上时为 log₂ n 比特。"
+    ),
+    "interpretability.kl_uniform": "与均匀分布的 KL 散度（比特）",
+    "interpretability.kl_uniform.definition": (
+        "一行相对于在其 n 个允许的键上均匀分布的 Kullback–Leibler 散度，KL = Σ p·log₂(p·n)："
+        "均匀分布时为 0，全部权重集中在一个词元上时为 log₂ n。熵 + KL = log₂ n。"
+    ),
+    "debugging.heading": "调试：块 {layer} 中每个数的分布",
+    "debugging.residual": "进入该块的残差流",
+    "debugging.q": "头 {head} 的查询 Q",
+    "debugging.k": "头 {head} 的键 K",
+    "debugging.v": "头 {head} 的值 V",
+    "debugging.scores": "原始分数 Q·Kᵀ（允许的格子）",
+    "debugging.scaled": "缩放后的分数 Q·Kᵀ × {scale:.4f}（= 1/√d_head）",
+    "debugging.weights": "softmax 之后的注意力权重（允许的格子）",
+    "debugging.mlp_act": "GELU 之后的 MLP 隐藏层",
+    "debugging.stats": (
+        "{count} 个数：均值 {mean:.4g}，标准差 {std:.4g}，最小值 {min:.4g}，最大值 {max:.4g}"
+    ),
+    "head_roles.heading": "注意力头的角色：每个头倾向于做什么",
+    "head_roles.ranked": "注意力头按{role}排序",
+    "head_roles.head": "块 {layer}，头 {head}：{score:.3f}",
+    "head_roles.previous_token": "前一个词元",
+    "head_roles.previous_token.definition": (
+        "一个词元放在紧挨着它的前一个词元上的平均注意力权重。"
+    ),
+    "head_roles.first_token": "第一个词元（汇聚点）",
+    "head_roles.first_token.definition": (
+        "放在第一个词元上的平均注意力权重。无事可做的头常常把注意力停放在那里，"
+        "称为“注意力汇聚”（attention sink）。"
+    ),
+    "head_roles.self_attention": "自身",
+    "head_roles.self_attention.definition": (
+        "一个词元放在它自己身上的平均注意力权重（注意力图的对角线）。"
+    ),
+    "head_roles.entropy": "熵（比特）",
+    "head_roles.entropy.definition": (
+        "该头各行香农熵的平均值：只看一个词元的头熵低，注意力分散的头熵高。"
+    ),
+    "head_roles.induction": "归纳（induction）",
+    "head_roles.induction.definition": (
+        "在 {n} 个随机词元之后再接上同样的 {n} 个词元：后半段的一个词元放在“它上次出现时紧随"
+        "其后的那个词元”上的平均权重。这样的头让模型能够延续一个只见过一次的模式。"
+    ),
+    "head_roles.excluded": "第一个词元只能关注它自己，因此不计入。",
+}
