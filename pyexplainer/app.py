@@ -128,6 +128,7 @@ class Page:
         self.rng = np.random.default_rng(0)
         self.timings: dict[str, float] = {}  # of the last action, shown on the status element
         self.timings_of_last_step = 0.0  # ms of the last model run
+        self.token_list: list = []  # token_views of the text and what was generated
         self.tour_cards: tuple = ()
         self.tour_step = 0
         self._handlers = []  # proxies kept alive for the page's lifetime
@@ -616,6 +617,9 @@ class Page:
         return self.manifest.config
 
     def render(self) -> None:
+        self.token_list = token_views(
+            self.tokenizer, self.text, self.prompt_ids, self.generated_ids
+        )
         self.render_tokens()
         self.render_predictions()
         self.render_check()
@@ -625,7 +629,7 @@ class Page:
     def render_tokens(self) -> None:
         target = element("token-list")
         target.replaceChildren()
-        views = token_views(self.tokenizer, self.text, self.prompt_ids, self.generated_ids)
+        views = self.tokens()
         for v in views:
             chip = make(
                 "li",
@@ -688,7 +692,8 @@ class Page:
         element("sankey-legend").textContent = text("overview.legend", LOCALE)
 
     def tokens(self):
-        return token_views(self.tokenizer, self.text, self.prompt_ids, self.generated_ids)
+        """The tokens so far, with labels and spans (tokenized once per run or step)."""
+        return self.token_list
 
     def render_selectors(self) -> None:
         """The layer / head / token / layer-norm pickers, showing the current choice."""
