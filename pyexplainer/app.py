@@ -333,7 +333,7 @@ class Page:
         await self.run_prompt()
         for token in state.generated:
             await self.append_token(token)
-        last = len(self.prompt_ids) + len(self.generated_ids) - 1
+        last = self.last_position
         self.head = min(max(state.head, 0), self.config.n_head - 1)
         self.position = state.position if 0 <= state.position <= last else last
         self.open_stage(state.stage if self.valid_stage(state.stage) else ("embedding",))
@@ -454,12 +454,12 @@ class Page:
 
     def act_on(self, action: str, target) -> None:
         if action == "open-stage":
-            if target.hasAttribute("data-kind"):  # a tab: keep the block that is picked
+            if target.hasAttribute("data-kind"):  # a stage tab: keep the block that is picked
                 self.open_stage(self.stage_of_kind(target.dataset.kind))
             else:
                 self.open_stage(parse_stage(target.dataset.stage))
         elif action == "reset":  # back to the start: the overview and the first stage
-            self.head, self.position = 0, len(self.prompt_ids) + len(self.generated_ids) - 1
+            self.head, self.position = 0, self.last_position
             self.open_stage(("embedding",))
             self.render_tokens()
             document.querySelector(".overview").scrollIntoView()
@@ -499,7 +499,8 @@ class Page:
         set_status("ready")
 
     def on_key(self, event) -> None:
-        """Enter or space on an overview node opens it, as a click does."""
+        """Enter or space does what a click does: on anything with a data-action (overview
+        nodes, tabs, tokens, heads) and on a prediction (appends that token)."""
         if event.key not in ("Enter", " "):
             return
         if event.target.hasAttribute("data-action"):
@@ -577,7 +578,7 @@ class Page:
         self.trace = await self.step([token], cache_after(self.trace))
         self.full = self.full.extended(self.trace)
         self.generated_ids.append(token)
-        self.position = len(self.prompt_ids) + len(self.generated_ids) - 1
+        self.position = self.last_position
         element("recompute-info").textContent = ""
         self.render()
 
@@ -615,6 +616,11 @@ class Page:
     @property
     def config(self):
         return self.manifest.config
+
+    @property
+    def last_position(self) -> int:
+        """Absolute position of the newest token, prompt and generated ones counted."""
+        return len(self.prompt_ids) + len(self.generated_ids) - 1
 
     def render(self) -> None:
         self.token_list = token_views(
