@@ -2,8 +2,9 @@
 
 Exports a GPT-2-small-sized checkpoint with random weights (sizes and speeds do not depend on
 the values) as fp32 and int8, then times what the site does: a traced forward pass, the numpy
-attention decomposition relative to it, a generation step with and without the key/value cache,
-and the tokenizer. Prints one JSON object; medians of repeated runs, in milliseconds.
+attention decomposition relative to it, the logit lens of every row and the head-role scores, a
+generation step with and without the key/value cache, and the tokenizer. Prints one JSON object;
+medians of repeated runs, in milliseconds.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import numpy as np
 from export.checkpoint import expected_shapes
 from export.export import export_model
 from pyexplainer.config import ModelConfig
-from pyexplainer.core.generation import cache_after, forward
+from pyexplainer.core.generation import KVCache, cache_after, forward, model_feeds
 from pyexplainer.model_dir import open_model_dir
+from pyexplainer.views.head_roles import head_roles, repeated_random_tokens
 
 VOCAB_DIR = Path(__file__).resolve().parent.parent / "models" / "demo"
 
@@ -75,7 +77,14 @@ def time_model(folder: Path, repeat: int) -> dict:
         result[f"forward_T{t}_ms"] = infer
         result[f"decompose_all_layers_T{t}_ms"] = decomp
         result[f"decompose_over_forward_T{t}"] = round(decomp / infer, 3)
-    ids = rng.integers(0, c.vocab_size, 64).tolist()
+    ids = np.array(rng.integers(0, c.vocab_size, 64))
+    lens_feeds = model_feeds(c, ids, KVCache.empty(c), lens=True)
+    result["logit_lens_T64_ms"] = median_ms(lambda: run(lens_feeds), repeat)  # forward + lens
+    random_twice = repeated_random_tokens(min(50, c.n_positions // 2), c.vocab_size, seed=0)
+    repeated = forward(run, c, random_twice)
+    trace = forward(run, c, ids)
+    result["head_roles_T64_ms"] = median_ms(lambda: head_roles(trace, repeated), repeat)
+    ids = ids.tolist()
     prefix = forward(run, c, ids[:-1])
     result["generate_step_at_64_with_cache_ms"] = median_ms(
         lambda: forward(run, c, ids[-1:], cache_after(prefix)), repeat

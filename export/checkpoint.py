@@ -78,8 +78,10 @@ def read_config(folder: Path) -> ModelConfig:
         )
     for key, gpt2_value in UNSUPPORTED_VARIANTS.items():
         if raw.get(key, gpt2_value) != gpt2_value:
-            raise CheckpointError(f"{path}: {key} = {raw[key]!r} changes GPT-2's attention "
-                                  "arithmetic; such checkpoints cannot be exported")
+            raise CheckpointError(
+                f"{path}: {key} = {raw[key]!r} changes GPT-2's attention "
+                "arithmetic; such checkpoints cannot be exported"
+            )
     activation = raw.get("activation_function", "gelu_new")
     if activation not in SUPPORTED_ACTIVATIONS:
         raise CheckpointError(

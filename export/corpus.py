@@ -50,30 +50,78 @@ class Deb:
 PACKAGES: dict[str, Deb] = {
     deb.package: deb
     for deb in [
-        Deb("sword-text-web", "426.0-1", "all",
-            "930b23670b352f0829a306501de4bebb5e654a2df02cde2cbe86b802177868e1"),
-        Deb("python3.11-doc", "3.11.2-6+deb12u9", "all",
-            "5b3594189d6ef9a6963ce0347fd307a1cc67620ad697e144db366070e2e146be"),
-        Deb("bible-kjv-text", "4.38", "all",
-            "d61b6aad4c51ba9e2800b825325fa6a09e99a0d02a9bb6dc4724fcc4995a1b7a"),
-        Deb("bible-kjv", "4.38", "amd64",
-            "75a49c032a6efa9faa2beb4a9acb70974380122906329d0e100de36cc88ff02d"),
-        Deb("jargon-text", "4.4.7-4.1", "all",
-            "17d05997e30eb3d5d6713929b8e2f81b63a5f50073858ad2a06701c71f54dcdb"),
-        Deb("debian-handbook", "11.20220922", "all",
-            "3d5dbeac1f1afc9c094eab9d0f701f6ecff99c4927d5a4794cf6c85678134faa"),
-        Deb("debian-reference-en", "2.100", "all",
-            "9f31d3a17df505de09689ca255512ea58c1fc47c59bb1b0c7bf1c23362e9743f"),
-        Deb("gnu-standards", "2022.03.23-0.1", "all",
-            "2087dda531c69d8505856a45e0334746f3f25211a237c95d375eed13a7d8c201"),
-        Deb("wordnet-base", "1:3.0-37", "all",
-            "61060d960f9ada8fa120872312eccd3ecebfbab8c4579e4f5a74e1cf67620752"),
-        Deb("sqlite3-doc", "3.40.1-2+deb12u2", "all",
-            "466e30d7066e2641fa13e56bc662a2ad521b8cc9c17dde9c9dac3d4f105e32f2"),
-        Deb("python-django-doc", "3:3.2.25-0+deb12u7", "all",
-            "87307f067916df72e17180d35b7cde5c7ea6080336cda518efd7f6e66988a7ca"),
-        Deb("postgresql-doc-15", "15.20-0+deb12u1", "all",
-            "4c44bf2c599f208b3f46454a6cf7a72e25ec46ff74d37b59dd31ad76b00eebb7"),
+        Deb(
+            "sword-text-web",
+            "426.0-1",
+            "all",
+            "930b23670b352f0829a306501de4bebb5e654a2df02cde2cbe86b802177868e1",
+        ),
+        Deb(
+            "python3.11-doc",
+            "3.11.2-6+deb12u9",
+            "all",
+            "5b3594189d6ef9a6963ce0347fd307a1cc67620ad697e144db366070e2e146be",
+        ),
+        Deb(
+            "bible-kjv-text",
+            "4.38",
+            "all",
+            "d61b6aad4c51ba9e2800b825325fa6a09e99a0d02a9bb6dc4724fcc4995a1b7a",
+        ),
+        Deb(
+            "bible-kjv",
+            "4.38",
+            "amd64",
+            "75a49c032a6efa9faa2beb4a9acb70974380122906329d0e100de36cc88ff02d",
+        ),
+        Deb(
+            "jargon-text",
+            "4.4.7-4.1",
+            "all",
+            "17d05997e30eb3d5d6713929b8e2f81b63a5f50073858ad2a06701c71f54dcdb",
+        ),
+        Deb(
+            "debian-handbook",
+            "11.20220922",
+            "all",
+            "3d5dbeac1f1afc9c094eab9d0f701f6ecff99c4927d5a4794cf6c85678134faa",
+        ),
+        Deb(
+            "debian-reference-en",
+            "2.100",
+            "all",
+            "9f31d3a17df505de09689ca255512ea58c1fc47c59bb1b0c7bf1c23362e9743f",
+        ),
+        Deb(
+            "gnu-standards",
+            "2022.03.23-0.1",
+            "all",
+            "2087dda531c69d8505856a45e0334746f3f25211a237c95d375eed13a7d8c201",
+        ),
+        Deb(
+            "wordnet-base",
+            "1:3.0-37",
+            "all",
+            "61060d960f9ada8fa120872312eccd3ecebfbab8c4579e4f5a74e1cf67620752",
+        ),
+        Deb(
+            "sqlite3-doc",
+            "3.40.1-2+deb12u2",
+            "all",
+            "466e30d7066e2641fa13e56bc662a2ad521b8cc9c17dde9c9dac3d4f105e32f2",
+        ),
+        Deb(
+            "python-django-doc",
+            "3:3.2.25-0+deb12u7",
+            "all",
+            "87307f067916df72e17180d35b7cde5c7ea6080336cda518efd7f6e66988a7ca",
+        ),
+        Deb(
+            "postgresql-doc-15",
+            "15.20-0+deb12u1",
+            "all",
+            "4c44bf2c599f208b3f46454a6cf7a72e25ec46ff74d37b59dd31ad76b00eebb7",
+        ),
     ]
 }
 
@@ -95,7 +143,7 @@ def is_prose(words: list[str], min_words: int = MIN_WORDS) -> bool:
     ending like a sentence rather than a heading."""
     if len(words) < min_words:
         return False
-    if len(words) < SHORT_WORDS and not words[-1].endswith(tuple(".!?:;\"”’)")):
+    if len(words) < SHORT_WORDS and not words[-1].endswith(tuple('.!?:;"”’)')):
         return False
     plain = sum(1 for w in words if _PLAIN_WORD.match(w))
     return plain >= MIN_PROSE * len(words)
@@ -120,16 +168,60 @@ class _ProseHTMLParser(HTMLParser):
     """Collect the prose of an HTML page: block elements end paragraphs, code and chrome go."""
 
     BLOCK = {
-        "p", "div", "section", "article", "li", "dd", "dt", "dl", "ul", "ol", "br", "hr",
-        "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "td", "th", "tr", "title", "body",
-        "header", "footer", "figcaption", "caption",
+        "p",
+        "div",
+        "section",
+        "article",
+        "li",
+        "dd",
+        "dt",
+        "dl",
+        "ul",
+        "ol",
+        "br",
+        "hr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "td",
+        "th",
+        "tr",
+        "title",
+        "body",
+        "header",
+        "footer",
+        "figcaption",
+        "caption",
     }
     SKIP = {"script", "style", "pre", "table", "head", "nav", "object", "svg", "math", "kbd"}
     SKIP_CLASSES = {
-        "navheader", "navfooter", "toc", "titlepage", "list-of-tables", "list-of-figures",
-        "list-of-examples", "breadcrumb", "footnotes", "header", "footer", "sphinxsidebar",
-        "related", "screen", "headerlink", "highlight", "programlisting", "synopsis",
-        "cmdsynopsis", "example", "contents", "nav", "menu",
+        "navheader",
+        "navfooter",
+        "toc",
+        "titlepage",
+        "list-of-tables",
+        "list-of-figures",
+        "list-of-examples",
+        "breadcrumb",
+        "footnotes",
+        "header",
+        "footer",
+        "sphinxsidebar",
+        "related",
+        "screen",
+        "headerlink",
+        "highlight",
+        "programlisting",
+        "synopsis",
+        "cmdsynopsis",
+        "example",
+        "contents",
+        "nav",
+        "menu",
     }
     VOID = {"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "wbr", "source"}
 
@@ -178,12 +270,43 @@ def html_to_paragraphs(markup: str) -> list[str]:
 
 # reST directives whose body is not prose (code, tables, index entries, tocs).
 REST_SKIP_DIRECTIVES = {
-    "code-block", "code", "sourcecode", "literalinclude", "productionlist", "index", "toctree",
-    "highlight", "highlightlang", "doctest", "testcode", "testoutput", "testsetup",
-    "testcleanup", "csv-table", "list-table", "table", "image", "figure", "raw", "only",
-    "include", "tabularcolumns", "audit-event", "moduleauthor", "sectionauthor", "module",
-    "currentmodule", "program", "grammar-snippet", "literal-block",
-    "parsed-literal", "math", "graphviz", "digraph", "limited-api-list", "miscnews",
+    "code-block",
+    "code",
+    "sourcecode",
+    "literalinclude",
+    "productionlist",
+    "index",
+    "toctree",
+    "highlight",
+    "highlightlang",
+    "doctest",
+    "testcode",
+    "testoutput",
+    "testsetup",
+    "testcleanup",
+    "csv-table",
+    "list-table",
+    "table",
+    "image",
+    "figure",
+    "raw",
+    "only",
+    "include",
+    "tabularcolumns",
+    "audit-event",
+    "moduleauthor",
+    "sectionauthor",
+    "module",
+    "currentmodule",
+    "program",
+    "grammar-snippet",
+    "literal-block",
+    "parsed-literal",
+    "math",
+    "graphviz",
+    "digraph",
+    "limited-api-list",
+    "miscnews",
 }
 _REST_DIRECTIVE = re.compile(r"^(\s*)\.\.\s+([\w:-]+)::(.*)$")
 _REST_COMMENT = re.compile(r"^(\s*)\.\.(\s|$)")
@@ -195,6 +318,7 @@ _REST_BULLET = re.compile(r"^(\s*)(?:[-*+•]|#\.|\d+\.|\(\d+\))\s+")
 
 def rest_inline(text: str) -> str:
     """Replace reST inline markup by its visible text."""
+
     # :role:`title <target>` -> title, :role:`~a.b.c` -> c, :role:`!x` -> x, :pep:`8` -> PEP 8,
     # :issue:`123` -> bpo-123
     def role(match: re.Match[str]) -> str:
@@ -285,7 +409,7 @@ def rest_to_paragraphs(source: str) -> list[str]:
         if bullet:
             new_paragraph()
             list_indent = len(bullet.group(1))
-            line = line[bullet.end():]
+            line = line[bullet.end() :]
             stripped = line.strip()
         if stripped.endswith("::"):
             literal_next = True
@@ -327,7 +451,7 @@ def sword_ztext_blocks(index: bytes, data: bytes) -> list[str]:
     blocks = []
     for i in range(0, len(index), 12):
         offset, size, _ = struct.unpack_from("<III", index, i)
-        blocks.append(zlib.decompress(data[offset:offset + size]).decode("utf-8"))
+        blocks.append(zlib.decompress(data[offset : offset + size]).decode("utf-8"))
     return blocks
 
 
@@ -436,7 +560,10 @@ def extract_kjv(roots: dict[str, Path]) -> tuple[list[str], int]:
     program = roots["bible-kjv"] / "usr/bin/bible"
     output = subprocess.run(
         [str(program), "-f", "-p", str(roots["bible-kjv-text"] / "usr/lib"), "gen1:1-rev22:21"],
-        input="", capture_output=True, text=True, check=True,
+        input="",
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return [join_document(kjv_chapters(output))], 1
 
@@ -467,7 +594,8 @@ def extract_sqlite_docs(roots: dict[str, Path]) -> tuple[list[str], int]:
     # Keyword indexes, cross-reference tables and the site map are lists of links, not prose.
     skip = {"syntax", "keyword_index.html", "sitemap.html", "doclist.html", "toc.html"}
     files = [
-        f for f in _files(root, "**/*.html")
+        f
+        for f in _files(root, "**/*.html")
         if f.relative_to(root).parts[0] not in skip and not f.name.startswith("doc_")
     ]
     return _html_documents(files), len(files)
@@ -486,14 +614,17 @@ def extract_postgresql_docs(roots: dict[str, Path]) -> tuple[list[str], int]:
 
 
 def extract_wordnet(roots: dict[str, Path]) -> tuple[list[str], int]:
-    files = [roots["wordnet-base"] / f"usr/share/wordnet/data.{pos}"
-             for pos in ("adj", "adv", "noun", "verb")]
+    files = [
+        roots["wordnet-base"] / f"usr/share/wordnet/data.{pos}"
+        for pos in ("adj", "adv", "noun", "verb")
+    ]
     # Glosses are single lines; keep them one per line, 50 to a paragraph.
     documents = []
     for f in files:
         glosses = wordnet_glosses(_read(f))
-        documents.append("\n\n".join(
-            "\n".join(glosses[i:i + 50]) for i in range(0, len(glosses), 50)))
+        documents.append(
+            "\n\n".join("\n".join(glosses[i : i + 50]) for i in range(0, len(glosses), 50))
+        )
     return documents, len(files)
 
 
@@ -509,27 +640,74 @@ class Source:
 
 SOURCES: list[Source] = [
     Source("web", ("sword-text-web",), "public-domain", "in the Public Domain", extract_web),
-    Source("python_docs", ("python3.11-doc",), "PSF-2.0", "PYTHON SOFTWARE FOUNDATION LICENSE",
-           extract_python_docs),
+    Source(
+        "python_docs",
+        ("python3.11-doc",),
+        "PSF-2.0",
+        "PYTHON SOFTWARE FOUNDATION LICENSE",
+        extract_python_docs,
+    ),
     # Early-modern English: sampled less so the model does not talk like 1611.
-    Source("kjv", ("bible-kjv-text", "bible-kjv"), "public-domain", "copyright for the King James",
-           extract_kjv, weight=0.3),
+    Source(
+        "kjv",
+        ("bible-kjv-text", "bible-kjv"),
+        "public-domain",
+        "copyright for the King James",
+        extract_kjv,
+        weight=0.3,
+    ),
     Source("jargon", ("jargon-text",), "public-domain", "is in the public domain", extract_jargon),
-    Source("debian_handbook", ("debian-handbook",), "GPL-2.0+ or CC-BY-SA-3.0",
-           "GPL-2.0+ or CC-BY-SA-3.0", extract_handbook),
-    Source("debian_reference", ("debian-reference-en",), "GPL-2+", "License: GPL-2+",
-           extract_debian_reference),
-    Source("gnu_standards", ("gnu-standards",), "GFDL-1.3+ (no invariant sections)",
-           "GNU Free Documentation License", extract_gnu_standards),
-    Source("sqlite_docs", ("sqlite3-doc",), "public-domain", "License: public-domain",
-           extract_sqlite_docs),
-    Source("django_docs", ("python-django-doc",), "BSD-3-Clause", "License: BSD-3-Clause",
-           extract_django_docs),
-    Source("postgresql_docs", ("postgresql-doc-15",), "PostgreSQL", "License: PostgreSQL",
-           extract_postgresql_docs),
+    Source(
+        "debian_handbook",
+        ("debian-handbook",),
+        "GPL-2.0+ or CC-BY-SA-3.0",
+        "GPL-2.0+ or CC-BY-SA-3.0",
+        extract_handbook,
+    ),
+    Source(
+        "debian_reference",
+        ("debian-reference-en",),
+        "GPL-2+",
+        "License: GPL-2+",
+        extract_debian_reference,
+    ),
+    Source(
+        "gnu_standards",
+        ("gnu-standards",),
+        "GFDL-1.3+ (no invariant sections)",
+        "GNU Free Documentation License",
+        extract_gnu_standards,
+    ),
+    Source(
+        "sqlite_docs",
+        ("sqlite3-doc",),
+        "public-domain",
+        "License: public-domain",
+        extract_sqlite_docs,
+    ),
+    Source(
+        "django_docs",
+        ("python-django-doc",),
+        "BSD-3-Clause",
+        "License: BSD-3-Clause",
+        extract_django_docs,
+    ),
+    Source(
+        "postgresql_docs",
+        ("postgresql-doc-15",),
+        "PostgreSQL",
+        "License: PostgreSQL",
+        extract_postgresql_docs,
+    ),
     # A dictionary, not prose: useful vocabulary, but sampled less.
-    Source("wordnet", ("wordnet-base",), "WordNet-3.0", "WordNet 3.0 Copyright", extract_wordnet,
-           weight=0.3),
+    Source(
+        "wordnet",
+        ("wordnet-base",),
+        "WordNet-3.0",
+        "WordNet 3.0 Copyright",
+        extract_wordnet,
+        weight=0.3,
+    ),
 ]
 
 
@@ -553,15 +731,21 @@ def fetch_deb(deb: Deb, cache: Path) -> Path:
     if not path.exists():
         result = subprocess.run(
             ["apt-get", "download", f"{deb.package}={deb.version}"],
-            cwd=cache, capture_output=True, text=True,
+            cwd=cache,
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0 or not path.exists():
-            raise SystemExit(f"apt-get download {deb.package}={deb.version} failed:\n"
-                             f"{result.stdout}{result.stderr}")
+            raise SystemExit(
+                f"apt-get download {deb.package}={deb.version} failed:\n"
+                f"{result.stdout}{result.stderr}"
+            )
     actual = sha256_file(path)
     if actual != deb.sha256:
-        raise SystemExit(f"sha256 mismatch for {path}:\n  expected {deb.sha256}\n"
-                         f"  actual   {actual}\nDelete the file to re-download, or update the pin.")
+        raise SystemExit(
+            f"sha256 mismatch for {path}:\n  expected {deb.sha256}\n"
+            f"  actual   {actual}\nDelete the file to re-download, or update the pin."
+        )
     return path
 
 
@@ -582,8 +766,10 @@ def check_licence(root: Path, source: Source) -> Path:
     copyright_file = root / "usr/share/doc" / source.packages[0] / "copyright"
     text = copyright_file.read_text(encoding="utf-8", errors="replace")
     if source.licence_marker.lower() not in text.lower():
-        raise SystemExit(f"{copyright_file} no longer says {source.licence_marker!r}; "
-                         f"re-check the licence of {source.name}.")
+        raise SystemExit(
+            f"{copyright_file} no longer says {source.licence_marker!r}; "
+            f"re-check the licence of {source.name}."
+        )
     return copyright_file
 
 
@@ -613,12 +799,13 @@ def count_tokens(text: str, tokenizer) -> int:
     return sum(
         len(encoding.ids)
         for i in range(0, len(chunks), size)
-        for encoding in tokenizer.encode_batch(chunks[i:i + size], add_special_tokens=False)
+        for encoding in tokenizer.encode_batch(chunks[i : i + size], add_special_tokens=False)
     )
 
 
-def source_record(source: Source, debs: dict[str, Deb], *, files: int, documents: int,
-                  text: str, tokens: int) -> dict:
+def source_record(
+    source: Source, debs: dict[str, Deb], *, files: int, documents: int, text: str, tokens: int
+) -> dict:
     """The sources.json entry of one source."""
     deb = debs[source.packages[0]]
     return {
@@ -639,8 +826,9 @@ def source_record(source: Source, debs: dict[str, Deb], *, files: int, documents
     }
 
 
-def build_corpus(out_dir: Path | str, *, cache: Path = DEFAULT_CACHE,
-                 sources: list[Source] = SOURCES) -> dict:
+def build_corpus(
+    out_dir: Path | str, *, cache: Path = DEFAULT_CACHE, sources: list[Source] = SOURCES
+) -> dict:
     """Download, clean and write every source to `out_dir`; return the sources.json content."""
     out = Path(out_dir)
     (out / "licences").mkdir(parents=True, exist_ok=True)
@@ -655,11 +843,20 @@ def build_corpus(out_dir: Path | str, *, cache: Path = DEFAULT_CACHE,
         documents = [d for d in documents if d]
         text = "\n\n".join(documents) + "\n"
         (out / f"{source.name}.txt").write_text(text, encoding="utf-8")
-        record = source_record(source, PACKAGES, files=files, documents=len(documents),
-                               text=text, tokens=count_tokens(text, tokenizer))
+        record = source_record(
+            source,
+            PACKAGES,
+            files=files,
+            documents=len(documents),
+            text=text,
+            tokens=count_tokens(text, tokenizer),
+        )
         records.append(record)
-        print(f"{source.name:18} {record['tokens']:>10,} tokens  "
-              f"{time.perf_counter() - started:5.1f}s", flush=True)
+        print(
+            f"{source.name:18} {record['tokens']:>10,} tokens  "
+            f"{time.perf_counter() - started:5.1f}s",
+            flush=True,
+        )
     manifest = {
         "description": "Demo-model corpus rebuilt from Debian packages by export/corpus.py",
         "total_tokens": sum(r["tokens"] for r in records),
@@ -676,8 +873,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     manifest = build_corpus(args.out, cache=args.cache)
-    print(f"total {manifest['total_tokens']:,} tokens in {time.perf_counter() - started:.0f}s "
-          f"-> {args.out}")
+    print(
+        f"total {manifest['total_tokens']:,} tokens in {time.perf_counter() - started:.0f}s "
+        f"-> {args.out}"
+    )
 
 
 if __name__ == "__main__":

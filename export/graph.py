@@ -4,8 +4,16 @@ One graph serves a full pass and a cached generation step: it takes the new toke
 key/value cache of earlier tokens (P = 0 for a fresh prompt) and returns every tensor listed in
 pyexplainer.core.trace.TRACE_OUTPUTS plus the updated cache. Only plain ONNX operators that
 onnxruntime-web runs on WebAssembly: Gather, MatMul, Gemm, Add/Sub/Mul/Div/Pow, Sqrt, Tanh,
-ReduceMean, Softmax, Where, LessOrEqual, Range, Shape, Reshape, Transpose, Split, Concat,
+ReduceMean, Softmax, TopK, Where, LessOrEqual, Range, Shape, Reshape, Transpose, Split, Concat,
 Unsqueeze, Squeeze and, for int8 weights, DequantizeLinear.
+
+Two extras, both free when unused: a what-if ablation (inputs head_keep, mlp_keep, ablate_to_mean
+replace chosen heads' or MLPs' outputs by zeros or by their mean over the pass's positions; with
+everything kept the graph computes bit for bit what it computes without them), and the logit lens
+(input lens_rows picks residual-stream rows to read through ln_f and the tied output layer; the
+outputs lens_probs, lens_ids hold each row's top LENS_TOP_K tokens). Both cost little unused: a
+few elementwise operations per block, and one output layer for the one lens row a plain pass asks
+(onnxruntime-web cannot take the top k of an empty tensor, so no pass asks for none).
 
 int8: every weight matrix (token and position embeddings included; the output layer is the token
 embedding, tied) is stored as int8 with one float32 scale per output channel (symmetric, zero point
@@ -20,7 +28,13 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from pyexplainer.config import ModelConfig
-from pyexplainer.core.trace import MODEL_INPUTS, TRACE_OUTPUTS
+from pyexplainer.core.trace import (
+    INT64_TENSORS,
+    LENS_OUTPUTS,
+    LENS_TOP_K,
+    MODEL_INPUTS,
+    TRACE_OUTPUTS,
+)
 
 OPSET = 17
 QUANTIZATIONS = ("int8", "fp32")
@@ -73,8 +87,19 @@ class GraphBuilder:
             out=name,
         )
 
-    def op(self, op_type: str, *inputs: str, out: str | None = None, n_out: int = 1, **attrs):
-        outs = [out] if out and n_out == 1 else [self.fresh(op_type.lower()) for _ in range(n_out)]
+    def op(
+        self,
+        op_type: str,
+        *inputs: str,
+        out: str | None = None,
+        n_out: int = 1,
+        outs: list[str] | None = None,
+        **attrs,
+    ):
+        if outs is None:
+            outs = (
+                [out] if out and n_out == 1 else [self.fresh(op_type.lower()) for _ in range(n_out)]
+            )
         self.nodes.append(helper.make_node(op_type, list(inputs), outs, **attrs))
         return outs[0] if n_out == 1 else outs
 
@@ -97,6 +122,15 @@ def gelu_tanh(g: GraphBuilder, x: str) -> str:
     t = g.op("Tanh", g.op("Mul", inner, g.const(g.fresh("c"), np.float32(np.sqrt(2 / np.pi)))))
     one_plus = g.op("Add", t, g.const(g.fresh("one"), np.float32(1.0)))
     return g.op("Mul", g.op("Mul", x, one_plus), g.const(g.fresh("half"), np.float32(0.5)))
+
+
+def ablated(g: GraphBuilder, x: str, keep: str, axis: int) -> str:
+    """x * keep + mean of x over `axis` * (1 - keep) * ablate_to_mean: keep = 1 returns x exactly,
+    keep = 0 returns zeros or the mean over the pass's positions (`axis` is the position axis)."""
+    one = g.const(g.fresh("one"), np.float32(1.0))
+    fill = g.op("Mul", g.op("Sub", one, keep), "ablate_to_mean")
+    mean = g.op("ReduceMean", x, axes=[axis], keepdims=1)
+    return g.op("Add", g.op("Mul", x, keep), g.op("Mul", mean, fill))
 
 
 def split_heads(g: GraphBuilder, x: str, c: ModelConfig) -> str:
@@ -140,9 +174,15 @@ def block(
     lowest = g.const(g.fresh("lowest"), np.float32(np.finfo(np.float32).min))
     probs = g.op("Softmax", g.op("Where", mask, scaled, lowest), axis=-1)  # (H, T, S)
     heads = g.op("MatMul", probs, v_all)  # (H, T, Dh)
+    head_keep = g.op(
+        "Reshape",
+        g.op("Gather", "head_keep", index, axis=0),  # (H,)
+        g.const(g.fresh("per_head"), np.array([-1, 1, 1], dtype=np.int64)),
+    )  # (H, 1, 1)
+    kept_heads = ablated(g, heads, head_keep, axis=1)  # (H, T, Dh)
     merged = g.op(
         "Reshape",
-        g.op("Transpose", heads, perm=[1, 0, 2]),  # (T, H, Dh)
+        g.op("Transpose", kept_heads, perm=[1, 0, 2]),  # (T, H, Dh)
         g.const(g.fresh("merged_shape"), np.array([-1, d], dtype=np.int64)),
     )  # (T, D)
     attn = linear(merged, "attn.c_proj")  # (T, D)
@@ -150,7 +190,7 @@ def block(
     ln2, mean2, std2 = layer_norm(g, mid, gain2, bias2, eps)
     pre = linear(ln2, "mlp.c_fc")  # (T, 4D)
     act = gelu_tanh(g, pre)  # (T, 4D)
-    mlp = linear(act, "mlp.c_proj")  # (T, D)
+    mlp = ablated(g, linear(act, "mlp.c_proj"), g.op("Gather", "mlp_keep", index), axis=0)  # (T, D)
     out = g.op("Add", mid, mlp)  # (T, D)
     for name, tensor in [
         ("residual", x),
@@ -235,7 +275,20 @@ def build_model(
     for name, tensors in trace.items():
         if tensors:
             stack(g, tensors, name)
+    logit_lens(g, c, wte, gainf, biasf)
     return make_model_proto(g, c)
+
+
+def logit_lens(g: GraphBuilder, c: ModelConfig, wte: str, gain: str, bias: str) -> None:
+    """lens_rows (N,) of the stacked residual stream -> ln_f -> tied output layer -> softmax ->
+    the top LENS_TOP_K probabilities and token ids of each row: lens_probs, lens_ids (N, K)."""
+    flat_shape = g.const("lens_flat_shape", np.array([-1, c.n_embd], dtype=np.int64))
+    rows = g.op("Gather", g.op("Reshape", "residual", flat_shape), "lens_rows", axis=0)  # (N, D)
+    normed, _, _ = layer_norm(g, rows, gain, bias, c.layer_norm_epsilon)  # (N, D)
+    # onnxruntime's ReduceLogSumExp is ~25x slower than Softmax on (N, V): softmax, then top k
+    probs = g.op("Softmax", g.op("Gemm", normed, wte, transB=1), axis=-1)  # (N, V)
+    k = g.const("lens_top_k", np.array([min(LENS_TOP_K, c.vocab_size)], dtype=np.int64))
+    g.op("TopK", probs, k, axis=-1, n_out=2, outs=["lens_probs", "lens_ids"])
 
 
 def symbolic_shape(shape: tuple[str, ...], c: ModelConfig) -> list:
@@ -247,22 +300,19 @@ def symbolic_shape(shape: tuple[str, ...], c: ModelConfig) -> list:
         "Dh": c.head_dim,
         "4D": 4 * c.n_embd,
         "V": c.vocab_size,
+        "K": min(LENS_TOP_K, c.vocab_size),
     }
     return [sizes.get(dim, dim) for dim in shape]
 
 
 def make_model_proto(g: GraphBuilder, c: ModelConfig) -> onnx.ModelProto:
-    inputs = [
-        helper.make_tensor_value_info(
-            name,
-            TensorProto.INT64 if name == "input_ids" else TensorProto.FLOAT,
-            symbolic_shape(shape, c),
-        )
-        for name, (shape, _) in MODEL_INPUTS.items()
-    ]
+    def value_info(name: str, shape: tuple[str, ...]) -> onnx.ValueInfoProto:
+        dtype = TensorProto.INT64 if name in INT64_TENSORS else TensorProto.FLOAT
+        return helper.make_tensor_value_info(name, dtype, symbolic_shape(shape, c))
+
+    inputs = [value_info(name, shape) for name, (shape, _) in MODEL_INPUTS.items()]
     outputs = [
-        helper.make_tensor_value_info(name, TensorProto.FLOAT, symbolic_shape(shape, c))
-        for name, (shape, _) in TRACE_OUTPUTS.items()
+        value_info(name, shape) for name, (shape, _) in {**TRACE_OUTPUTS, **LENS_OUTPUTS}.items()
     ]
     graph = helper.make_graph(g.nodes, "pyexplainer_gpt2", inputs, outputs, g.initializers)
     model = helper.make_model(

@@ -56,8 +56,12 @@ def cmd_predict(model: LocalModel, args) -> None:
     trace = forward(model.run, model.manifest.config, model.tokenizer.encode(args.text))
     settings = SamplingSettings(args.temperature, args.top_k, args.top_p)
     rows = predictions(model.tokenizer, trace.last_logits, settings, args.top)
-    print(json.dumps([{"token": r.label, "id": r.token_id, "probability": r.probability}
-                      for r in rows], ensure_ascii=False))
+    print(
+        json.dumps(
+            [{"token": r.label, "id": r.token_id, "probability": r.probability} for r in rows],
+            ensure_ascii=False,
+        )
+    )
 
 
 def cmd_generate(model: LocalModel, args) -> None:

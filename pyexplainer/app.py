@@ -16,7 +16,9 @@ import js  # Pyodide only
 import numpy as np
 from pyodide.ffi import create_once_callable, create_proxy
 
-from pyexplainer.core.generation import KVCache, cache_after, checked_ids
+from pyexplainer.core.ablation import Ablation
+from pyexplainer.core.generation import KVCache, cache_after, checked_ids, model_feeds
+from pyexplainer.core.lens import LogitLens
 from pyexplainer.core.sampling import sample_next_token
 from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.trace import Trace
@@ -28,10 +30,11 @@ from pyexplainer.manifest import (
     check_file,
     parse_manifest,
 )
-from pyexplainer.messages import text
+from pyexplainer.messages import LOCALE_NAMES, choose_locale, format_number, text
 from pyexplainer.runtime.ort_browser import BrowserRunner
-from pyexplainer.ui import panels, snapshot
+from pyexplainer.ui import experiments, panels, snapshot
 from pyexplainer.ui.dom import document, element, fill, make, options
+from pyexplainer.ui.locale import translate_page
 from pyexplainer.ui.matrix import Matrices
 from pyexplainer.ui.overview import draw_overview
 from pyexplainer.views.attention import attention_grid, attention_row
@@ -40,6 +43,7 @@ from pyexplainer.views.embedding import embedding_view
 from pyexplainer.views.head_roles import head_roles, repeated_random_tokens
 from pyexplainer.views.interpretability import DEFAULT_THRESHOLD, interpretability
 from pyexplainer.views.layernorm import layer_norm_view
+from pyexplainer.views.logit_lens import logit_lens_view
 from pyexplainer.views.mlp import mlp_view
 from pyexplainer.views.overview import LAYER_NORMS, overview
 from pyexplainer.views.permalink import PageState, from_query, to_query
@@ -47,16 +51,40 @@ from pyexplainer.views.predictions import SamplingSettings, output_view
 from pyexplainer.views.residual import residual_view
 from pyexplainer.views.tokens import token_views
 from pyexplainer.views.tour import tour
+from pyexplainer.views.whatif import what_if_view
 
 SHOWN_PREDICTIONS = 15
-LOCALE = "en"
+LOCALE_KEY = "pyexplainer.locale"  # where the browser remembers the chosen language
 BUSY_BUTTONS = ("run-button", "generate-button", "recompute-button")  # off while the model runs
+FORM_FIELDS = ("INPUT", "SELECT", "TEXTAREA")
+WHOLE_MODEL_STAGES = ("embedding", "output", "heads", "lens", "whatif")  # no block to pick
 
 
-def set_status(message: str, *, error: bool = False) -> None:
+def set_status(message: str, state: str) -> None:
+    """The status line shows `message`; data-state holds `state` ("loading", "running",
+    "ready", "error", ...) for tests and tools, in every language."""
     status = element("status")
     status.textContent = message
-    status.classList.toggle("error", error)
+    status.dataset.state = state
+    status.classList.toggle("error", state == "error")
+
+
+def remembered_locale() -> str | None:
+    try:
+        return js.localStorage.getItem(LOCALE_KEY)  # None when nothing was chosen yet
+    except Exception:  # storage blocked (a sandboxed iframe, some private modes)
+        return None
+
+
+def remember_locale(locale: str) -> None:
+    try:
+        js.localStorage.setItem(LOCALE_KEY, locale)
+    except Exception:  # storage blocked: the choice lasts for this visit only
+        pass
+
+
+def browser_languages() -> list[str]:
+    return [str(language) for language in js.navigator.languages] or [str(js.navigator.language)]
 
 
 async def read_chunks(url: str, on_chunk) -> None:
@@ -131,21 +159,32 @@ class Page:
         self.token_list: list = []  # token_views of the text and what was generated
         self.tour_cards: tuple = ()
         self.tour_step = 0
+        self.locale = "en"
+        self.status_state = "loading"  # a key of ui.status.*, or "error"
+        self.entry: dict = {}  # the model's entry in models/index.json, once loaded
+        self.caps = None  # what the browser offers (WebGPU, threads), once loaded
+        self.runner: BrowserRunner | None = None  # the inference session, once loaded
+        self.recompute_values: dict | None = None  # of the last recompute check, shown
+        self.ablation = Ablation()  # the parts the what-if switches off, as ticked
+        self.lens: tuple | None = None  # (token ids, LogitLensView) of the last logit lens
+        self.what_if: tuple | None = None  # (token ids, WhatIfView) of the last what-if run
+        self.lens_running = False
+        self.model_lock = asyncio.Lock()  # one run at a time: the lens may still run in the back
         self._handlers = []  # proxies kept alive for the page's lifetime
 
     # ------------------------------------------------------------------ loading
 
     async def load(self, model_name: str = "") -> None:
         """Load model `model_name` of the site (its default when empty)."""
-        set_status("loading")
-        caps = await self.bridge.capabilities()
+        self.show_status("loading")
+        self.caps = await self.bridge.capabilities()
         index = json.loads(await fetch_bytes("models/index.json"))
         wanted = model_name or index["default"]
         entry = next((m for m in index["models"] if m["name"] == wanted), None)
         if entry is None:
             names = ", ".join(m["name"] for m in index["models"])
             raise ModelFileError(f"this site has no model {wanted!r} (it has: {names})")
-        self.model_name = wanted
+        self.model_name, self.entry = wanted, entry
         base = entry["path"]
         raw_manifest = await fetch_bytes(base + "manifest.json")
         if hashlib.sha256(raw_manifest).hexdigest() != entry["manifest_sha256"]:
@@ -158,9 +197,9 @@ class Page:
         self.tokenizer = Tokenizer.from_strings(
             files["vocab.json"].decode("utf-8"), files["merges.txt"].decode("utf-8")
         )
-        set_status("loading: starting the model")
+        self.show_status("starting_model")
         self.runner = await BrowserRunner.create(self.bridge, model)
-        self.show_model_info(entry, caps)
+        self.show_model_info()
         # One pass over a random sequence repeated once: what the induction scores read.
         c = self.manifest.config
         repeated = repeated_random_tokens(min(50, c.n_positions // 2), c.vocab_size, seed=0)
@@ -176,7 +215,13 @@ class Page:
 
         def progress(received: int) -> None:
             bar.value = received
-            label.textContent = f"{name}: {received / 1e6:.1f} of {total / 1e6:.1f} MB"
+            label.textContent = text(
+                "ui.download_progress",
+                self.locale,
+                name=name,
+                received_mb=received / 1e6,
+                total_mb=total / 1e6,
+            )
 
         if into_js:
             return await fetch_checked_js(base + name, name, self.manifest, progress)
@@ -185,30 +230,55 @@ class Page:
         check_file(self.manifest, name, data)  # size and sha256, named in the message
         return data
 
-    def show_model_info(self, entry: dict, caps) -> None:
-        c = self.manifest.config
+    def show_status(self, state: str) -> None:
+        """A ui.status.* message (loading, running, ready, ...) in the page's language."""
+        self.status_state = state
+        set_status(text(f"ui.status.{state}", self.locale), state)
+
+    def show_error(self, message: str) -> None:
+        self.status_state = "error"
+        set_status(message, "error")
+
+    def show_model_info(self) -> None:
+        c, locale = self.manifest.config, self.locale
         facts = [
-            f"{entry['name']}: GPT-2, {c.n_layer} layers, {c.n_head} heads, d={c.n_embd}, "
-            f"{entry['parameters'] / 1e6:.1f}M parameters, {self.manifest.quantization} "
-            f"weights, context {c.n_positions} tokens"
+            text(
+                "ui.model_info",
+                locale,
+                name=self.entry["name"],
+                n_layer=c.n_layer,
+                n_head=c.n_head,
+                n_embd=c.n_embd,
+                parameters_m=self.entry["parameters"] / 1e6,
+                quantization=self.manifest.quantization,
+                n_positions=c.n_positions,
+            )
         ]
         training = self.manifest.raw.get("training")
         if training:
             facts.append(
-                f"held-out perplexity {training['held_out']['perplexity']:.0f} "
-                f"(unigram baseline {training['unigram_baseline']['perplexity']:.0f})"
+                text(
+                    "ui.model_perplexity",
+                    locale,
+                    perplexity=training["held_out"]["perplexity"],
+                    baseline=training["unigram_baseline"]["perplexity"],
+                )
             )
         backend = (
             "WebGPU"
             if self.runner.backend == "webgpu"
-            else f"WebAssembly, {self.runner.threads} thread(s)"
+            else text("ui.backend_wasm", locale, threads=self.runner.threads)
         )
-        if self.runner.note:
-            backend += f" ({self.runner.note})"
-        if self.runner.backend == "wasm" and not caps.threads:
-            backend += "; single-threaded: the page is not cross-origin isolated"
-        facts.append(f"running on {backend}")
-        element("model-info").textContent = "; ".join(facts)
+        if self.runner.backend == "wasm" and not self.caps.webgpu:
+            backend = text(
+                "ui.backend_note", locale, backend=backend, note=text("ui.no_webgpu", locale)
+            )
+        elif self.runner.note:  # why WebGPU failed: the browser's own words
+            backend = text("ui.backend_note", locale, backend=backend, note=self.runner.note)
+        if self.runner.backend == "wasm" and not self.caps.threads:
+            backend += text("ui.facts_separator", locale) + text("ui.single_threaded", locale)
+        facts.append(text("ui.running_on", locale, backend=backend))
+        element("model-info").textContent = text("ui.facts_separator", locale).join(facts)
 
     # ------------------------------------------------------------------ events
 
@@ -243,16 +313,50 @@ class Page:
         keys = create_proxy(self.on_tour_key)
         self._handlers.append(keys)
         document.addEventListener("keydown", keys)
+
+    def fill_examples(self) -> None:
         options(
             element("examples"),
-            [("", text("ui.examples", LOCALE))]
-            + [(e, e) for e in text("ui.example_prompts", LOCALE).split("\n")],
+            [("", text("ui.examples", self.locale))]
+            + [(e, e) for e in text("ui.example_prompts", self.locale).split("\n")],
             "",
         )
 
+    # ------------------------------------------------------------------ language
+
+    def bind_locale_switch(self) -> None:
+        """The language switch works from the start, while the model still loads."""
+        options(element("locale-switch"), list(LOCALE_NAMES.items()), self.locale)
+        proxy = create_proxy(self.on_locale)
+        self._handlers.append(proxy)
+        element("locale-switch").addEventListener("change", proxy)
+
+    def on_locale(self, _event=None) -> None:
+        locale = element("locale-switch").value
+        remember_locale(locale)
+        self.redraw("locale", lambda: self.set_locale(locale))
+
+    def set_locale(self, locale: str) -> None:
+        """Show the page in `locale`: its fixed strings, the status, and whatever is drawn."""
+        info, copied = element("copy-link-info"), text("ui.link_copied", self.locale)
+        self.locale = locale
+        translate_page(document, locale)
+        element("locale-switch").value = locale
+        if self.status_state != "error":  # an error stays as it was said
+            self.show_status(self.status_state)
+        if info.textContent == copied:
+            info.textContent = text("ui.link_copied", locale)
+        self.fill_examples()
+        if self.runner is not None:
+            self.show_model_info()
+        if self.full is not None:
+            self.render()
+            if not element("tour").hidden:
+                self.render_tour_card()
+
     async def guarded(self, work) -> None:
         """Run one user action; any failure becomes the status message, nothing is lost."""
-        set_status("running")
+        self.show_status("running")
         for testid in BUSY_BUTTONS:
             element(testid).disabled = True
         self.timings = {}
@@ -260,9 +364,9 @@ class Page:
         try:
             await work()
             self.timings["total_ms"] = js.performance.now() - started
-            set_status("ready")
+            self.show_status("ready")
         except Exception as e:  # shown to the user, not swallowed
-            set_status(str(e) or type(e).__name__, error=True)
+            self.show_error(str(e) or type(e).__name__)
             js.console.error(f"{type(e).__name__}: {e}")
         finally:
             for testid in BUSY_BUTTONS:
@@ -342,7 +446,7 @@ class Page:
     def valid_stage(self, stage: tuple) -> bool:
         """Whether a stage read from a link exists in this model."""
         kind, layers = stage[0], self.config.n_layer
-        if kind in ("embedding", "output", "heads"):
+        if kind in WHOLE_MODEL_STAGES:
             return len(stage) == 1
         if kind == "layernorm":
             return len(stage) == 3 and stage[2] in LAYER_NORMS and 0 <= stage[1] <= layers
@@ -355,7 +459,7 @@ class Page:
         info = element("copy-link-info")
         try:
             await js.navigator.clipboard.writeText(link)
-            info.textContent = text("ui.link_copied", LOCALE)
+            info.textContent = text("ui.link_copied", self.locale)
         except Exception:  # no clipboard permission (or no clipboard): show it to copy by hand
             info.textContent = link
         info.dataset.link = link
@@ -396,19 +500,22 @@ class Page:
         self.show_tour_card()
 
     def show_tour_card(self) -> None:
-        card = self.tour_cards[self.tour_step]
+        self.render_tour_card()
+        self.open_stage(self.tour_cards[self.tour_step].stage)
+
+    def render_tour_card(self) -> None:
+        card, locale = self.tour_cards[self.tour_step], self.locale
         panel = element("tour")
         panel.dataset.card = card.id
-        panel.querySelector(".tour-title").textContent = text(card.title_key, LOCALE, **card.values)
-        panel.querySelector(".tour-body").textContent = text(card.body_key, LOCALE, **card.values)
+        panel.querySelector(".tour-title").textContent = text(card.title_key, locale, **card.values)
+        panel.querySelector(".tour-body").textContent = text(card.body_key, locale, **card.values)
         panel.querySelector(".tour-progress").textContent = text(
-            "ui.tour.progress", LOCALE, step=self.tour_step + 1, steps=len(self.tour_cards)
+            "ui.tour.progress", locale, step=self.tour_step + 1, steps=len(self.tour_cards)
         )
         panel.querySelector("[data-tour=previous]").disabled = self.tour_step == 0
         panel.querySelector("[data-tour=next]").disabled = (
             self.tour_step == len(self.tour_cards) - 1
         )
-        self.open_stage(card.stage)
 
     # ------------------------------------------------------------------ saving a picture
 
@@ -424,9 +531,9 @@ class Page:
         try:
             self.redraw("settings", self.render_settings_effect)
         except ValueError as e:
-            set_status(str(e), error=True)
+            self.show_error(str(e))
         else:
-            set_status("ready")
+            self.show_status("ready")
 
     def render_settings_effect(self) -> None:
         self.render_predictions()
@@ -435,12 +542,15 @@ class Page:
 
     def redraw(self, what: str, draw) -> None:
         """Run draw() for an interaction; how long it took goes on the status element, for the
-        benchmark (data-redraw: what and milliseconds; data-redraws counts them)."""
+        benchmark (data-redraw: what, milliseconds and the parts timed while drawing, such as
+        head_roles_ms; data-redraws counts them)."""
         started = js.performance.now()
+        self.timings = {}
         draw()
         status = element("status")
         status.setAttribute(
-            "data-redraw", json.dumps({"what": what, "ms": js.performance.now() - started})
+            "data-redraw",
+            json.dumps({**self.timings, "what": what, "ms": js.performance.now() - started}),
         )
         status.setAttribute("data-redraws", str(int(status.getAttribute("data-redraws") or 0) + 1))
 
@@ -448,6 +558,8 @@ class Page:
         """One listener for every clickable part of the explainer (overview nodes, tabs, heads)."""
         target = event.target.closest("[data-action]")
         if getattr(target, "dataset", None) is None or self.full is None:  # null: not on one
+            return
+        if target.tagName in FORM_FIELDS:  # its change event says what changed (on_change)
             return
         action = target.dataset.action
         self.redraw(action, lambda: self.act_on(action, target))
@@ -473,6 +585,15 @@ class Page:
             self.position = int(target.dataset.position)
             self.render_tokens()
             self.render_detail()
+        elif action == "run-ablation":
+            asyncio.ensure_future(self.guarded(self.run_ablation))
+        elif action == "clear-ablation":
+            self.ablation = Ablation(mode=self.ablation.mode)
+            self.render_detail()
+        elif action == "matrix-table":  # a heatmap's numbers as a table, or hidden again
+            self.matrices.toggle_table(target)
+        elif action == "matrix-page":
+            self.matrices.turn_table_page(target)
 
     def on_change(self, event) -> None:
         """A setting inside a panel: the sparsity threshold or the head role to rank by."""
@@ -481,6 +602,8 @@ class Page:
             return
         if action == "threshold":
             self.set_threshold(event)
+        elif action in ("ablate-head", "ablate-mlp", "ablate-mode"):
+            self.set_ablation(event.target)
         elif action == "role":
             self.role = event.target.value
             self.redraw("role", self.render_detail)
@@ -489,20 +612,23 @@ class Page:
         try:
             threshold = float(event.target.value)
         except ValueError:
-            set_status(f"threshold: {event.target.value!r} is not a number", error=True)
+            setting = text("ui.threshold", self.locale)
+            self.show_error(
+                text("ui.not_a_number", self.locale, setting=setting, value=event.target.value)
+            )
             return
         if not 0 <= threshold <= 1:
-            set_status("threshold: give a number between 0 and 1", error=True)
+            self.show_error(text("ui.threshold_range", self.locale))
             return
         self.threshold = threshold
         self.redraw("threshold", self.render_detail)
-        set_status("ready")
+        self.show_status("ready")
 
     def on_key(self, event) -> None:
         """Enter or space does what a click does: on anything with a data-action (overview
         nodes, tabs, tokens, heads) and on a prediction (appends that token)."""
-        if event.key not in ("Enter", " "):
-            return
+        if event.key not in ("Enter", " ") or event.target.tagName in FORM_FIELDS:
+            return  # a form field's keys are its own: space ticks a box
         if event.target.hasAttribute("data-action"):
             event.preventDefault()
             self.on_click(event)
@@ -527,12 +653,9 @@ class Page:
     def stage_of_kind(self, kind: str) -> tuple:
         layer = self.stage[1] if len(self.stage) > 1 else 0
         layer = min(layer, self.config.n_layer - 1)
-        return {
-            "embedding": ("embedding",),
-            "output": ("output",),
-            "heads": ("heads",),
-            "layernorm": ("layernorm", layer, "ln1"),
-        }.get(kind, (kind, layer))
+        if kind in WHOLE_MODEL_STAGES:
+            return (kind,)
+        return ("layernorm", layer, "ln1") if kind == "layernorm" else (kind, layer)
 
     def open_stage(self, stage: tuple) -> None:
         self.stage = stage
@@ -541,13 +664,66 @@ class Page:
 
     # ------------------------------------------------------------------ actions
 
+    async def run_model(
+        self, new_ids: list[int], cache: KVCache, ablation: Ablation | None = None, lens=False
+    ) -> tuple[np.ndarray, dict]:
+        """One pass: the checked ids (T,) and every output of the model."""
+        c = self.config
+        ids = checked_ids(c, new_ids, cache)
+        async with self.model_lock:
+            started = js.performance.now()
+            outputs = await self.runner.run(model_feeds(c, ids, cache, ablation, lens))
+            self.timings["inference_ms"] = js.performance.now() - started
+        return ids, outputs
+
     async def step(self, new_ids: list[int], cache: KVCache) -> Trace:
-        ids = checked_ids(self.manifest.config, new_ids, cache)
-        started = js.performance.now()
-        outputs = await self.runner.run(ids, cache.keys, cache.values)
-        self.timings["inference_ms"] = js.performance.now() - started
+        ids, outputs = await self.run_model(new_ids, cache)
         self.timings_of_last_step = self.timings["inference_ms"]
         return Trace.from_outputs(ids, cache.length, outputs)
+
+    @property
+    def all_ids(self) -> tuple[int, ...]:
+        return tuple(self.prompt_ids + self.generated_ids)
+
+    def current(self, result: tuple | None):
+        """The view of a (token ids, view) result if it is for the text as it is now."""
+        return result[1] if result is not None and result[0] == self.all_ids else None
+
+    async def compute_lens(self) -> None:
+        """The logit lens of every row: the whole text once more, with the lens asked for all."""
+        try:
+            ids, tokens = self.all_ids, self.tokens()  # the text may change while it runs
+            _, outputs = await self.run_model(list(ids), KVCache.empty(self.config), lens=True)
+            started = js.performance.now()
+            lens = LogitLens.from_outputs(self.config.n_layer, outputs)
+            self.lens = (ids, logit_lens_view(lens, self.tokenizer, tokens))
+            self.timings["lens_view_ms"] = js.performance.now() - started
+        finally:
+            self.lens_running = False
+        if self.stage[0] == "lens":
+            self.render_detail()
+
+    async def run_ablation(self) -> None:
+        ids, ablation = self.all_ids, self.ablation
+        _, outputs = await self.run_model(list(ids), KVCache.empty(self.config), ablation)
+        before, after = self.trace.last_logits, outputs["last_logits"]  # (V,) each
+        self.what_if = (ids, what_if_view(self.tokenizer, before, after, ablation))
+        self.render_detail()
+
+    def set_ablation(self, target) -> None:
+        """A ticked or unticked switch, or the kind of ablation: the next what-if run uses it."""
+        a, action = self.ablation, target.getAttribute("data-action")
+        if action == "ablate-mode":
+            self.ablation = Ablation(a.heads, a.mlps, target.value)
+            return
+        layer, on = int(target.dataset.layer), bool(target.checked)
+        if action == "ablate-head":
+            part = {(layer, int(target.dataset.head))}
+            heads = a.heads | part if on else a.heads - part
+            self.ablation = Ablation(frozenset(heads), a.mlps, a.mode)
+        else:
+            mlps = a.mlps | {layer} if on else a.mlps - {layer}
+            self.ablation = Ablation(a.heads, frozenset(mlps), a.mode)
 
     async def run_prompt(self) -> None:
         text = element("prompt-input").value
@@ -556,7 +732,7 @@ class Page:
         self.text, self.prompt_ids, self.generated_ids, self.trace = text, ids, [], trace
         self.full = trace
         self.position = len(ids) - 1
-        element("recompute-info").textContent = ""
+        self.recompute_values = None
         self.rng = np.random.default_rng(int(element("seed").value or 0))
         self.render()
 
@@ -579,7 +755,7 @@ class Page:
         self.full = self.full.extended(self.trace)
         self.generated_ids.append(token)
         self.position = self.last_position
-        element("recompute-info").textContent = ""
+        self.recompute_values = None
         self.render()
 
     async def recompute(self) -> None:
@@ -588,16 +764,21 @@ class Page:
         ids = self.prompt_ids + self.generated_ids
         full = await self.step(ids, KVCache.empty(self.config))
         difference = float(np.abs(full.last_logits - self.trace.last_logits).max())
-        element("recompute-info").textContent = text(
-            "output.recompute",
-            LOCALE,
+        self.recompute_values = dict(
             tokens=len(ids),
             difference=f"{difference:.1e}",
             cached_ms=cached_ms,
             full_ms=self.timings["inference_ms"],
             new=len(self.trace.input_ids),
         )
+        self.render_recompute()
         element("recompute-info").dataset.difference = repr(difference)
+
+    def render_recompute(self) -> None:
+        values = self.recompute_values
+        element("recompute-info").textContent = (
+            text("output.recompute", self.locale, **values) if values else ""
+        )
 
     def settings(self) -> SamplingSettings:
         def number(testid: str, kind):
@@ -605,7 +786,10 @@ class Page:
             try:
                 return kind(raw)
             except ValueError:
-                raise ValueError(f"{testid}: {raw!r} is not a number") from None
+                setting = text(f"ui.{testid.replace('-', '_')}", self.locale)
+                raise ValueError(
+                    text("ui.not_a_number", self.locale, setting=setting, value=raw)
+                ) from None
 
         return SamplingSettings(
             number("temperature", float), number("top-k", int), number("top-p", float)
@@ -629,6 +813,7 @@ class Page:
         self.render_tokens()
         self.render_predictions()
         self.render_check()
+        self.render_recompute()
         self.render_overview()
         self.render_detail()
 
@@ -645,15 +830,28 @@ class Page:
                 data_position=v.position,
                 data_action="select-position",
                 tabindex="0",
-                title=f"position {v.position}, id {v.token_id}"
-                + (f", characters {v.start}-{v.end}" if v.start >= 0 else ", generated"),
+                title=self.token_title(v),
             )
             chip.classList.toggle("generated", v.generated)
             chip.classList.toggle("selected", v.position == self.position)
             target.appendChild(chip)
-        element("cache-info").textContent = (
-            f"{len(views)} tokens; key/value cache holds {self.trace.present_keys.shape[2]} "
-            f"positions (the last step computed {len(self.trace.input_ids)} new)"
+        element("cache-info").textContent = text(
+            "ui.cache_info",
+            self.locale,
+            n_tokens=len(views),
+            cached=self.trace.present_keys.shape[2],
+            new=len(self.trace.input_ids),
+        )
+
+    def token_title(self, v) -> str:
+        """Where a token chip came from: position, id, and its characters or "generated"."""
+        where = (
+            text("ui.token_span", self.locale, start=v.start, end=v.end)
+            if v.start >= 0
+            else text("ui.token_generated", self.locale)
+        )
+        return text("ui.list_separator", self.locale).join(
+            [text("ui.token_title", self.locale, position=v.position, token_id=v.token_id), where]
         )
 
     def render_predictions(self) -> None:
@@ -672,21 +870,28 @@ class Page:
                     "",
                     make("span", p.label, class_="label"),
                     bar,
-                    make("span", f"{100 * p.probability:.2f}%", class_="prob"),
+                    make(
+                        "span",
+                        format_number(p.probability, self.locale, 2, percent=True),
+                        class_="prob",
+                    ),
                     class_="prediction",
                     tabindex="0",
                     role="button",
                     data_token_id=p.token_id,
                     data_prob=repr(p.probability),
                     title=text(
-                        "output.bar_title", LOCALE, probability=p.model_probability, logit=p.logit
+                        "output.bar_title",
+                        self.locale,
+                        probability=p.model_probability,
+                        logit=p.logit,
                     ),
                 )
             )
         fill(element("prediction-list"), *rows)
         element("rest-of-vocabulary").textContent = text(
             "output.rest_mass",
-            LOCALE,
+            self.locale,
             probability=view.rest_probability,
             model_probability=view.rest_model_probability,
             kept=view.kept,
@@ -694,8 +899,8 @@ class Page:
         )
 
     def render_overview(self) -> None:
-        draw_overview(element("sankey"), overview(self.full), LOCALE, self.stage)
-        element("sankey-legend").textContent = text("overview.legend", LOCALE)
+        draw_overview(element("sankey"), overview(self.full), self.locale, self.stage)
+        element("sankey-legend").textContent = text("overview.legend", self.locale)
 
     def tokens(self):
         """The tokens so far, with labels and spans (tokenized once per run or step)."""
@@ -716,15 +921,14 @@ class Page:
         which = stage[2] if stage[0] == "layernorm" else "ln1"
         options(element("layernorm-select"), [(w, w) for w in LAYER_NORMS], which)
         kind = stage[0]
-        element("layer-select").disabled = (
-            kind in ("embedding", "output", "heads") or which == "lnf"
-        )
+        element("layer-select").disabled = kind in WHOLE_MODEL_STAGES or which == "lnf"
         element("head-select").disabled = kind != "attention"
         element("layernorm-select").disabled = kind != "layernorm"
+        locale = self.locale
         element("breadcrumb").textContent = " › ".join(
-            [text("overview.title", LOCALE)]
-            + ([f"{text('ui.layer', LOCALE)} {stage[1]}"] if len(stage) > 1 else [])
-            + [text(f"stage.{kind}", LOCALE)]
+            [text("overview.title", locale)]
+            + ([f"{text('ui.layer', locale)} {stage[1]}"] if len(stage) > 1 else [])
+            + [text(f"stage.{kind}", locale)]
         )
 
     def render_detail(self) -> None:
@@ -733,7 +937,7 @@ class Page:
         target = element("detail")
         self.matrices.forget(target)
         trace, tokens, kind = self.full, self.tokens(), self.stage[0]
-        locale, m = LOCALE, self.matrices
+        locale, m = self.locale, self.matrices
         if kind == "embedding":
             views = [panels.embedding_panel(embedding_view(trace, tokens), m, locale)]
         elif kind == "attention":
@@ -761,9 +965,16 @@ class Page:
             view = layer_norm_view(trace, self.config, tokens, which, layer, self.position)
             views = [panels.layernorm_panel(view, m, locale)]
         elif kind == "heads":
+            roles_started = js.performance.now()
             view = head_roles(trace, self.repeated)
+            self.timings["head_roles_ms"] = js.performance.now() - roles_started
             half = len(self.repeated.input_ids) // 2
             views = [panels.head_roles_panel(view, self.role, half, locale)]
+        elif kind == "lens":
+            views = [self.lens_panel()]
+        elif kind == "whatif":
+            result = self.current(self.what_if)
+            views = [experiments.what_if_panel(self.config, self.ablation, result, locale)]
         elif kind == "residual":
             views = [panels.residual_panel(residual_view(trace, tokens), self.position, locale)]
         else:
@@ -775,20 +986,31 @@ class Page:
         self.timings["detail_ms"] = js.performance.now() - started
         self.update_address()
 
+    def lens_panel(self):
+        """The logit lens of the text as it is, or a note while the model computes it."""
+        view = self.current(self.lens)
+        if view is not None:
+            return experiments.logit_lens_panel(view, self.locale)
+        if not self.lens_running:
+            self.lens_running = True
+            asyncio.ensure_future(self.guarded(self.compute_lens))
+        return experiments.logit_lens_pending(self.locale)
+
     def render_check(self) -> None:
         started = js.performance.now()
         worst = max(
             self.trace.attention_mismatch(layer) for layer in range(self.manifest.config.n_layer)
         )
         self.timings["decompose_ms"] = js.performance.now() - started
-        element("attention-check").textContent = (
-            "Attention recomputed in numpy from the model's Q, K, V (scores, scale, causal mask, "
-            f"softmax, weighted values) matches the model's own heads to {worst:.1e}."
+        element("attention-check").textContent = text(
+            "ui.attention_check", self.locale, difference=worst
         )
 
 
 async def start(bridge) -> None:
     page = Page(bridge)
+    page.set_locale(choose_locale(remembered_locale(), browser_languages()))
+    page.bind_locale_switch()
     try:
         state = from_query(str(js.location.search))
     except ValueError as e:  # a damaged link: say so, and start as a plain visit
@@ -798,7 +1020,7 @@ async def start(bridge) -> None:
     try:
         await page.load(state.model if state else "")
     except Exception as e:
-        set_status(f"could not load the model: {e}", error=True)
+        page.show_error(text("ui.load_failed", page.locale, error=e))
         raise
     page.bind()
     if state and state.embed:
@@ -809,7 +1031,7 @@ async def start(bridge) -> None:
     else:
         await page.on_run()
     if broken_link:
-        set_status(broken_link, error=True)
+        page.show_error(broken_link)
 
 
 def save(blob, filename: str) -> None:

@@ -56,7 +56,7 @@ BENCH_FLAGS = ["--enable-precise-memory-info"]  # performance.memory unrounded
 READY_OR_ERROR = """() => {
   const s = document.querySelector('[data-testid=status]');
   if (s && s.classList.contains('error')) return {error: s.textContent};
-  if (s && s.dataset.actions && s.textContent === 'ready') return {at: performance.now()};
+  if (s && s.dataset.actions && s.dataset.state === 'ready') return {at: performance.now()};
   return false;
 }"""
 ACTION_FINISHED = "n => document.querySelector('[data-testid=status]').dataset.actions !== n"
@@ -128,6 +128,13 @@ MEASURED = {
     "cached_step_after_T64 = generate one token after it (key/value cache), recompute_T65 = run "
     "the 65-token prompt from scratch",
     "explained_forward_T64_ms": "total_ms of forward_T64",
+    "logit_lens_T64": "opening the logit lens tab after forward_T64: inference_ms = the model "
+    "once more over the 64 tokens with the lens on all (L+1) x 64 rows (ln_f, the tied output "
+    "layer, softmax and top 5 in the graph), lens_view_ms = the page's grid view model, total_ms "
+    "= the whole action with rendering",
+    "head_roles_T64": "opening the head roles tab after forward_T64: head_roles_ms = scoring "
+    "every head (previous token, first token, self, entropy on the prompt; induction on the "
+    "pass over a repeated random sequence made at load), page_ms = the whole redraw",
     "decompose_over_inference_T64": "decompose_ms / inference_ms of forward_T64",
     "cached_step_over_recompute": "inference_ms of cached_step_after_T64 / inference_ms of "
     "recompute_T65 (total_ms: the same ratio of whole actions)",
@@ -422,12 +429,17 @@ def visit(page, url: str) -> float:
 
 def act(page, testid: str) -> dict:
     """Click a button, wait until the page has finished, return that action's timings (ms)."""
+    return act_on(page, f"[data-testid={testid}]")
+
+
+def act_on(page, selector: str) -> dict:
+    """act() for anything that starts an action: a button, or the logit lens' stage tab."""
     status = page.locator("[data-testid=status]")
     before = status.get_attribute("data-actions") or "0"
-    page.click(f"[data-testid={testid}]")
+    page.click(selector)
     page.wait_for_function(ACTION_FINISHED, arg=before, timeout=ACTION_TIMEOUT_MS)
     if "error" in (status.get_attribute("class") or ""):
-        raise BenchError(f"{testid}: the page says {status.text_content()!r}")
+        raise BenchError(f"{selector}: the page says {status.text_content()!r}")
     return json.loads(status.get_attribute("data-timings"))
 
 
@@ -451,7 +463,8 @@ def redraw_after(page, what: str, interact) -> dict[str, float]:
     redraw = json.loads(status.get_attribute("data-redraw"))
     if redraw["what"] != what:
         raise BenchError(f"expected a {what!r} redraw, the page reported {redraw['what']!r}")
-    return {"page_ms": round(redraw["ms"], 1), "wall_ms": round(wall_ms, 1)}
+    parts = {k: round(v, 1) for k, v in redraw.items() if k.endswith("_ms")}  # e.g. head_roles
+    return {**parts, "page_ms": round(redraw["ms"], 1), "wall_ms": round(wall_ms, 1)}
 
 
 def open_tab(page, kind: str) -> dict[str, float]:
@@ -482,6 +495,7 @@ def repeated_interactions(page, prompt: str, config: ModelConfig, repeat: int) -
     """Each interaction `repeat` times on `prompt`; every block or head picked differs from the
     one before (the attention stage opens at block 0 after the output or residual tab, head 0)."""
     kinds = page.eval_on_selector_all(STAGE_TABS, "tabs => tabs.map(t => t.dataset.kind)")
+    kinds = [kind for kind in kinds if kind not in EXPERIMENT_STAGES]
     samples = Interactions(open_stage={kind: [] for kind in kinds})
     for _ in range(repeat):
         samples.all_views.append(all_views_after_run(page, prompt, kinds))
@@ -503,11 +517,18 @@ def repeated_interactions(page, prompt: str, config: ModelConfig, repeat: int) -
     return samples
 
 
+EXPERIMENT_STAGES = ("lens", "whatif")  # they run the model: measured as actions, not redraws
+
+
 def repeated_actions(page, prompts: dict[int, str], repeat: int) -> dict[str, list[dict]]:
     timings = defaultdict(list)
     for _ in range(repeat):
         timings["forward_T16"].append(run_prompt(page, prompts[16]))
         timings["forward_T64"].append(run_prompt(page, prompts[64]))
+        timings["logit_lens_T64"].append(act_on(page, f"{STAGE_TABS}[data-kind=lens]"))
+        roles = open_tab(page, "heads")
+        timings["head_roles_T64"].append({k: roles[k] for k in ("head_roles_ms", "page_ms")})
+        open_tab(page, "embedding")  # a run with the lens open would run the lens again
         timings["cached_step_after_T64"].append(act(page, "generate-button"))
         timings["recompute_T65"].append(run_prompt(page, prompts[65]))
     return dict(timings)

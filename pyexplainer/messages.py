@@ -70,6 +70,35 @@ EN: dict[str, str] = {
     "ui.tour.next": "Next",
     "ui.tour.close": "Close the tour",
     "ui.tour.progress": "Step {step} of {steps}",
+    "ui.page_title": "pyexplainer: how GPT-2 predicts the next token",
+    "ui.language": "Language",
+    "ui.examples_label": "Example prompts",
+    "ui.tour.keys": (
+        "Arrow keys move through the tour; Escape closes it. “Guided tour” reopens it where you "
+        "left it."
+    ),
+    "ui.save_png": "Save as PNG",
+    "ui.save_svg": "Save as SVG",
+    "ui.copy_link": "Copy link",
+    "ui.sankey_label": "The flow through the model",
+    "ui.stages": "Stages",
+    "ui.click_to_append": "Click a token to append it yourself.",
+    "ui.predictions_label": "Most probable next tokens",
+    "ui.recompute": "Recompute without the cache",
+    "ui.backend_wasm": "WebAssembly, {threads} thread(s)",
+    "ui.single_threaded": "single-threaded: the page is not cross-origin isolated",
+    "ui.load_failed": "could not load the model: {error}",
+    "ui.threshold": "threshold",
+    "ui.not_a_number": "{setting}: {value!r} is not a number",
+    "ui.threshold_range": "threshold: give a number between 0 and 1",
+    "ui.list_separator": ", ",
+    "ui.no_webgpu": "no WebGPU in this browser",
+    "ui.backend_note": "{backend} ({note})",
+    "embedding.row": "{label} (id {token_id}, pos {position})",
+    "where.attention": "layer {layer}, head {head}, query {query!r}",
+    "where.mlp": "layer {layer}, {label!r}",
+    "where.layernorm": "{which}, layer {layer}, {label!r}",
+    "ui.facts_separator": "; ",
     # ------------------------------------------------------------------ overview
     "overview.title": "The whole model at a glance",
     "overview.legend": (
@@ -394,6 +423,60 @@ EN: dict[str, str] = {
     "stage.residual": "Residual stream",
     "stage.output": "Output",
     "stage.heads": "Head roles",
+    "stage.lens": "Logit lens",
+    "stage.whatif": "What if?",
+    # ------------------------------------------------------------------ logit lens
+    "lens.heading": "Logit lens: what the model would say if it stopped early",
+    "lens.explanation": (
+        "Every row of the residual stream, from the embeddings to the last block, read out as if "
+        "it were the last: through the final layer norm and the output layer (the token "
+        "embedding, tied), then softmax. Each cell shows the most probable next token at that "
+        "depth and position, and its probability; hover for the top five. The bottom row is the "
+        "model's real prediction. Reading a column downwards shows at which block the model "
+        "settles on its answer."
+    ),
+    "lens.caption": "Top next token per depth (rows) and position (columns)",
+    "lens.corner": "depth \\ token",
+    "lens.depth_embeddings": "embeddings",
+    "lens.depth_block": "after block {block}",
+    "lens.depth_final": "after block {block} (output)",
+    "lens.cell_title": "Most probable next tokens here:\n{ranked}",
+    "lens.legend": (
+        "Darker blue: more probable. Outlined: the top token is the token that really comes next "
+        "in your text."
+    ),
+    "lens.settled": (
+        "At the last position the final answer “{label}” is on top from this depth on: {depth}."
+    ),
+    "lens.computing": "Running the model again with the logit lens on every row…",
+    # ------------------------------------------------------------------ what-if ablation
+    "whatif.heading": "What if? Switch heads or MLPs off",
+    "whatif.explanation": (
+        "Tick any heads and MLPs, then run: the model runs your whole text again with them "
+        "switched off, and the new prediction appears beside the real one. Zero ablation "
+        "removes a part's output; mean ablation replaces it by its average over the positions "
+        "of your text, which keeps its typical size and removes only what depends on the token."
+    ),
+    "whatif.switches": "Parts to switch off (ticked = off)",
+    "whatif.head": "head {head}",
+    "whatif.head_switch": "Switch off head {head} of block {layer}",
+    "whatif.mlp_switch": "Switch off the MLP of block {layer}",
+    "whatif.mode": "Ablation",
+    "whatif.mode.zero": "zero: output replaced by zeros",
+    "whatif.mode.mean": "mean: output replaced by its mean over the positions",
+    "whatif.run": "Run with these parts off",
+    "whatif.clear": "Switch everything back on",
+    "whatif.head_name": "block {layer} head {head}",
+    "whatif.mlp_name": "block {layer} MLP",
+    "whatif.nothing_off": "Nothing switched off: the model as it is.",
+    "whatif.off": "Switched off: {parts} ({mode}).",
+    "whatif.top_change": "Top token “{label}”: {before} → {after} ({change} points).",
+    "whatif.top_changed": "The most probable next token changed.",
+    "whatif.top_kept": "The most probable next token stayed the same.",
+    "whatif.kl": "KL divergence of the new distribution from the real one: {kl} nats.",
+    "whatif.before": "Real prediction",
+    "whatif.after": "With the parts switched off",
+    "whatif.was": " (was {before})",
     "ui.link_copied": "Link copied: it opens this view, with this text and these settings.",
     "check.sum": "token + position, added here, differs from the model's own sum by {difference}",
     "check.head": "these weights × V differ from the model's own head output by {difference}",
@@ -558,9 +641,45 @@ EN: dict[str, str] = {
         "continue a pattern it has seen once."
     ),
     "head_roles.excluded": "The first token can only attend to itself, so it is left out.",
+    # ------------------------------------------------------------------ heatmaps as text
+    "matrix.label": (
+        "{name}: a heatmap of {rows} × {cols} values; hover or tap a cell to read it, or show "
+        "the numbers as a table"
+    ),
+    "matrix.table.show": "Show the numbers",
+    "matrix.table.hide": "Hide the numbers",
+    "matrix.table.page": "{name}: columns {first}–{last} of {total}",
+    "matrix.table.previous": "Previous columns",
+    "matrix.table.next": "Next columns",
 }
 
 MESSAGES: dict[str, dict[str, str]] = {"en": EN, "zh-CN": ZH}
+LOCALE_NAMES = {"en": "English", "zh-CN": "简体中文"}  # each in its own language, for the switch
+# Digit grouping and decimal mark per locale: Simplified Chinese writes numbers as English does.
+SEPARATORS = {"en": (",", "."), "zh-CN": (",", ".")}
+
+
+def choose_locale(remembered: str | None, languages: list[str]) -> str:
+    """The locale to show: the one the student chose before, if we have it; else the first of
+    the browser's languages we have (any zh-* reads Simplified Chinese); else English."""
+    if remembered in MESSAGES:
+        return remembered
+    for language in languages:
+        base = language.lower().split("-")[0]
+        if base == "zh":
+            return "zh-CN"
+        if base == "en":
+            return "en"
+    return "en"
+
+
+def format_number(x: float, locale: str, digits: int = 3, *, percent: bool = False) -> str:
+    """x with `digits` decimals (or as a percentage, x=0.25 -> 25.0% with digits=1), grouped
+    and with the decimal mark of `locale`."""
+    group, decimal = SEPARATORS[locale]
+    shown = f"{100 * x if percent else x:,.{digits}f}"
+    shown = shown.translate(str.maketrans({",": group, ".": decimal}))  # at once, not in turn
+    return shown + ("%" if percent else "")
 
 
 def text(key: str, locale: str = "en", **values) -> str:

@@ -60,6 +60,32 @@ ZH: dict[str, str] = {
     "ui.tour.next": "下一步",
     "ui.tour.close": "关闭引导",
     "ui.tour.progress": "第 {step} 步，共 {steps} 步",
+    "ui.page_title": "pyexplainer：GPT-2 如何预测下一个词元",
+    "ui.language": "语言",
+    "ui.examples_label": "示例文字",
+    "ui.tour.keys": "用方向键在引导中前后移动，按 Esc 关闭。点“引导游览”会从你离开的地方继续。",
+    "ui.save_png": "保存为 PNG",
+    "ui.save_svg": "保存为 SVG",
+    "ui.copy_link": "复制链接",
+    "ui.sankey_label": "数据流经模型的过程",
+    "ui.stages": "阶段",
+    "ui.click_to_append": "点击一个词元，亲手把它接到文字后面。",
+    "ui.predictions_label": "最可能的下一个词元",
+    "ui.recompute": "不用缓存重新计算",
+    "ui.backend_wasm": "WebAssembly，{threads} 个线程",
+    "ui.single_threaded": "单线程：页面没有跨源隔离",
+    "ui.load_failed": "无法加载模型：{error}",
+    "ui.threshold": "阈值",
+    "ui.not_a_number": "{setting}：{value!r} 不是数字",
+    "ui.threshold_range": "阈值：请输入 0 到 1 之间的数",
+    "ui.list_separator": "，",
+    "ui.no_webgpu": "此浏览器没有 WebGPU",
+    "ui.backend_note": "{backend}（{note}）",
+    "embedding.row": "{label}（id {token_id}，位置 {position}）",
+    "where.attention": "块 {layer}，注意力头 {head}，查询 {query!r}",
+    "where.mlp": "块 {layer}，{label!r}",
+    "where.layernorm": "{which}，块 {layer}，{label!r}",
+    "ui.facts_separator": "；",
     # ------------------------------------------------------------------ overview
     "overview.title": "一眼看全整个模型",
     "overview.legend": (
@@ -352,6 +378,52 @@ ZH: dict[str, str] = {
     "stage.residual": "残差流",
     "stage.output": "输出",
     "stage.heads": "注意力头的角色",
+    "stage.lens": "逻辑透镜",
+    "stage.whatif": "假如？",
+    # ------------------------------------------------------------------ logit lens
+    "lens.heading": "逻辑透镜（logit lens）：如果模型提前停下，它会预测什么",
+    "lens.explanation": (
+        "把残差流的每一行（从嵌入到最后一个块）都当作最后一层来读出：经过最终层归一化和输出层"
+        "（与词元嵌入共享权重），再做 softmax。每个格子显示该深度、该位置上最可能的下一个词元及其"
+        "概率；悬停可看前五名。最下面一行就是模型真正的预测。沿一列往下看，可以看到模型在第几个块"
+        "确定了答案。"
+    ),
+    "lens.caption": "每个深度（行）和位置（列）上概率最高的下一个词元",
+    "lens.corner": "深度 \\ 词元",
+    "lens.depth_embeddings": "嵌入",
+    "lens.depth_block": "第 {block} 块之后",
+    "lens.depth_final": "第 {block} 块之后（输出）",
+    "lens.cell_title": "这里最可能的下一个词元：\n{ranked}",
+    "lens.legend": "蓝色越深，概率越高。带边框：最高的词元正是你的文本中真正的下一个词元。",
+    "lens.settled": "在最后一个位置，最终答案“{label}”从这个深度起一直排第一：{depth}。",
+    "lens.computing": "正在带着逻辑透镜对每一行重新运行模型……",
+    # ------------------------------------------------------------------ what-if ablation
+    "whatif.heading": "假如？关闭注意力头或 MLP",
+    "whatif.explanation": (
+        "勾选任意注意力头和 MLP，然后运行：模型会在关闭它们的情况下对你的整段文本重新运行，新的"
+        "预测显示在真实预测旁边。置零消融去掉该部分的输出；均值消融用它在你文本各位置上的平均值"
+        "代替，保留其典型大小，只去掉随词元变化的部分。"
+    ),
+    "whatif.switches": "要关闭的部分（勾选 = 关闭）",
+    "whatif.head": "头 {head}",
+    "whatif.head_switch": "关闭第 {layer} 块的头 {head}",
+    "whatif.mlp_switch": "关闭第 {layer} 块的 MLP",
+    "whatif.mode": "消融方式",
+    "whatif.mode.zero": "置零：输出换成零",
+    "whatif.mode.mean": "均值：输出换成它在各位置上的平均值",
+    "whatif.run": "关闭这些部分后运行",
+    "whatif.clear": "全部重新打开",
+    "whatif.head_name": "第 {layer} 块的头 {head}",
+    "whatif.mlp_name": "第 {layer} 块的 MLP",
+    "whatif.nothing_off": "没有关闭任何部分：模型保持原样。",
+    "whatif.off": "已关闭：{parts}（{mode}）。",
+    "whatif.top_change": "最高词元“{label}”：{before} → {after}（{change} 个百分点）。",
+    "whatif.top_changed": "最可能的下一个词元变了。",
+    "whatif.top_kept": "最可能的下一个词元没有变。",
+    "whatif.kl": "新分布相对真实分布的 KL 散度：{kl} 奈特。",
+    "whatif.before": "真实预测",
+    "whatif.after": "关闭这些部分之后",
+    "whatif.was": "（原为 {before}）",
     "ui.link_copied": "链接已复制：打开它会显示这个视图，以及这段文字和这些设置。",
     "check.sum": "在此相加的词元 + 位置，与模型自身的和相差 {difference}",
     "check.head": "这些权重 × V 与模型自身的注意力头输出相差 {difference}",
@@ -511,4 +583,14 @@ ZH: dict[str, str] = {
         "其后的那个词元”上的平均权重。这样的头让模型能够延续一个只见过一次的模式。"
     ),
     "head_roles.excluded": "第一个词元只能关注它自己，因此不计入。",
+    # ------------------------------------------------------------------ heatmaps as text
+    "matrix.label": (
+        "{name}：由 {rows} × {cols} 个数值构成的热图；将指针悬停或轻触某个单元格即可读出其数值，"
+        "也可以把这些数字显示为表格"
+    ),
+    "matrix.table.show": "显示数字",
+    "matrix.table.hide": "隐藏数字",
+    "matrix.table.page": "{name}：第 {first}–{last} 列，共 {total} 列",
+    "matrix.table.previous": "前几列",
+    "matrix.table.next": "后几列",
 }

@@ -1,12 +1,19 @@
 """Shared fixtures: GPT-2's real vocabulary, a tiny random GPT-2 checkpoint in Hugging Face
-layout (made here, no download), and its fp32 and int8 exports."""
+layout (made here, no download), and its fp32 and int8 exports; for the browser tests, the site
+built once per session, a server for it and headless Chromium."""
 
 import json
 import shutil
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from pyexplainer.bench import BACKEND_FLAGS, CHROMIUM
+from pyexplainer.bench import CHROMIUM_FLAGS as BASE_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
 VOCAB_DIR = ROOT / "models" / "demo"
@@ -82,3 +89,66 @@ def tiny_int8(tiny_checkpoint, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("export") / "tiny-int8"
     export_model(str(tiny_checkpoint), out, quantize="int8")
     return out
+
+
+# ------------------------------------------------------------------ the browser tests
+
+CHROMIUM_FLAGS = [*BASE_FLAGS, *BACKEND_FLAGS["wasm"]]  # WebAssembly: no GPU
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site") / "site"
+    subprocess.run(
+        [sys.executable, "build/make_site.py", "--out", str(out)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def start_server(site: Path):
+    """A local server for `site` in a thread: (server, its URL)."""
+    from pyexplainer.serve import make_server
+
+    httpd = make_server(site, host="127.0.0.1", port=0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/"
+
+
+def stop_server(httpd) -> None:
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def server(site):
+    httpd, url = start_server(site)
+    yield url
+    stop_server(httpd)
+
+
+@pytest.fixture(scope="session")
+def playwright():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright):
+    b = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="session")
+def cpython_model(site):
+    from pyexplainer.model_dir import open_model_dir
+
+    index = json.loads((site / "models" / "index.json").read_text())
+    return open_model_dir(site / index["models"][0]["path"])

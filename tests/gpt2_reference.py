@@ -26,8 +26,17 @@ def _gelu(x):
     return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * np.power(x, 3))))
 
 
-def reference_forward(ids, weights, n_layer, n_head, eps=1e-5):
-    """ids: list of token ids. weights: GPT-2 names (HF Conv1D layout), any float dtype."""
+def _ablate(x, to_mean):
+    """What an ablated part adds instead of x (T, ...): zeros, or x's mean over the positions."""
+    return np.tile(x.mean(axis=0), (len(x),) + (1,) * (x.ndim - 1)) if to_mean else np.zeros_like(x)
+
+
+def reference_forward(
+    ids, weights, n_layer, n_head, eps=1e-5, ablated_heads=(), ablated_mlps=(), to_mean=False
+):
+    """ids: list of token ids. weights: GPT-2 names (HF Conv1D layout), any float dtype.
+    ablated_heads: (layer, head) pairs and ablated_mlps: layers whose outputs are replaced by
+    zeros or (to_mean) by their mean over the positions before they are added."""
     w = {k: np.asarray(v, dtype=np.float64) for k, v in weights.items()}
     T = len(ids)
     D = w["wte.weight"].shape[1]
@@ -83,13 +92,19 @@ def reference_forward(ids, weights, n_layer, n_head, eps=1e-5):
                 for j in range(i + 1):
                     probs[h, i, j] = exps[j] / sum(exps)
                 heads[h, i] = sum(probs[h, i, j] * v[h, j] for j in range(i + 1))
-        merged = np.concatenate([heads[h] for h in range(n_head)], axis=1)
+        used = [
+            _ablate(heads[h], to_mean) if (layer, h) in ablated_heads else heads[h]
+            for h in range(n_head)
+        ]
+        merged = np.concatenate(used, axis=1)
         attn = merged @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
         x = x + attn
         b, mean2, std2 = _layer_norm(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
         pre = b @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"]
         act = _gelu(pre)
         mlp = act @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
+        if layer in ablated_mlps:
+            mlp = _ablate(mlp, to_mean)
         for name, value in [
             ("ln1_mean", mean),
             ("ln1_std", std),

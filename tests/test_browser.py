@@ -6,8 +6,6 @@ Marked `browser`; the site is built once (downloads go to the user cache on the 
 
 import json
 import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -18,14 +16,12 @@ from pyexplainer.bench import BACKEND_FLAGS, CHROMIUM
 from pyexplainer.bench import CHROMIUM_FLAGS as BASE_FLAGS
 from pyexplainer.core.generation import generate
 from pyexplainer.core.sampling import next_token_distribution
-from pyexplainer.model_dir import open_model_dir
-from tests.conftest import ROOT
+from tests.conftest import ROOT, start_server, stop_server
 
 pytestmark = pytest.mark.browser
-CHROMIUM_FLAGS = [*BASE_FLAGS, *BACKEND_FLAGS["wasm"]]  # WebAssembly: no GPU
 READY_OR_ERROR = (
     "() => { const s = document.querySelector('[data-testid=status]');"
-    " return s.textContent === 'ready' || s.classList.contains('error'); }"
+    " return s.dataset.state === 'ready' || s.classList.contains('error'); }"
 )
 LOAD_TIMEOUT_MS = 300_000
 SCREENSHOTS = ROOT / "out" / "screenshots"  # gitignored: look at them after a run
@@ -35,62 +31,6 @@ CACHED_PATHS = (
     "  for (const r of await (await caches.open(name)).keys()) paths.push(new URL(r.url).pathname);"
     " } return paths; }"
 )
-
-
-@pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("site") / "site"
-    subprocess.run(
-        [sys.executable, "build/make_site.py", "--out", str(out)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    return out
-
-
-def start_server(site: Path):
-    """A local server for `site` in a thread: (server, its URL)."""
-    from pyexplainer.serve import make_server
-
-    httpd = make_server(site, host="127.0.0.1", port=0)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/"
-
-
-def stop_server(httpd) -> None:
-    httpd.shutdown()
-    httpd.server_close()
-
-
-@pytest.fixture(scope="session")
-def server(site):
-    httpd, url = start_server(site)
-    yield url
-    stop_server(httpd)
-
-
-@pytest.fixture(scope="session")
-def playwright():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="session")
-def chromium(playwright):
-    b = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-    yield b
-    b.close()
-
-
-@pytest.fixture(scope="session")
-def cpython_model(site):
-    index = json.loads((site / "models" / "index.json").read_text())
-    return open_model_dir(site / index["models"][0]["path"])
 
 
 class Student:
@@ -638,6 +578,9 @@ def test_keyboard_alone_reaches_every_control(explained):
         "layernorm",
         "residual",
         "output",
+        "heads",
+        "lens",
+        "whatif",
         "block0.attention",
         "token",
         "prediction",
@@ -813,8 +756,10 @@ def test_a_phone_gets_the_real_model_without_sideways_scrolling(chromium, server
     assert page.text_content("[data-testid=status]") == "ready"
     assert page.locator("[data-testid=prediction-list] > *").count() > 0
     width = "() => document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
-    for kind in ("embedding", "attention", "output"):
+    for kind in ("embedding", "attention", "output", "heads", "lens", "whatif"):
         page.tap(f"[data-testid=stage-tabs] [data-kind={kind}]")
+        if kind == "lens":  # wide: its grid scrolls inside the view, once the model has run
+            page.wait_for_selector("[data-testid=logit-lens][data-state=ready]")
         assert page.evaluate(width) <= 0, kind
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "phone-390x844.png", full_page=True)

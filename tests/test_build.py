@@ -529,11 +529,26 @@ const model = readFileSync(`${site}/models/${name}/model.onnx`);
 const session = await ort.InferenceSession.create(model);
 const [L, H, , Dh] = manifest.inputs.past_keys.shape;
 const empty = () => new ort.Tensor("float32", new Float32Array(0), [L, H, 0, Dh]);
-const out = await session.run({
+// As it is (nothing ablated, the lens of the last row only), then with head 1 of block 0
+// mean-ablated and every residual-stream row read by the logit lens.
+const run = (headKeep, toMean, lensRows) => session.run({
   input_ids: new ort.Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [ids.length]),
   past_keys: empty(), past_values: empty(),
+  head_keep: new ort.Tensor("float32", Float32Array.from(headKeep), [L, H]),
+  mlp_keep: new ort.Tensor("float32", new Float32Array(L).fill(1), [L]),
+  ablate_to_mean: new ort.Tensor("float32", Float32Array.of(toMean), []),
+  lens_rows: new ort.Tensor("int64", BigInt64Array.from(lensRows.map(BigInt)), [lensRows.length]),
 });
-console.log(JSON.stringify(Array.from(out.last_logits.data)));
+const plain = await run(new Array(L * H).fill(1), 0, [(L + 1) * ids.length - 1]);
+const ablated = await run(new Array(L * H).fill(1).map((x, i) => i === 1 ? 0 : x), 1,
+  [...Array((L + 1) * ids.length).keys()]);
+console.log(JSON.stringify({
+  plain: Array.from(plain.last_logits.data),
+  plain_lens: plain.lens_probs.dims,
+  ablated: Array.from(ablated.last_logits.data),
+  lens_probs: Array.from(ablated.lens_probs.data),
+  lens_ids: Array.from(ablated.lens_ids.data, Number),
+}));
 """
 
 
@@ -563,7 +578,8 @@ def test_real_build_pyodide_imports_numpy_and_the_package_from_the_site(
 
 @network
 def test_real_build_onnxruntime_web_runs_the_model_as_cpython_does(real_site, tiny_int8, tmp_path):
-    """onnxruntime-web's WebAssembly build on the shipped model, against onnxruntime in CPython.
+    """onnxruntime-web's WebAssembly build on the shipped model, against onnxruntime in CPython:
+    a plain pass, then one with a head mean-ablated and the logit lens of every row.
 
     CPython's session runs at the basic optimization level: its default level fuses int8
     DequantizeLinear+MatMul into MatMulNBits, which onnxruntime-web does not, and the logits then
@@ -572,21 +588,32 @@ def test_real_build_onnxruntime_web_runs_the_model_as_cpython_does(real_site, ti
     import numpy as np
     import onnxruntime as ort
 
+    from pyexplainer.core.ablation import Ablation
+    from pyexplainer.core.generation import KVCache, model_feeds
+    from pyexplainer.model_dir import open_model_dir
+
     out, _ = real_site
     ids = [15496, 11, 220, 10310, 244]
-    web = np.array(json.loads(node(NODE_ORT, tmp_path, str(out), json.dumps(ids))), np.float32)
+    web = json.loads(node(NODE_ORT, tmp_path, str(out), json.dumps(ids)))
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     session = ort.InferenceSession(
         str(tiny_int8 / "model.onnx"), options, providers=["CPUExecutionProvider"]
     )
-    manifest = json.loads((tiny_int8 / "manifest.json").read_text())
-    L, H, _, Dh = manifest["inputs"]["past_keys"]["shape"]
-    empty = np.zeros((L, H, 0, Dh), np.float32)
-    (cpython,) = session.run(
-        ["last_logits"], {"input_ids": np.array(ids), "past_keys": empty, "past_values": empty}
+    c = open_model_dir(tiny_int8).manifest.config
+    names = ["last_logits", "lens_probs", "lens_ids"]
+    feeds = model_feeds(c, np.array(ids), KVCache.empty(c))
+    plain, plain_lens, _ = session.run(names, feeds)
+    ablation = Ablation(heads=frozenset({(0, 1)}), mode="mean")
+    ablated, lens_probs, lens_ids = session.run(
+        names, model_feeds(c, np.array(ids), KVCache.empty(c), ablation, lens=True)
     )
-    np.testing.assert_allclose(web, cpython, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(web["plain"], plain, atol=1e-4, rtol=0)
+    assert web["plain_lens"] == list(plain_lens.shape) == [1, 5]
+    np.testing.assert_allclose(web["ablated"], ablated, atol=1e-4, rtol=0)
+    assert np.abs(ablated - plain).max() > 1e-3  # the ablation changed the prediction
+    np.testing.assert_allclose(web["lens_probs"], lens_probs.reshape(-1), atol=1e-5, rtol=0)
+    assert web["lens_ids"] == lens_ids.reshape(-1).tolist()
 
 
 def test_the_pages_workflow_builds_the_site_and_deploys_that_folder():

@@ -12,7 +12,7 @@ import onnx
 import pytest
 
 from pyexplainer.core.generation import KVCache, cache_after, forward
-from pyexplainer.core.trace import TRACE_OUTPUTS
+from pyexplainer.core.trace import LENS_OUTPUTS, TRACE_OUTPUTS
 from pyexplainer.model_dir import open_model_dir
 from tests.conftest import ROOT, TINY, tiny_weights, write_hf_checkpoint
 from tests.gpt2_reference import reference_forward
@@ -43,6 +43,7 @@ WEB_OPERATORS = {
     "Squeeze",
     "Sub",
     "Tanh",
+    "TopK",
     "Transpose",
     "Unsqueeze",
     "Where",
@@ -153,7 +154,7 @@ def test_manifest_records_files_config_and_fidelity(tiny_int8):
     manifest = json.loads((tiny_int8 / "manifest.json").read_text())
     assert manifest["config"] == {**{k: TINY[k] for k in TINY}, "layer_norm_epsilon": 1e-5}
     assert manifest["quantization"]["weights"] == "int8"
-    assert set(manifest["outputs"]) == set(TRACE_OUTPUTS)
+    assert set(manifest["outputs"]) == {*TRACE_OUTPUTS, *LENS_OUTPUTS}
     assert manifest["outputs"]["q"]["shape"] == [2, 4, "T", 8]
     for name, record in manifest["files"].items():
         data = (tiny_int8 / name).read_bytes()

@@ -2,10 +2,12 @@
 same keys and placeholders as English."""
 
 import string
+from html.parser import HTMLParser
 
 import pytest
 
-from pyexplainer.messages import MESSAGES, text
+from pyexplainer.messages import MESSAGES, choose_locale, format_number, text
+from tests.conftest import ROOT
 
 
 def fields(template: str) -> set[str]:
@@ -75,6 +77,9 @@ ZH_SAME_AS_ENGLISH = {
     "output.formula.logits",
     "output.formula.softmax",
     "output.final_norm.formula",
+    "ui.list_separator",  # punctuation: Chinese full-width, no Chinese characters
+    "ui.facts_separator",
+    "ui.backend_note",  # full-width brackets around the note
 }
 
 
@@ -115,3 +120,66 @@ def test_chinese_text_fills_placeholders_with_their_formats():
     )
     with pytest.raises(KeyError, match="'tour.blocks.title' needs a value for 'n_layer'"):
         text("tour.blocks.title", "zh-CN")
+
+
+class MarkedStrings(HTMLParser):
+    """(key, English fallback) for every data-i18n (text) and data-i18n-aria (aria-label) mark
+    in a page; a data-i18n element holds text only, so its text runs to the next end tag."""
+
+    def __init__(self):
+        super().__init__()
+        self.marks: list[tuple[str, str]] = []
+        self._open: str | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "data-i18n-aria" in attrs:
+            self.marks.append((attrs["data-i18n-aria"], attrs["aria-label"]))
+        if "data-i18n" in attrs:
+            self._open, self._text = attrs["data-i18n"], ""
+
+    def handle_data(self, data):
+        self._text += data
+
+    def handle_endtag(self, tag):
+        if self._open is not None:
+            self.marks.append((self._open, " ".join(self._text.split())))
+            self._open = None
+
+
+def test_every_string_marked_in_the_page_is_in_both_catalogues_with_its_english_text():
+    parser = MarkedStrings()
+    parser.feed((ROOT / "web" / "index.html").read_text(encoding="utf-8"))
+    assert len(parser.marks) > 30
+    for key, english in parser.marks:
+        assert key in MESSAGES["en"] and key in MESSAGES["zh-CN"], key
+        assert english == MESSAGES["en"][key], key  # the fallback before Python has loaded
+
+
+@pytest.mark.parametrize(
+    ("remembered", "languages", "locale"),
+    [
+        (None, ["zh-CN", "en"], "zh-CN"),
+        (None, ["zh-TW"], "zh-CN"),
+        (None, ["de-DE", "zh"], "zh-CN"),
+        (None, ["en-GB", "zh-CN"], "en"),
+        (None, ["fr"], "en"),
+        (None, [], "en"),
+        ("en", ["zh-CN"], "en"),
+        ("zh-CN", ["en-US"], "zh-CN"),
+        ("xx", ["zh-CN"], "zh-CN"),  # a remembered locale this site does not have is ignored
+    ],
+)
+def test_the_locale_is_the_remembered_one_else_the_browsers(remembered, languages, locale):
+    assert choose_locale(remembered, languages) == locale
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_numbers_use_the_locales_grouping_and_decimal_mark(locale):
+    # Both locales group thousands with "," and mark decimals with "." (expected strings written
+    # out by hand, not produced by the function's own f-string).
+    assert format_number(1234567.891, locale, 2) == "1,234,567.89"
+    assert format_number(-0.5, locale, 3) == "-0.500"
+    assert format_number(0.12345, locale, 2, percent=True) == "12.35%"
+    assert format_number(1.0, locale, 0, percent=True) == "100%"

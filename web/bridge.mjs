@@ -54,17 +54,17 @@ async function sessionOn(backend, modelBytes, caps, note) {
 
 /** Run one step. ids: BigInt64Array (T); keys/values: Float32Array of cacheDims (L, H, P, Dh).
  *  Returns {name: {data: Float32Array, dims: number[]}} for every model output. */
-export async function run(handle, ids, keys, values, cacheDims) {
+// inputs: { name: { type: "int64" | "float32", data: typed array, dims: [...] } }
+export async function run(handle, inputs) {
   const { ort, session } = handle;
-  const feeds = {
-    input_ids: new ort.Tensor("int64", ids, [ids.length]),
-    past_keys: new ort.Tensor("float32", keys, cacheDims),
-    past_values: new ort.Tensor("float32", values, cacheDims),
-  };
+  const feeds = {};
+  for (const [name, { type, data, dims }] of Object.entries(inputs)) {
+    feeds[name] = new ort.Tensor(type, data, dims);
+  }
   const results = await session.run(feeds);
   const out = {};
   for (const [name, tensor] of Object.entries(results)) {
-    out[name] = { data: tensor.data, dims: Array.from(tensor.dims) };
+    out[name] = { type: tensor.type, data: tensor.data, dims: Array.from(tensor.dims) };
   }
   return out;
 }

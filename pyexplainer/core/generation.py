@@ -1,8 +1,8 @@
 """Traced forward passes and token-by-token generation with a key/value cache.
 
-The core does not know where the model runs: it calls a `RunModel`, a function from the model
-inputs (see trace.MODEL_INPUTS) to the named outputs. onnxruntime (CPython) and onnxruntime-web
-(the browser) each provide one.
+The core does not know where the model runs: it calls a `RunModel`, a function from the model's
+named inputs (see trace.MODEL_INPUTS, made by `model_feeds`) to its named outputs. onnxruntime
+(CPython) and onnxruntime-web (the browser) each provide one.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from pyexplainer.config import ModelConfig
+from pyexplainer.core.ablation import Ablation
+from pyexplainer.core.lens import lens_rows
 from pyexplainer.core.sampling import sample_next_token
 from pyexplainer.core.trace import Trace
 
-RunModel = Callable[[np.ndarray, np.ndarray, np.ndarray], dict[str, np.ndarray]]
+RunModel = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 
 
 class ContextLengthError(ValueError):
@@ -61,17 +63,39 @@ def checked_ids(c: ModelConfig, new_ids: Sequence[int], cache: KVCache) -> np.nd
     return ids
 
 
+def model_feeds(
+    c: ModelConfig,
+    ids: np.ndarray,
+    cache: KVCache,
+    ablation: Ablation | None = None,
+    lens: bool = False,
+) -> dict[str, np.ndarray]:
+    """Every model input for a pass over ids (T,) after the cache; the logit lens of every row
+    only when `lens` (it costs L+1 output layers per token), else of the last row only."""
+    return {
+        "input_ids": ids,
+        "past_keys": cache.keys,
+        "past_values": cache.values,
+        **(ablation or Ablation()).feeds(c),
+        "lens_rows": lens_rows(c.n_layer, len(ids), every_row=lens),
+    }
+
+
 def forward(
-    run: RunModel, c: ModelConfig, new_ids: Sequence[int], cache: KVCache | None = None
+    run: RunModel,
+    c: ModelConfig,
+    new_ids: Sequence[int],
+    cache: KVCache | None = None,
+    ablation: Ablation | None = None,
 ) -> Trace:
     """Run the model on new_ids (T,) after the cached positions; the trace of this step.
 
-    (The browser's runtime is asynchronous: the page awaits it between checked_ids and
+    (The browser's runtime is asynchronous: the page awaits it between model_feeds and
     Trace.from_outputs, the two halves of this function.)
     """
     cache = cache or KVCache.empty(c)
     ids = checked_ids(c, new_ids, cache)
-    return Trace.from_outputs(ids, cache.length, run(ids, cache.keys, cache.values))
+    return Trace.from_outputs(ids, cache.length, run(model_feeds(c, ids, cache, ablation)))
 
 
 def cache_after(trace: Trace) -> KVCache:

@@ -35,8 +35,11 @@ _CACHE_SIZE = 50_000
 def _bytes_to_unicode() -> dict[int, str]:
     """GPT-2's table byte -> character: printable Latin-1 bytes stand for themselves, the other
     68 bytes (controls, space, ...) are moved to U+0100 onwards, in byte order."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1),
-                 *range(ord("®"), ord("ÿ") + 1)]
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
     table = {b: chr(b) for b in printable}
     moved = (b for b in range(256) if b not in table)
     table.update({b: chr(256 + n) for n, b in enumerate(moved)})
@@ -247,8 +250,10 @@ def word_spans(text: str) -> list[tuple[int, int]]:
 
 
 # GPT-2's pattern over stand-ins: \p{L} is [A-Za-z], \p{N} [0-9] and \s [\t-\r ].
-_WORD = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]+| ?[^\t-\r A-Za-z0-9]+"
-                   r"|[\t-\r ]+(?![^\t-\r ])|[\t-\r ]+")
+_WORD = re.compile(
+    r"'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]+| ?[^\t-\r A-Za-z0-9]+"
+    r"|[\t-\r ]+(?![^\t-\r ])|[\t-\r ]+"
+)
 
 
 class _StandIns(dict):
@@ -257,9 +262,11 @@ class _StandIns(dict):
 
     def __init__(self, classes: Mapping[str, str]) -> None:
         super().__init__((code, chr(code)) for code in range(128))
-        ranges = sorted((int(first, 16), int(last or first, 16), stand_in)
-                        for stand_in, table in classes.items()
-                        for first, _, last in (item.partition("-") for item in table.split()))
+        ranges = sorted(
+            (int(first, 16), int(last or first, 16), stand_in)
+            for stand_in, table in classes.items()
+            for first, _, last in (item.partition("-") for item in table.split())
+        )
         self._firsts = [first for first, _, _ in ranges]
         self._lasts = [last for _, last, _ in ranges]
         self._stand_ins = [stand_in for _, _, stand_in in ranges]

@@ -54,12 +54,34 @@ TRACE_OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
     "present_values": (("L", "H", "S", "Dh"), "value cache after this step (past + new)"),
 }
 
+# The logit lens: rows of the residual stream read through the final layer norm and the output
+# layer, only those asked for (N >= 1: onnxruntime-web's TopK fails on an empty tensor; a pass
+# without the lens asks for the last row, the model's own prediction, for one output layer's
+# cost); the K most probable tokens of each.
+LENS_TOP_K = 5
+LENS_OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "lens_probs": (("N", "K"), "softmax probabilities of each asked row's K most probable tokens"),
+    "lens_ids": (("N", "K"), "int64 token ids of those K tokens, most probable first"),
+}
+
 # name -> (shape, what it is) of the model's inputs.
 MODEL_INPUTS: dict[str, tuple[tuple[str, ...], str]] = {
     "input_ids": (("T",), "int64 token ids of the new tokens"),
     "past_keys": (("L", "H", "P", "Dh"), "key cache of earlier tokens (P may be 0)"),
     "past_values": (("L", "H", "P", "Dh"), "value cache of earlier tokens (P may be 0)"),
+    "head_keep": (("L", "H"), "1 keeps a head's output, 0 ablates it (what-if; all 1 normally)"),
+    "mlp_keep": (("L",), "1 keeps a block's MLP output, 0 ablates it"),
+    "ablate_to_mean": (
+        (),
+        "0: an ablated head or MLP adds zeros; 1: its output's mean over this pass's positions",
+    ),
+    "lens_rows": (
+        ("N",),
+        "int64 rows of the residual stream (L+1, T, D) flattened to ((L+1) T, D) to decode "
+        "with the logit lens: layer * T + position; at least one",
+    ),
 }
+INT64_TENSORS = ("input_ids", "lens_rows", "lens_ids")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Tensors cross the boundary as whole typed arrays (one copy each way, never element by element).
 Unlike onnxruntime in CPython the call is asynchronous: the page awaits `BrowserRunner.run`
-between `core.generation.checked_ids` and `Trace.from_outputs`.
+between `core.generation.model_feeds` and `Trace.from_outputs`.
 """
 
 from __future__ import annotations
@@ -28,25 +28,30 @@ class BrowserRunner:
         handle = await bridge.createSession(model, prefer_webgpu)
         return cls(bridge, handle, str(handle.backend), int(handle.threads), str(handle.note))
 
-    async def run(
-        self, input_ids: np.ndarray, past_keys: np.ndarray, past_values: np.ndarray
-    ) -> dict[str, np.ndarray]:
-        ids = js.BigInt64Array.new(input_ids.size)
-        ids.assign(np.ascontiguousarray(input_ids, dtype=np.int64))
-        keys, values = (_float32_array(a) for a in (past_keys, past_values))
-        dims = to_js([int(n) for n in past_keys.shape])
-        results = await self.bridge.run(self.handle, ids, keys, values, dims)
+    async def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The model's named inputs (int64 or float32 arrays) -> its named outputs."""
+        inputs = js.Object.new()
+        for name, array in feeds.items():
+            setattr(inputs, name, _js_tensor(array))
+        results = await self.bridge.run(self.handle, inputs)
         outputs = {}
         for name in js.Object.keys(results):
             tensor = getattr(results, name)
-            array = np.empty([int(n) for n in tensor.dims], dtype=np.float32)
-            tensor.data.assign_to(array)
+            dtype = np.int64 if str(tensor.type) == "int64" else np.float32
+            array = np.empty([int(n) for n in tensor.dims], dtype=dtype)
+            if array.size:
+                tensor.data.assign_to(array)
             outputs[str(name)] = array
         return outputs
 
 
-def _float32_array(a: np.ndarray):
-    out = js.Float32Array.new(a.size)
+def _js_tensor(a: np.ndarray):
+    """{type, data, dims} for web/bridge.mjs: the array copied once into a JS typed array."""
+    int64 = a.dtype == np.int64
+    data = (js.BigInt64Array if int64 else js.Float32Array).new(a.size)
     if a.size:
-        out.assign(np.ascontiguousarray(a, dtype=np.float32))
-    return out
+        data.assign(np.ascontiguousarray(a, dtype=np.int64 if int64 else np.float32))
+    return to_js(
+        {"type": "int64" if int64 else "float32", "data": data, "dims": list(a.shape)},
+        dict_converter=js.Object.fromEntries,
+    )

@@ -30,8 +30,5 @@ class OrtRunner:
         self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
         self.output_names = [o.name for o in self.session.get_outputs()]
 
-    def __call__(
-        self, input_ids: np.ndarray, past_keys: np.ndarray, past_values: np.ndarray
-    ) -> dict[str, np.ndarray]:
-        feeds = {"input_ids": input_ids, "past_keys": past_keys, "past_values": past_values}
+    def __call__(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return dict(zip(self.output_names, self.session.run(self.output_names, feeds), strict=True))

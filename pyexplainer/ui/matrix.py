@@ -2,7 +2,8 @@
 
 One canvas pixel per cell (scaled up by CSS, kept sharp), so a (T, 4D) matrix costs one typed-array
 copy, not one DOM node per number. What a cell holds is looked up in the matrix itself when the
-pointer moves, so the values shown are the arrays the views computed.
+pointer moves, so the values shown are the arrays the views computed. The same numbers as a table
+(the text alternative to the picture) are built only when the student asks for them.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import itertools
 import js  # Pyodide only
 import numpy as np
 
-from pyexplainer.ui.dom import element, make
+from pyexplainer.messages import text
+from pyexplainer.ui.dom import document, element, make
 from pyexplainer.views.colors import diverging_rgba, sequential_rgba
+from pyexplainer.views.matrix_table import COLUMNS_PER_PAGE, table_page
 
 _ids = itertools.count()
 
@@ -25,6 +28,7 @@ class Shown:
     row_labels: tuple[str, ...]  # (R,)
     col_labels: tuple[str, ...]  # (C,)
     name: str  # what the matrix is, e.g. "attention weights, layer 0 head 1"
+    locale: str  # of the words around it
 
 
 class Matrices:
@@ -43,6 +47,7 @@ class Matrices:
         values: np.ndarray,
         name: str,
         *,
+        locale: str,
         probabilities: bool = False,
         limit: float | None = None,
         row_labels=None,
@@ -66,6 +71,7 @@ class Matrices:
             tuple(row_labels or (str(i) for i in range(rows))),
             tuple(col_labels or (str(j) for j in range(cols))),
             name,
+            locale,
         )
         canvas = make(
             "canvas",
@@ -76,7 +82,7 @@ class Matrices:
             data_rows=rows,
             data_cols=cols,
             role="img",
-            aria_label=f"{name}: {rows} x {cols} values, hover or tap a cell to read it",
+            aria_label=text("matrix.label", locale, name=name, rows=rows, cols=cols),
             **attrs,
         )
         canvas.style.width = f"min(100%, {cols * cell[0]}px)"
@@ -85,6 +91,122 @@ class Matrices:
         pixels.assign(np.ascontiguousarray(rgba))
         canvas.getContext("2d").putImageData(js.ImageData.new(pixels, cols, rows), 0, 0)
         return canvas
+
+    def table_toggle(self, canvas):
+        """A button that shows (and hides) the numbers of `canvas` as a table, below it."""
+        key = canvas.getAttribute("data-matrix")
+        shown = self.shown[key]
+        region = make(
+            "div",
+            class_="matrix-table-page",
+            id=f"{key}-table",
+            role="region",
+            aria_label=shown.name,
+            hidden="",
+        )
+        button = make(
+            "button",
+            text("matrix.table.show", shown.locale),
+            class_="secondary small",
+            data_action="matrix-table",
+            data_matrix=key,
+            aria_expanded="false",
+            aria_controls=region.id,
+        )
+        return make("div", "", button, region, class_="matrix-table")
+
+    def toggle_table(self, button) -> None:
+        """Open the table of the button's matrix at its first columns, or close it."""
+        key = button.dataset.matrix
+        shown = self.shown[key]
+        region = document.getElementById(f"{key}-table")
+        opening = button.getAttribute("aria-expanded") != "true"
+        button.setAttribute("aria-expanded", str(opening).lower())
+        button.textContent = text(f"matrix.table.{'hide' if opening else 'show'}", shown.locale)
+        region.hidden = not opening
+        region.replaceChildren()
+        if opening:
+            region.appendChild(self._pager(key, shown))
+            region.appendChild(make("div", class_="matrix-table-holder"))
+            self.show_table_page(region, 0)
+
+    def _pager(self, key: str, shown: Shown):
+        """Previous / next page of columns and which ones are shown (hidden for one page)."""
+
+        def turn(name: str, step: int):
+            return make(
+                "button",
+                text(f"matrix.table.{name}", shown.locale),
+                class_="secondary small",
+                data_action="matrix-page",
+                data_matrix=key,
+                data_step=step,
+            )
+
+        pager = make(
+            "div",
+            "",
+            turn("previous", -1),
+            make("span", class_="matrix-table-columns", aria_live="polite"),
+            turn("next", 1),
+            class_="matrix-table-pager",
+        )
+        pager.hidden = shown.values.shape[1] <= COLUMNS_PER_PAGE
+        return pager
+
+    def turn_table_page(self, button) -> None:
+        """A pager button: the previous or next columns, focus kept on a usable button."""
+        region = document.getElementById(f"{button.dataset.matrix}-table")
+        first = int(region.dataset.first) + int(button.dataset.step) * COLUMNS_PER_PAGE
+        self.show_table_page(region, first)
+        if button.disabled:  # at an end: the other way is the one left
+            region.querySelector(".matrix-table-pager button:not(:disabled)").focus()
+
+    def show_table_page(self, region, first: int) -> None:
+        """Fill the table of region's matrix with the page of columns holding `first`."""
+        key = region.id.removesuffix("-table")
+        shown = self.shown[key]
+        page = table_page(shown.values, shown.row_labels, shown.col_labels, first)
+        region.dataset.first = str(page.first)
+        region.querySelector(".matrix-table-columns").textContent = text(
+            "matrix.table.page",
+            shown.locale,
+            name=shown.name,
+            first=page.first + 1,
+            last=page.stop,
+            total=page.total,
+        )
+        region.querySelector("[data-step='-1']").disabled = page.first == 0
+        region.querySelector("[data-step='1']").disabled = page.stop == page.total
+        head = make(
+            "tr",
+            "",
+            make("td"),
+            *(make("th", label, scope="col") for label in page.col_labels),
+        )
+        rows = [
+            make(
+                "tr",
+                "",
+                make("th", label, scope="row"),
+                *(
+                    make("td", cell, data_value=repr(float(value)))
+                    for cell, value in zip(cells, values, strict=True)
+                ),
+            )
+            for label, cells, values in zip(page.row_labels, page.cells, page.values, strict=True)
+        ]
+        table = make(
+            "table",
+            "",
+            make("thead", "", head),
+            make("tbody", "", *rows),
+            class_="numbers heatmap-table",
+            data_testid="heatmap-table",
+            data_matrix=key,
+            data_first=page.first,
+        )
+        region.querySelector(".matrix-table-holder").replaceChildren(table)
 
     def hover(self, event) -> None:
         """Pointer over a matrix cell: the shared tooltip shows its row, column and value."""

@@ -9,7 +9,12 @@ from pyexplainer.messages import text
 from pyexplainer.ui.dom import make, make_svg
 from pyexplainer.ui.matrix import Matrices
 from pyexplainer.views.attention import STEPS, AttentionGridView, AttentionRowView
-from pyexplainer.views.colors import diverging_rgba, sequential_rgba, symmetric_limit
+from pyexplainer.views.colors import (
+    diverging_rgba,
+    readable_text,
+    sequential_rgba,
+    symmetric_limit,
+)
 from pyexplainer.views.debugging import TENSORS, DebuggingView, Histogram
 from pyexplainer.views.embedding import EmbeddingView
 from pyexplainer.views.head_roles import ROLES, HeadRolesView, ranked_heads
@@ -23,8 +28,16 @@ ROW_HEIGHT = 16  # px of one token row in the tall heatmaps
 MAX_NUMBER_CELLS = 24  # vectors over at most this many tokens are shown as numbers too
 
 
-def captioned(name: str, canvas):
-    return make("div", "", make("span", name, class_="matrix-name"), canvas, class_="matrix-block")
+def captioned(name: str, canvas, m: Matrices):
+    """A heatmap under its name, with the button that shows its numbers as a table."""
+    return make(
+        "div",
+        "",
+        make("span", name, class_="matrix-name"),
+        canvas,
+        m.table_toggle(canvas),
+        class_="matrix-block",
+    )
 
 
 def vector_strip(m: Matrices, values, key: str, where: str, locale: str, *, cell, **options):
@@ -32,8 +45,10 @@ def vector_strip(m: Matrices, values, key: str, where: str, locale: str, *, cell
     token, ...) goes into the hover text; its columns are numbered dimensions unless given."""
     name = text(key, locale)
     options.setdefault("col_labels", _dims(np.shape(values)[-1]))
-    canvas = m.canvas(values, f"{name} ({where})", cell=cell, data_field=key, **options)
-    return captioned(name, canvas)
+    canvas = m.canvas(
+        values, f"{name} ({where})", locale=locale, cell=cell, data_field=key, **options
+    )
+    return captioned(name, canvas, m)
 
 
 def number_row(name: str, labels, values, *, probabilities=False, limit=None, field=""):
@@ -49,7 +64,7 @@ def number_row(name: str, labels, values, *, probabilities=False, limit=None, fi
         shown = "−∞" if value == -np.inf else f"{value:.3f}"
         cell = make("td", shown, data_value=repr(float(value)))
         cell.style.background = f"rgb({r},{g},{b})"
-        cell.style.color = "white" if (r * 0.3 + g * 0.59 + b * 0.11) < 130 else "#1d2330"
+        cell.style.color = "rgb({},{},{})".format(*readable_text((r, g, b)))
         cells.append(cell)
     head = make("tr", "", *(make("th", label, scope="col") for label in labels))
     return make(
@@ -80,15 +95,20 @@ def _step(title: str, formula: str, *content, note: str = "", **attrs):
     )
 
 
-def _labelled_rows(labels, canvas):
-    """A tall heatmap with one token label per row on its left."""
+def _labelled_rows(labels, canvas, m: Matrices):
+    """A tall heatmap with one token label per row on its left, and its table button below."""
     column = make("ol", "", *(make("li", label) for label in labels), class_="row-labels")
     column.style.setProperty("--row", f"{ROW_HEIGHT}px")
-    return make("div", "", column, canvas, class_="labelled")
+    return make(
+        "div", "", make("div", "", column, canvas, class_="labelled"), m.table_toggle(canvas)
+    )
 
 
 def embedding_panel(view: EmbeddingView, m: Matrices, locale: str):
-    labels = [f"{r.label} (id {r.token_id}, pos {r.position})" for r in view.rows]
+    labels = [
+        text("embedding.row", locale, label=r.label, token_id=r.token_id, position=r.position)
+        for r in view.rows
+    ]
     d = len(view.rows[0].embedding)
     tall = (max(2, min(4, 768 // d)), ROW_HEIGHT)
 
@@ -98,13 +118,14 @@ def embedding_panel(view: EmbeddingView, m: Matrices, locale: str):
         canvas = m.canvas(
             values,
             name,
+            locale=locale,
             limit=view.color_limit,
             row_labels=labels,
             col_labels=_dims(d),
             cell=tall,
             data_field=field,
         )
-        return _step(name, text(name_key + ".formula", locale), _labelled_rows(labels, canvas))
+        return _step(name, text(name_key + ".formula", locale), _labelled_rows(labels, canvas, m))
 
     return make(
         "section",
@@ -128,6 +149,7 @@ def attention_grid_panel(view: AttentionGridView, head: int, m: Matrices, locale
         canvas = m.canvas(
             np.where(view.mask, probs, -np.inf),
             name,
+            locale=locale,
             probabilities=True,
             row_labels=view.query_labels,
             col_labels=view.key_labels,
@@ -149,6 +171,7 @@ def attention_grid_panel(view: AttentionGridView, head: int, m: Matrices, locale
     zoom = m.canvas(
         np.where(view.mask, view.probs[head], -np.inf),
         text("attention.grid.head", locale, layer=view.layer, head=head),
+        locale=locale,
         probabilities=True,
         row_labels=view.query_labels,
         col_labels=view.key_labels,
@@ -163,7 +186,7 @@ def attention_grid_panel(view: AttentionGridView, head: int, m: Matrices, locale
         _step(
             text("attention.zoom", locale, layer=view.layer, head=head),
             text("attention.formula.softmax", locale),
-            _labelled_rows(view.query_labels, zoom),
+            _labelled_rows(view.query_labels, zoom, m),
         ),
         class_="panel",
     )
@@ -173,7 +196,9 @@ def attention_step_panel(view: AttentionRowView, m: Matrices, locale: str):
     keys = list(view.key_labels)
     dh = len(view.q)
     d = len(view.merged)
-    where = f"layer {view.layer}, head {view.head}, query {view.query_label!r}"
+    where = text(
+        "where.attention", locale, layer=view.layer, head=view.head, query=view.query_label
+    )
 
     def strip(values, name_key, cols, *, probabilities=False, limit=None, cell=(10, 18)):
         name = text(name_key, locale)
@@ -210,9 +235,11 @@ def attention_step_panel(view: AttentionRowView, m: Matrices, locale: str):
                     limit=qk,
                     row_labels=keys,
                     col_labels=_dims(dh),
+                    locale=locale,
                     cell=(10, 10),
                     data_field="keys",
                 ),
+                m,
             ),
             strip(view.scores, "attention.scores", keys, limit=score_limit),
         ],
@@ -227,9 +254,11 @@ def attention_step_panel(view: AttentionRowView, m: Matrices, locale: str):
                     f"{text('attention.v', locale)} ({where})",
                     row_labels=keys,
                     col_labels=_dims(dh),
+                    locale=locale,
                     cell=(10, 10),
                     data_field="values",
                 ),
+                m,
             ),
             strip(view.head_output, "attention.head_output", _dims(dh)),
         ],
@@ -326,7 +355,7 @@ def gelu_chart(view: MlpView, locale: str):
 
 def mlp_panel(view: MlpView, m: Matrices, locale: str):
     d, h = len(view.input), len(view.pre)
-    where = f"layer {view.layer}, {view.label!r}"
+    where = text("where.mlp", locale, layer=view.layer, label=view.label)
     wide_d, wide_h = (max(1, min(4, 768 // d)), 18), (1, 18)
 
     def strip(values, key, cell):
@@ -384,7 +413,7 @@ def mlp_panel(view: MlpView, m: Matrices, locale: str):
 def layernorm_panel(view: LayerNormView, m: Matrices, locale: str):
     d = len(view.input)
     cell = (max(1, min(4, 768 // d)), 18)
-    where = f"{view.which}, layer {view.layer}, {view.label!r}"
+    where = text("where.layernorm", locale, which=view.which, layer=view.layer, label=view.label)
 
     def strip(values, key):
         return vector_strip(m, values, key, where, locale, cell=cell)
@@ -491,6 +520,7 @@ def output_panel(view: OutputView, m: Matrices, locale: str):
     final = m.canvas(
         view.final_norm,
         text("output.final_norm", locale),
+        locale=locale,
         col_labels=_dims(d),
         cell=cell,
         data_field="output.final_norm",
@@ -548,7 +578,7 @@ def output_panel(view: OutputView, m: Matrices, locale: str):
         _step(
             text("output.final_norm", locale),
             text("output.final_norm.formula", locale),
-            captioned(text("output.final_norm", locale), final),
+            captioned(text("output.final_norm", locale), final, m),
             note=text("explain.final_norm", locale),
         ),
         _step(

@@ -14,6 +14,8 @@ ZERO = np.array([247, 247, 247], dtype=np.float64)  # near white
 POSITIVE = np.array([230, 97, 1], dtype=np.float64)  # orange
 PROBABLE = np.array([8, 48, 107], dtype=np.float64)  # dark blue
 MISSING = np.array([214, 214, 214], dtype=np.float64)  # grey: masked or not a number
+WHITE = (255, 255, 255)
+BLACK = (0, 0, 0)
 
 
 def _rgba(rgb: np.ndarray, missing: np.ndarray) -> np.ndarray:
@@ -44,3 +46,22 @@ def symmetric_limit(*arrays: np.ndarray) -> float:
     """The largest finite |value| over all arrays: one scale for strips shown side by side."""
     finite = [np.abs(a[np.isfinite(a)]) for a in map(np.asarray, arrays)]
     return float(max((f.max() for f in finite if f.size), default=1.0))
+
+
+def relative_luminance(rgb) -> float:
+    """WCAG 2 relative luminance of an sRGB colour given as 0-255 channels: 0 black, 1 white."""
+    c = np.asarray(rgb, dtype=np.float64)[:3] / 255
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(linear @ [0.2126, 0.7152, 0.0722])
+
+
+def contrast_ratio(a, b) -> float:
+    """WCAG 2 contrast ratio of two sRGB colours: 1 (the same) to 21 (black on white)."""
+    light, dark = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def readable_text(background) -> tuple[int, int, int]:
+    """White or black, whichever reads better on `background` (0-255 channels): one of them
+    always reaches 4.58:1, above WCAG AA's 4.5 (a dark grey ink would not, on mid blues)."""
+    return max((WHITE, BLACK), key=lambda ink: contrast_ratio(ink, background))
