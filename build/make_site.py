@@ -50,6 +50,10 @@ from pyexplainer.manifest import ModelFileError, check_file, file_record, parse_
 WEB = ROOT / "web"
 PACKAGE = ROOT / "pyexplainer"
 DEMO_CHECKPOINT = ROOT / "models" / "demo"
+# The code that decides what an export holds: a change to it makes the cached export stale.
+EXPORTER_SOURCES = [ROOT / "export" / n for n in ("graph.py", "export.py", "checkpoint.py")] + [
+    ROOT / "pyexplainer" / "core" / "trace.py"
+]
 # Modules that only run in CPython (command line, file system, onnxruntime, the local server and
 # the benchmark): the browser never imports them, so they do not ship.
 CPYTHON_ONLY = {"__main__.py", "bench.py", "serve.py", "model_dir.py", "runtime/ort_cpython.py"}
@@ -226,13 +230,18 @@ def copy_models(out: Path, folders: list[Path]) -> list[dict]:
     return models
 
 
-def checkpoint_sha256(folder: Path) -> str:
-    """One digest over every file of a checkpoint folder (names and bytes)."""
+def files_sha256(root: Path, paths: list[Path]) -> str:
+    """One digest over some files (names relative to root, and bytes)."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+    for path in sorted(paths):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+def checkpoint_sha256(folder: Path) -> str:
+    """One digest over every file of a checkpoint folder (names and bytes)."""
+    return files_sha256(folder, [p for p in folder.rglob("*") if p.is_file()])
 
 
 def usable_export(folder: Path) -> bool:
@@ -244,13 +253,17 @@ def usable_export(folder: Path) -> bool:
 
 
 def demo_model(cache: Path, checkpoint: Path = DEMO_CHECKPOINT) -> Path:
-    """The embedded demo checkpoint exported (int8) once per checkpoint version, in the cache."""
+    """The embedded demo checkpoint exported (int8) once per version of the checkpoint and of the
+    exporter, in the cache."""
     if not (checkpoint / "config.json").is_file():
         raise BuildError(
             f"{checkpoint} holds no trained checkpoint yet (config.json + weights); "
             "pass an exported model with --model DIR"
         )
-    out = cache / "models" / f"{checkpoint.name}-{checkpoint_sha256(checkpoint)[:16]}"
+    exporter = files_sha256(ROOT, EXPORTER_SOURCES)
+    out = (
+        cache / "models" / f"{checkpoint.name}-{checkpoint_sha256(checkpoint)[:16]}-{exporter[:8]}"
+    )
     if not usable_export(out):
         from export.checkpoint import CheckpointError
         from export.export import ExportError, export_model

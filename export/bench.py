@@ -78,7 +78,7 @@ def time_model(folder: Path, repeat: int) -> dict:
         result[f"decompose_all_layers_T{t}_ms"] = decomp
         result[f"decompose_over_forward_T{t}"] = round(decomp / infer, 3)
     ids = np.array(rng.integers(0, c.vocab_size, 64))
-    lens_feeds = model_feeds(c, ids, KVCache.empty(c), lens=True)
+    lens_feeds = model_feeds(c, ids, KVCache.empty(c), lens_positions=len(ids))
     result["logit_lens_T64_ms"] = median_ms(lambda: run(lens_feeds), repeat)  # forward + lens
     random_twice = repeated_random_tokens(min(50, c.n_positions // 2), c.vocab_size, seed=0)
     repeated = forward(run, c, random_twice)

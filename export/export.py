@@ -20,7 +20,7 @@ from export.fidelity import FIDELITY_TEXT, FP32_MAX_RELATIVE_DIFF, compare_fp32,
 from export.graph import OPSET, build_model, symbolic_shape
 from pyexplainer import __version__
 from pyexplainer.core.tokenizer import Tokenizer
-from pyexplainer.core.trace import INT64_TENSORS, LENS_OUTPUTS, MODEL_INPUTS, TRACE_OUTPUTS
+from pyexplainer.core.trace import MODEL_INPUTS, MODEL_OUTPUTS, dtype_of
 from pyexplainer.manifest import MANIFEST_FORMAT, MODEL_FILE, file_record
 from pyexplainer.runtime.ort_cpython import OrtRunner
 
@@ -48,11 +48,8 @@ def tool_versions() -> dict[str, str]:
 
 
 def io_table(table: dict, c) -> dict:
-    def dtype(name: str) -> str:
-        return "int64" if name in INT64_TENSORS else "float32"
-
     return {
-        name: {"shape": symbolic_shape(shape, c), "dtype": dtype(name), "description": doc}
+        name: {"shape": symbolic_shape(shape, c), "dtype": dtype_of(name), "description": doc}
         for name, (shape, doc) in table.items()
     }
 
@@ -115,7 +112,7 @@ def make_manifest(
         "quantization": {"weights": quantize, "scheme": QUANTIZATION_SCHEMES[quantize]},
         "onnx": {"file": MODEL_FILE, "opset": OPSET},
         "inputs": io_table(MODEL_INPUTS, c),
-        "outputs": io_table({**TRACE_OUTPUTS, **LENS_OUTPUTS}, c),
+        "outputs": io_table(MODEL_OUTPUTS, c),
         "files": files,
         "fidelity": fidelity,
         "tools": tool_versions(),

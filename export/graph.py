@@ -7,13 +7,13 @@ onnxruntime-web runs on WebAssembly: Gather, MatMul, Gemm, Add/Sub/Mul/Div/Pow, 
 ReduceMean, Softmax, TopK, Where, LessOrEqual, Range, Shape, Reshape, Transpose, Split, Concat,
 Unsqueeze, Squeeze and, for int8 weights, DequantizeLinear.
 
-Two extras, both free when unused: a what-if ablation (inputs head_keep, mlp_keep, ablate_to_mean
-replace chosen heads' or MLPs' outputs by zeros or by their mean over the pass's positions; with
-everything kept the graph computes bit for bit what it computes without them), and the logit lens
-(input lens_rows picks residual-stream rows to read through ln_f and the tied output layer; the
-outputs lens_probs, lens_ids hold each row's top LENS_TOP_K tokens). Both cost little unused: a
-few elementwise operations per block, and one output layer for the one lens row a plain pass asks
-(onnxruntime-web cannot take the top k of an empty tensor, so no pass asks for none).
+Two extras for the page's experiments: a what-if ablation (inputs head_keep, mlp_keep,
+ablate_to_mean replace chosen heads' or MLPs' outputs by zeros or by their mean over the pass's
+positions; with everything kept, x * 1 + mean * 0 = x: the plain model's numbers), and the logit
+lens (input lens_rows picks residual-stream rows to read through ln_f and the tied output layer,
+the same one the last row goes through for the prediction; the outputs lens_probs, lens_ids hold
+each row's top LENS_TOP_K tokens). Unused, they cost a few elementwise operations per block and a
+softmax and top k over the vocabulary for the last row.
 
 int8: every weight matrix (token and position embeddings included; the output layer is the token
 embedding, tied) is stored as int8 with one float32 scale per output channel (symmetric, zero point
@@ -28,13 +28,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from pyexplainer.config import ModelConfig
-from pyexplainer.core.trace import (
-    INT64_TENSORS,
-    LENS_OUTPUTS,
-    LENS_TOP_K,
-    MODEL_INPUTS,
-    TRACE_OUTPUTS,
-)
+from pyexplainer.core.trace import LENS_TOP_K, MODEL_INPUTS, MODEL_OUTPUTS, TRACE_OUTPUTS, dtype_of
 
 OPSET = 17
 QUANTIZATIONS = ("int8", "fp32")
@@ -96,12 +90,12 @@ class GraphBuilder:
         outs: list[str] | None = None,
         **attrs,
     ):
+        """One node. Its outputs are named `outs`, or `out`, or fresh names (n_out of them);
+        returns the one name, or the list of them."""
         if outs is None:
-            outs = (
-                [out] if out and n_out == 1 else [self.fresh(op_type.lower()) for _ in range(n_out)]
-            )
+            outs = [out] if out else [self.fresh(op_type.lower()) for _ in range(n_out)]
         self.nodes.append(helper.make_node(op_type, list(inputs), outs, **attrs))
-        return outs[0] if n_out == 1 else outs
+        return outs[0] if len(outs) == 1 else outs
 
 
 def layer_norm(g: GraphBuilder, x: str, gamma: str, beta: str, eps: float) -> tuple[str, str, str]:
@@ -125,10 +119,11 @@ def gelu_tanh(g: GraphBuilder, x: str) -> str:
 
 
 def ablated(g: GraphBuilder, x: str, keep: str, axis: int) -> str:
-    """x * keep + mean of x over `axis` * (1 - keep) * ablate_to_mean: keep = 1 returns x exactly,
-    keep = 0 returns zeros or the mean over the pass's positions (`axis` is the position axis)."""
-    one = g.const(g.fresh("one"), np.float32(1.0))
-    fill = g.op("Mul", g.op("Sub", one, keep), "ablate_to_mean")
+    """x * keep + mean of x over `axis` * (1 - keep) * ablate_to_mean: keep = 1 gives x (x * 1 +
+    mean * 0), keep = 0 zeros or the mean over every position of the pass (`axis` is the
+    position axis). A head's output is taken before c_proj, whose bias stays; an MLP's after
+    it, bias included."""
+    fill = g.op("Mul", g.op("Sub", "one_f32", keep), "ablate_to_mean")
     mean = g.op("ReduceMean", x, axes=[axis], keepdims=1)
     return g.op("Add", g.op("Mul", x, keep), g.op("Mul", mean, fill))
 
@@ -173,16 +168,16 @@ def block(
     scaled = g.op("Mul", scores, g.const(g.fresh("scale"), np.float32(1 / np.sqrt(c.head_dim))))
     lowest = g.const(g.fresh("lowest"), np.float32(np.finfo(np.float32).min))
     probs = g.op("Softmax", g.op("Where", mask, scaled, lowest), axis=-1)  # (H, T, S)
-    heads = g.op("MatMul", probs, v_all)  # (H, T, Dh)
+    raw_heads = g.op("MatMul", probs, v_all)  # (H, T, Dh)
     head_keep = g.op(
         "Reshape",
         g.op("Gather", "head_keep", index, axis=0),  # (H,)
         g.const(g.fresh("per_head"), np.array([-1, 1, 1], dtype=np.int64)),
     )  # (H, 1, 1)
-    kept_heads = ablated(g, heads, head_keep, axis=1)  # (H, T, Dh)
+    heads = ablated(g, raw_heads, head_keep, axis=1)  # (H, T, Dh): what the merge takes
     merged = g.op(
         "Reshape",
-        g.op("Transpose", kept_heads, perm=[1, 0, 2]),  # (T, H, Dh)
+        g.op("Transpose", heads, perm=[1, 0, 2]),  # (T, H, Dh)
         g.const(g.fresh("merged_shape"), np.array([-1, d], dtype=np.int64)),
     )  # (T, D)
     attn = linear(merged, "attn.c_proj")  # (T, D)
@@ -227,6 +222,7 @@ def causal_mask(g: GraphBuilder) -> str:
     total = g.op("Add", past, new)
     one = g.const("one_i64", np.array(1, dtype=np.int64))
     zero = g.const("zero_i64", np.array(0, dtype=np.int64))
+    g.const("one_f32", np.float32(1.0))
     positions = g.op("Range", past, total, one, out="positions")  # (T,) absolute positions
     rows = g.op("Unsqueeze", positions, g.const("axis_1", np.array([1], dtype=np.int64)))  # (T, 1)
     cols = g.op(
@@ -260,13 +256,6 @@ def build_model(
     gainf = g.const("ln_f.weight", weights["ln_f.weight"])  # (D,)
     biasf = g.const("ln_f.bias", weights["ln_f.bias"])  # (D,)
     lnf, meanf, stdf = layer_norm(g, x, gainf, biasf, c.layer_norm_epsilon)
-    last = g.op(
-        "Gather", lnf, g.const("last_index", np.array([-1], dtype=np.int64)), axis=0
-    )  # (1, D)
-    logits = g.op("Gemm", last, wte, transB=1)  # (1, V): the output layer is wte, tied
-    g.op(
-        "Reshape", logits, g.const("vocab_shape", np.array([-1], dtype=np.int64)), out="last_logits"
-    )
     g.op("Identity", lnf, out="lnf_out")
     g.op("Identity", meanf, out="lnf_mean")
     g.op("Identity", stdf, out="lnf_std")
@@ -275,20 +264,31 @@ def build_model(
     for name, tensors in trace.items():
         if tensors:
             stack(g, tensors, name)
-    logit_lens(g, c, wte, gainf, biasf)
+    output_layer(g, c, wte, gainf, biasf)
     return make_model_proto(g, c)
 
 
-def logit_lens(g: GraphBuilder, c: ModelConfig, wte: str, gain: str, bias: str) -> None:
-    """lens_rows (N,) of the stacked residual stream -> ln_f -> tied output layer -> softmax ->
-    the top LENS_TOP_K probabilities and token ids of each row: lens_probs, lens_ids (N, K)."""
-    flat_shape = g.const("lens_flat_shape", np.array([-1, c.n_embd], dtype=np.int64))
-    rows = g.op("Gather", g.op("Reshape", "residual", flat_shape), "lens_rows", axis=0)  # (N, D)
-    normed, _, _ = layer_norm(g, rows, gain, bias, c.layer_norm_epsilon)  # (N, D)
+def output_layer(g: GraphBuilder, c: ModelConfig, wte: str, gain: str, bias: str) -> None:
+    """The rows lens_rows (N,) of the stacked residual stream, then its last row (the last
+    position after the last block) -> ln_f -> the tied output layer: last_logits (V,) from the
+    last row; the softmax's top LENS_TOP_K probabilities and token ids of all N + 1 rows:
+    lens_probs, lens_ids (N+1, K). A plain pass asks for no rows: one output layer, as any GPT-2
+    (and never an empty top k, which onnxruntime-web cannot take)."""
+    flat = g.op(
+        "Reshape", "residual", g.const("flat_shape", np.array([-1, c.n_embd], dtype=np.int64))
+    )  # ((L+1) T, D)
+    last_row = g.op("Sub", g.op("Shape", flat, start=0, end=1), "one_i64")  # (1,)
+    rows = g.op("Gather", flat, g.op("Concat", "lens_rows", last_row, axis=0), axis=0)  # (N+1, D)
+    normed, _, _ = layer_norm(g, rows, gain, bias, c.layer_norm_epsilon)  # (N+1, D)
+    logits = g.op("Gemm", normed, wte, transB=1)  # (N+1, V): the output layer is wte, tied
+    last = g.op("Gather", logits, g.const("last_index", np.array([-1], dtype=np.int64)), axis=0)
+    g.op(
+        "Reshape", last, g.const("vocab_shape", np.array([-1], dtype=np.int64)), out="last_logits"
+    )  # (V,)
     # onnxruntime's ReduceLogSumExp is ~25x slower than Softmax on (N, V): softmax, then top k
-    probs = g.op("Softmax", g.op("Gemm", normed, wte, transB=1), axis=-1)  # (N, V)
+    probs = g.op("Softmax", logits, axis=-1)  # (N+1, V)
     k = g.const("lens_top_k", np.array([min(LENS_TOP_K, c.vocab_size)], dtype=np.int64))
-    g.op("TopK", probs, k, axis=-1, n_out=2, outs=["lens_probs", "lens_ids"])
+    g.op("TopK", probs, k, axis=-1, outs=["lens_probs", "lens_ids"])
 
 
 def symbolic_shape(shape: tuple[str, ...], c: ModelConfig) -> list:
@@ -307,13 +307,11 @@ def symbolic_shape(shape: tuple[str, ...], c: ModelConfig) -> list:
 
 def make_model_proto(g: GraphBuilder, c: ModelConfig) -> onnx.ModelProto:
     def value_info(name: str, shape: tuple[str, ...]) -> onnx.ValueInfoProto:
-        dtype = TensorProto.INT64 if name in INT64_TENSORS else TensorProto.FLOAT
+        dtype = TensorProto.INT64 if dtype_of(name) == "int64" else TensorProto.FLOAT
         return helper.make_tensor_value_info(name, dtype, symbolic_shape(shape, c))
 
     inputs = [value_info(name, shape) for name, (shape, _) in MODEL_INPUTS.items()]
-    outputs = [
-        value_info(name, shape) for name, (shape, _) in {**TRACE_OUTPUTS, **LENS_OUTPUTS}.items()
-    ]
+    outputs = [value_info(name, shape) for name, (shape, _) in MODEL_OUTPUTS.items()]
     graph = helper.make_graph(g.nodes, "pyexplainer_gpt2", inputs, outputs, g.initializers)
     model = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="pyexplainer-export"

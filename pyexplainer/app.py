@@ -18,7 +18,7 @@ from pyodide.ffi import create_once_callable, create_proxy
 
 from pyexplainer.core.ablation import Ablation
 from pyexplainer.core.generation import KVCache, cache_after, checked_ids, model_feeds
-from pyexplainer.core.lens import LogitLens
+from pyexplainer.core.lens import LENS_MAX_POSITIONS, LogitLens
 from pyexplainer.core.sampling import sample_next_token
 from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.trace import Trace
@@ -169,7 +169,8 @@ class Page:
         self.lens: tuple | None = None  # (token ids, LogitLensView) of the last logit lens
         self.what_if: tuple | None = None  # (token ids, WhatIfView) of the last what-if run
         self.lens_running = False
-        self.model_lock = asyncio.Lock()  # one run at a time: the lens may still run in the back
+        self.busy = asyncio.Lock()  # one action at a time: the lens may start one in the back
+        self.queued = 0  # actions started and not finished: the buttons wait for none left
         self._handlers = []  # proxies kept alive for the page's lifetime
 
     # ------------------------------------------------------------------ loading
@@ -334,7 +335,10 @@ class Page:
     def on_locale(self, _event=None) -> None:
         locale = element("locale-switch").value
         remember_locale(locale)
-        self.redraw("locale", lambda: self.set_locale(locale))
+        try:
+            self.redraw("locale", lambda: self.set_locale(locale))
+        except ValueError as e:  # a sampling setting that is not a number: say so, in `locale`
+            self.show_error(str(e))
 
     def set_locale(self, locale: str) -> None:
         """Show the page in `locale`: its fixed strings, the status, and whatever is drawn."""
@@ -355,26 +359,33 @@ class Page:
                 self.render_tour_card()
 
     async def guarded(self, work) -> None:
-        """Run one user action; any failure becomes the status message, nothing is lost."""
+        """Run one user action once those started before it have finished (each reads what the
+        last one left: the text, the trace, the cache); any failure becomes the status message,
+        nothing is lost."""
+        self.queued += 1
         self.show_status("running")
         for testid in BUSY_BUTTONS:
             element(testid).disabled = True
-        self.timings = {}
-        started = js.performance.now()
-        try:
-            await work()
-            self.timings["total_ms"] = js.performance.now() - started
-            self.show_status("ready")
-        except Exception as e:  # shown to the user, not swallowed
-            self.show_error(str(e) or type(e).__name__)
-            js.console.error(f"{type(e).__name__}: {e}")
-        finally:
-            for testid in BUSY_BUTTONS:
-                element(testid).disabled = False
-            status = element("status")  # a counter of finished actions, for tests and tools
-            status.dataset.timings = json.dumps(self.timings)  # milliseconds, for the benchmark
-            finished = int(status.getAttribute("data-actions") or 0)  # None before the first
-            status.setAttribute("data-actions", str(finished + 1))
+        async with self.busy:
+            self.timings = {}
+            started = js.performance.now()
+            try:
+                await work()
+                self.timings["total_ms"] = js.performance.now() - started
+                if self.queued == 1:
+                    self.show_status("ready")
+            except Exception as e:  # shown to the user, not swallowed
+                self.show_error(str(e) or type(e).__name__)
+                js.console.error(f"{type(e).__name__}: {e}")
+            finally:
+                self.queued -= 1
+                if not self.queued:
+                    for testid in BUSY_BUTTONS:
+                        element(testid).disabled = False
+                status = element("status")  # a counter of finished actions, for tests and tools
+                status.dataset.timings = json.dumps(self.timings)  # ms, for the benchmark
+                finished = int(status.getAttribute("data-actions") or 0)  # None before the first
+                status.setAttribute("data-actions", str(finished + 1))
 
     async def on_run(self, _event=None) -> None:
         await self.guarded(self.run_prompt)
@@ -484,7 +495,7 @@ class Page:
             self.move_tour(button.dataset.tour)
 
     def on_tour_key(self, event) -> None:
-        if element("tour").hidden or event.target.tagName in ("INPUT", "TEXTAREA", "SELECT"):
+        if element("tour").hidden or event.target.tagName in FORM_FIELDS:
             return
         move = {"ArrowRight": "next", "ArrowLeft": "previous", "Escape": "close"}.get(event.key)
         if move:
@@ -665,15 +676,20 @@ class Page:
     # ------------------------------------------------------------------ actions
 
     async def run_model(
-        self, new_ids: list[int], cache: KVCache, ablation: Ablation | None = None, lens=False
+        self,
+        new_ids: list[int],
+        cache: KVCache,
+        *,
+        ablation: Ablation | None = None,
+        lens_positions: int = 0,
     ) -> tuple[np.ndarray, dict]:
         """One pass: the checked ids (T,) and every output of the model."""
         c = self.config
         ids = checked_ids(c, new_ids, cache)
-        async with self.model_lock:
-            started = js.performance.now()
-            outputs = await self.runner.run(model_feeds(c, ids, cache, ablation, lens))
-            self.timings["inference_ms"] = js.performance.now() - started
+        feeds = model_feeds(c, ids, cache, ablation=ablation, lens_positions=lens_positions)
+        started = js.performance.now()
+        outputs = await self.runner.run(feeds)
+        self.timings["inference_ms"] = js.performance.now() - started
         return ids, outputs
 
     async def step(self, new_ids: list[int], cache: KVCache) -> Trace:
@@ -690,12 +706,15 @@ class Page:
         return result[1] if result is not None and result[0] == self.all_ids else None
 
     async def compute_lens(self) -> None:
-        """The logit lens of every row: the whole text once more, with the lens asked for all."""
+        """The logit lens of the last LENS_MAX_POSITIONS positions at every depth: the whole text
+        once more, with the lens asked for those rows."""
         try:
-            ids, tokens = self.all_ids, self.tokens()  # the text may change while it runs
-            _, outputs = await self.run_model(list(ids), KVCache.empty(self.config), lens=True)
+            ids, tokens = self.all_ids, self.tokens()
+            n = min(len(ids), LENS_MAX_POSITIONS)
+            empty = KVCache.empty(self.config)
+            _, outputs = await self.run_model(list(ids), empty, lens_positions=n)
             started = js.performance.now()
-            lens = LogitLens.from_outputs(self.config.n_layer, outputs)
+            lens = LogitLens.from_outputs(self.config.n_layer, len(ids), outputs)
             self.lens = (ids, logit_lens_view(lens, self.tokenizer, tokens))
             self.timings["lens_view_ms"] = js.performance.now() - started
         finally:
@@ -704,9 +723,10 @@ class Page:
             self.render_detail()
 
     async def run_ablation(self) -> None:
-        ids, ablation = self.all_ids, self.ablation
-        _, outputs = await self.run_model(list(ids), KVCache.empty(self.config), ablation)
-        before, after = self.trace.last_logits, outputs["last_logits"]  # (V,) each
+        ids, ablation, before = self.all_ids, self.ablation, self.trace.last_logits  # (V,)
+        empty = KVCache.empty(self.config)
+        _, outputs = await self.run_model(list(ids), empty, ablation=ablation)
+        after = outputs["last_logits"]  # (V,)
         self.what_if = (ids, what_if_view(self.tokenizer, before, after, ablation))
         self.render_detail()
 
@@ -811,11 +831,11 @@ class Page:
             self.tokenizer, self.text, self.prompt_ids, self.generated_ids
         )
         self.render_tokens()
-        self.render_predictions()
         self.render_check()
         self.render_recompute()
         self.render_overview()
         self.render_detail()
+        self.render_predictions()  # last: a sampling setting that is not a number stops it
 
     def render_tokens(self) -> None:
         target = element("token-list")

@@ -517,7 +517,8 @@ def repeated_interactions(page, prompt: str, config: ModelConfig, repeat: int) -
     return samples
 
 
-EXPERIMENT_STAGES = ("lens", "whatif")  # they run the model: measured as actions, not redraws
+EXPERIMENT_STAGES = ("lens", "whatif")  # the lens runs the model on opening (an action),
+# the what-if on its button: neither is a redraw
 
 
 def repeated_actions(page, prompts: dict[int, str], repeat: int) -> dict[str, list[dict]]:

@@ -9,7 +9,7 @@ import dataclasses
 import hashlib
 
 from pyexplainer.config import ModelConfig
-from pyexplainer.core.trace import LENS_OUTPUTS, MODEL_INPUTS, TRACE_OUTPUTS
+from pyexplainer.core.trace import MODEL_INPUTS, MODEL_OUTPUTS
 
 MANIFEST_FORMAT = "pyexplainer-model/1"
 MODEL_FILE = "model.onnx"
@@ -45,7 +45,7 @@ def parse_manifest(raw: dict) -> Manifest:
         quantization = str(raw["quantization"]["weights"])
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ModelFileError(f"manifest.json is incomplete or malformed ({e!r})") from e
-    differ = sorted((outputs ^ {*TRACE_OUTPUTS, *LENS_OUTPUTS}) | (inputs ^ set(MODEL_INPUTS)))
+    differ = sorted((outputs ^ set(MODEL_OUTPUTS)) | (inputs ^ set(MODEL_INPUTS)))
     if differ:
         raise ModelFileError(
             "the model's inputs/outputs do not match this version of pyexplainer "

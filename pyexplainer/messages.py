@@ -448,6 +448,7 @@ EN: dict[str, str] = {
     "lens.settled": (
         "At the last position the final answer “{label}” is on top from this depth on: {depth}."
     ),
+    "lens.last_positions": "The grid shows the last {shown} of your {total} tokens.",
     "lens.computing": "Running the model again with the logit lens on every row…",
     # ------------------------------------------------------------------ what-if ablation
     "whatif.heading": "What if? Switch heads or MLPs off",
@@ -455,7 +456,9 @@ EN: dict[str, str] = {
         "Tick any heads and MLPs, then run: the model runs your whole text again with them "
         "switched off, and the new prediction appears beside the real one. Zero ablation "
         "removes a part's output; mean ablation replaces it by its average over the positions "
-        "of your text, which keeps its typical size and removes only what depends on the token."
+        "of your text, which keeps its typical size and removes only what depends on the token. "
+        "A head is switched off before the output projection, whose bias stays; an MLP with its "
+        "bias."
     ),
     "whatif.switches": "Parts to switch off (ticked = off)",
     "whatif.head": "head {head}",
@@ -642,10 +645,7 @@ EN: dict[str, str] = {
     ),
     "head_roles.excluded": "The first token can only attend to itself, so it is left out.",
     # ------------------------------------------------------------------ heatmaps as text
-    "matrix.label": (
-        "{name}: a heatmap of {rows} × {cols} values; hover or tap a cell to read it, or show "
-        "the numbers as a table"
-    ),
+    "matrix.label": "{name}: a heatmap of {rows} × {cols} values; hover or tap a cell to read it",
     "matrix.table.show": "Show the numbers",
     "matrix.table.hide": "Hide the numbers",
     "matrix.table.page": "{name}: columns {first}–{last} of {total}",

@@ -378,10 +378,10 @@ ZH: dict[str, str] = {
     "stage.residual": "残差流",
     "stage.output": "输出",
     "stage.heads": "注意力头的角色",
-    "stage.lens": "逻辑透镜",
+    "stage.lens": "Logit 透镜",
     "stage.whatif": "假如？",
     # ------------------------------------------------------------------ logit lens
-    "lens.heading": "逻辑透镜（logit lens）：如果模型提前停下，它会预测什么",
+    "lens.heading": "Logit 透镜：如果模型提前停下，它会预测什么",
     "lens.explanation": (
         "把残差流的每一行（从嵌入到最后一个块）都当作最后一层来读出：经过最终层归一化和输出层"
         "（与词元嵌入共享权重），再做 softmax。每个格子显示该深度、该位置上最可能的下一个词元及其"
@@ -396,13 +396,15 @@ ZH: dict[str, str] = {
     "lens.cell_title": "这里最可能的下一个词元：\n{ranked}",
     "lens.legend": "蓝色越深，概率越高。带边框：最高的词元正是你的文本中真正的下一个词元。",
     "lens.settled": "在最后一个位置，最终答案“{label}”从这个深度起一直排第一：{depth}。",
-    "lens.computing": "正在带着逻辑透镜对每一行重新运行模型……",
+    "lens.last_positions": "表格显示你的 {total} 个词元中的最后 {shown} 个。",
+    "lens.computing": "正在重新运行模型，用 logit 透镜读出每一行……",
     # ------------------------------------------------------------------ what-if ablation
     "whatif.heading": "假如？关闭注意力头或 MLP",
     "whatif.explanation": (
         "勾选任意注意力头和 MLP，然后运行：模型会在关闭它们的情况下对你的整段文本重新运行，新的"
         "预测显示在真实预测旁边。置零消融去掉该部分的输出；均值消融用它在你文本各位置上的平均值"
-        "代替，保留其典型大小，只去掉随词元变化的部分。"
+        "代替，保留其典型大小，只去掉随词元变化的部分。注意力头在输出投影之前被关闭，投影的偏置保留；"
+        "MLP 则连同偏置一起关闭。"
     ),
     "whatif.switches": "要关闭的部分（勾选 = 关闭）",
     "whatif.head": "头 {head}",
@@ -585,8 +587,7 @@ ZH: dict[str, str] = {
     "head_roles.excluded": "第一个词元只能关注它自己，因此不计入。",
     # ------------------------------------------------------------------ heatmaps as text
     "matrix.label": (
-        "{name}：由 {rows} × {cols} 个数值构成的热图；将指针悬停或轻触某个单元格即可读出其数值，"
-        "也可以把这些数字显示为表格"
+        "{name}：由 {rows} × {cols} 个数值构成的热图；将指针悬停或轻触某个单元格即可读出其数值"
     ),
     "matrix.table.show": "显示数字",
     "matrix.table.hide": "隐藏数字",

@@ -38,8 +38,8 @@ def test_logit_lens_grid_matches_cpython_and_ends_in_the_prediction(student, cpy
     s.page.wait_for_selector(LENS_READY, timeout=60_000)
     c = cpython_model.manifest.config
     ids = np.array(cpython_model.tokenizer.encode(VIEW_PROMPT))
-    outputs = cpython_model.run(model_feeds(c, ids, KVCache.empty(c), lens=True))
-    lens = LogitLens.from_outputs(c.n_layer, outputs)
+    outputs = cpython_model.run(model_feeds(c, ids, KVCache.empty(c), lens_positions=len(ids)))
+    lens = LogitLens.from_outputs(c.n_layer, len(ids), outputs)
     shown = shown_lens(s)
     assert len(shown) == (c.n_layer + 1) * len(ids)
     for (depth, position), (token, probability) in shown.items():
@@ -49,9 +49,10 @@ def test_logit_lens_grid_matches_cpython_and_ends_in_the_prediction(student, cpy
     top_prediction = int(s.page.get_attribute("[data-testid=prediction-list] > *", "data-token-id"))
     assert last[0] == top_prediction  # the last row is the model's own prediction
     marked = s.page.eval_on_selector_all(
-        f"{LENS_READY} td.next", "els => els.map(e => [+e.dataset.position, +e.dataset.tokenId])"
+        f"{LENS_READY} td.next", "els => els.map(e => [+e.dataset.depth, +e.dataset.position])"
     )
-    assert all(ids[p + 1] == t for p, t in marked)  # outlined: the top token comes next
+    comes_next = lens.ids[:, :-1, 0] == ids[1:]  # (L+1, T-1): the top token comes next
+    assert sorted(map(tuple, marked)) == sorted(map(tuple, np.argwhere(comes_next).tolist()))
     s.screenshot("logit-lens")
 
 
@@ -104,6 +105,7 @@ def test_what_if_ablation_changes_what_cpython_says(student, cpython_model):
 def test_what_if_works_from_the_keyboard(student):
     s = student
     s.open("whatif")
+    s.page.click("[data-action=clear-ablation]")  # whatever an earlier test left ticked
     box = "[data-testid=ablation] [data-action=ablate-mlp][data-layer='0']"
     s.page.focus(box)
     s.page.keyboard.press("Space")  # ticks it: the MLP of block 0 off

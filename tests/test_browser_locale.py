@@ -192,3 +192,15 @@ def test_the_browser_language_picks_the_default_locale_and_english_comes_back(
         s.assert_no_python_error()
     finally:
         s.close()
+
+
+def test_switching_with_an_empty_setting_says_so_in_the_new_language(english):
+    s = english
+    s.page.fill("[data-testid=temperature]", "")  # emptied: a number field holds nothing else
+    assert s.page.get_attribute("[data-testid=status]", "data-state") == "error"
+    s.page.select_option(SWITCH, "zh-CN")
+    setting = text("ui.temperature", "zh-CN")
+    assert s.status() == text("ui.not_a_number", "zh-CN", setting=setting, value="")
+    legend = s.page.text_content("[data-testid=sankey-legend]")
+    assert legend == text("overview.legend", "zh-CN")  # the views were redrawn before it
+    s.assert_no_python_error()

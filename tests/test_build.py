@@ -305,18 +305,27 @@ def test_two_models_with_one_name_stop_the_build(tiny_int8, tmp_path):
         make_site.copy_models(tmp_path / "site", [tiny_int8, tiny_int8])
 
 
-def test_the_demo_checkpoint_is_exported_once_per_version(tiny_checkpoint, tmp_path):
+def test_the_demo_checkpoint_is_exported_once_per_version(tiny_checkpoint, tmp_path, monkeypatch):
     checkpoint = tmp_path / "demo"
     shutil.copytree(tiny_checkpoint, checkpoint)
+    exporter = make_site.ROOT / "export" / "graph.py"  # the sources, as a copy we can change
+    copy = tmp_path / "export" / "graph.py"
+    copy.parent.mkdir()
+    copy.write_bytes(exporter.read_bytes())
+    monkeypatch.setattr(make_site, "ROOT", tmp_path)
+    monkeypatch.setattr(make_site, "EXPORTER_SOURCES", [copy])
     exported = make_site.demo_model(tmp_path / "cache", checkpoint)
     assert exported.parent == tmp_path / "cache" / "models"
-    assert exported.name == f"demo-{make_site.checkpoint_sha256(checkpoint)[:16]}"
+    assert exported.name.startswith(f"demo-{make_site.checkpoint_sha256(checkpoint)[:16]}-")
     assert json.loads((exported / "manifest.json").read_text())["name"] == "demo"
     stamp = (exported / "model.onnx").stat().st_mtime_ns
     assert make_site.demo_model(tmp_path / "cache", checkpoint) == exported
     assert (exported / "model.onnx").stat().st_mtime_ns == stamp  # reused, not exported again
     (checkpoint / "config.json").write_text((checkpoint / "config.json").read_text() + " ")
-    assert make_site.demo_model(tmp_path / "cache", checkpoint) != exported  # new version
+    again = make_site.demo_model(tmp_path / "cache", checkpoint)
+    assert again != exported  # a new checkpoint
+    copy.write_text(copy.read_text() + "\n# changed\n")
+    assert make_site.demo_model(tmp_path / "cache", checkpoint) != again  # a new exporter
 
 
 def test_a_demo_folder_without_a_checkpoint_says_so(tmp_path):
@@ -529,8 +538,8 @@ const model = readFileSync(`${site}/models/${name}/model.onnx`);
 const session = await ort.InferenceSession.create(model);
 const [L, H, , Dh] = manifest.inputs.past_keys.shape;
 const empty = () => new ort.Tensor("float32", new Float32Array(0), [L, H, 0, Dh]);
-// As it is (nothing ablated, the lens of the last row only), then with head 1 of block 0
-// mean-ablated and every residual-stream row read by the logit lens.
+// As it is (nothing ablated, no lens rows), then with head 1 of block 0 mean-ablated and every
+// residual-stream row read by the logit lens.
 const run = (headKeep, toMean, lensRows) => session.run({
   input_ids: new ort.Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [ids.length]),
   past_keys: empty(), past_values: empty(),
@@ -539,7 +548,7 @@ const run = (headKeep, toMean, lensRows) => session.run({
   ablate_to_mean: new ort.Tensor("float32", Float32Array.of(toMean), []),
   lens_rows: new ort.Tensor("int64", BigInt64Array.from(lensRows.map(BigInt)), [lensRows.length]),
 });
-const plain = await run(new Array(L * H).fill(1), 0, [(L + 1) * ids.length - 1]);
+const plain = await run(new Array(L * H).fill(1), 0, []);
 const ablated = await run(new Array(L * H).fill(1).map((x, i) => i === 1 ? 0 : x), 1,
   [...Array((L + 1) * ids.length).keys()]);
 console.log(JSON.stringify({
@@ -606,10 +615,11 @@ def test_real_build_onnxruntime_web_runs_the_model_as_cpython_does(real_site, ti
     plain, plain_lens, _ = session.run(names, feeds)
     ablation = Ablation(heads=frozenset({(0, 1)}), mode="mean")
     ablated, lens_probs, lens_ids = session.run(
-        names, model_feeds(c, np.array(ids), KVCache.empty(c), ablation, lens=True)
+        names,
+        model_feeds(c, np.array(ids), KVCache.empty(c), ablation=ablation, lens_positions=len(ids)),
     )
     np.testing.assert_allclose(web["plain"], plain, atol=1e-4, rtol=0)
-    assert web["plain_lens"] == list(plain_lens.shape) == [1, 5]
+    assert web["plain_lens"] == list(plain_lens.shape) == [1, 5]  # the last row: the prediction
     np.testing.assert_allclose(web["ablated"], ablated, atol=1e-4, rtol=0)
     assert np.abs(ablated - plain).max() > 1e-3  # the ablation changed the prediction
     np.testing.assert_allclose(web["lens_probs"], lens_probs.reshape(-1), atol=1e-5, rtol=0)

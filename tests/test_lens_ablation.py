@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from pyexplainer.core.ablation import Ablation
-from pyexplainer.core.generation import KVCache, forward, model_feeds
+from pyexplainer.core.generation import KVCache, cache_after, forward, model_feeds
 from pyexplainer.core.lens import LogitLens, lens_rows
 from pyexplainer.core.trace import LENS_TOP_K
 from pyexplainer.model_dir import open_model_dir
@@ -35,13 +35,15 @@ def close(got, expected):
 
 
 def test_ablating_nothing_changes_nothing(model):
+    """With nothing off the mean path adds exactly zero, and the model is the reference's."""
     c = model.manifest.config
-    plain = model.run(model_feeds(c, np.array(PROMPT), KVCache.empty(c)))
-    for empty in (Ablation(mode="zero"), Ablation(mode="mean")):
-        again = model.run(model_feeds(c, np.array(PROMPT), KVCache.empty(c), empty))
-        for name, value in plain.items():
-            np.testing.assert_array_equal(again[name], value, err_msg=name)  # bit for bit
-    close(plain["last_logits"], reference_logits())
+    zero = model.run(model_feeds(c, np.array(PROMPT), KVCache.empty(c)))
+    mean = model.run(
+        model_feeds(c, np.array(PROMPT), KVCache.empty(c), ablation=Ablation(mode="mean"))
+    )
+    for name, value in zero.items():
+        np.testing.assert_array_equal(mean[name], value, err_msg=name)  # bit for bit
+    close(zero["last_logits"], reference_logits())
 
 
 @pytest.mark.parametrize("mode", ["zero", "mean"])
@@ -55,6 +57,22 @@ def test_ablation_changes_what_the_reference_says(model, heads, mlps, mode):
     got = model_logits(model, ablation)
     close(got, expected)
     assert np.abs(expected - reference_logits()).max() > 1e-2  # the ablation really matters
+
+
+def test_an_ablated_trace_records_what_replaced_the_parts(model):
+    c = model.manifest.config
+    ablation = Ablation(heads=frozenset({(1, 2)}), mlps=frozenset({0}), mode="zero")
+    trace = forward(model.run, c, PROMPT, ablation=ablation)
+    assert not trace.head_outputs[1, 2].any() and not trace.mlp_out[0].any()
+    np.testing.assert_allclose(trace.residual[1], trace.residual_mid[0], rtol=0, atol=0)
+
+
+def test_mean_ablation_needs_the_whole_text_in_one_pass(model):
+    c = model.manifest.config
+    first = forward(model.run, c, PROMPT[:-1])
+    mean = Ablation(heads=frozenset({(0, 0)}), mode="mean")
+    with pytest.raises(ValueError, match="without the cache"):
+        model_feeds(c, np.array(PROMPT[-1:]), cache_after(first), ablation=mean)
 
 
 def test_mean_and_zero_ablation_differ(model):
@@ -87,32 +105,53 @@ def reference_lens() -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(probs, ids, -1), ids
 
 
-def model_lens(model) -> tuple[LogitLens, np.ndarray]:
+def model_lens(model, n_positions: int = len(PROMPT)) -> tuple[LogitLens, dict]:
     c = model.manifest.config
-    outputs = model.run(model_feeds(c, np.array(PROMPT), KVCache.empty(c), lens=True))
-    return LogitLens.from_outputs(c.n_layer, outputs), outputs["last_logits"]
+    feeds = model_feeds(c, np.array(PROMPT), KVCache.empty(c), lens_positions=n_positions)
+    outputs = model.run(feeds)
+    return LogitLens.from_outputs(c.n_layer, len(PROMPT), outputs), outputs
 
 
 def test_logit_lens_matches_the_reference_at_every_layer_and_position(model):
     lens, _ = model_lens(model)
     probs, ids = reference_lens()
+    assert lens.first_position == 0
     assert lens.probs.shape == lens.ids.shape == (L + 1, len(PROMPT), LENS_TOP_K)
     np.testing.assert_allclose(lens.probs, probs, rtol=1e-3, atol=1e-6)
     assert (lens.ids[..., 0] == ids[..., 0]).all()  # ties below the top are possible in float32
 
 
 def test_logit_lens_last_layer_is_the_models_own_prediction(model):
-    lens, last_logits = model_lens(model)
+    lens, outputs = model_lens(model)
+    last_logits = outputs["last_logits"]
     p = np.exp(last_logits - last_logits.max())
     p /= p.sum()
     order = np.argsort(-p)[:LENS_TOP_K]
     assert lens.ids[-1, -1].tolist() == order.tolist()
     np.testing.assert_allclose(lens.probs[-1, -1], p[order], rtol=1e-5)
+    # every pass ends with the model's own last row, whatever the lens asked
+    assert outputs["lens_ids"][-1].tolist() == order.tolist()
 
 
-def test_a_plain_pass_reads_only_the_last_row():
-    assert lens_rows(2, 3, every_row=False).tolist() == [8]
-    assert lens_rows(2, 3, every_row=True).tolist() == list(range(9))
+def test_the_lens_can_read_only_the_last_positions(model):
+    full, _ = model_lens(model)
+    last3, outputs = model_lens(model, 3)
+    assert last3.first_position == len(PROMPT) - 3
+    assert outputs["lens_probs"].shape == ((L + 1) * 3 + 1, LENS_TOP_K)
+    np.testing.assert_array_equal(last3.ids, full.ids[:, -3:])
+    np.testing.assert_allclose(last3.probs, full.probs[:, -3:], rtol=1e-6)
+
+
+def test_lens_rows_are_depth_by_depth():
+    assert lens_rows(2, 3, 0).tolist() == []
+    assert lens_rows(2, 3, 3).tolist() == list(range(9))
+    assert lens_rows(2, 3, 1).tolist() == [2, 5, 8]  # the last position at depths 0, 1, 2
+
+
+def test_lens_outputs_of_another_shape_are_refused():
+    outputs = {"lens_probs": np.ones((5, 5), np.float32), "lens_ids": np.ones((5, 5), np.int64)}
+    with pytest.raises(ValueError, match="4 lens rows are not 3 depths"):
+        LogitLens.from_outputs(2, 8, outputs)
 
 
 def test_int8_lens_agrees_with_fp32_at_the_top(tiny_int8, model):

@@ -1,5 +1,5 @@
-"""The logit lens grid and the what-if comparison as the page shows them, against plain numpy on
-the loop reference's numbers."""
+"""The logit lens grid and the what-if comparison as the page shows them: on lens outputs made up
+to hit each case, and on logits compared with plain numpy."""
 
 import numpy as np
 import pytest
@@ -26,7 +26,7 @@ def test_lens_grid_labels_and_marks_the_real_next_token(case):
     ids[2, t - 1, 0] = case.ids[0]  # the last position has no next token to match
     ids[..., 1], ids[..., 2] = 11, 13
     probs = np.tile(np.array([0.5, 0.3, 0.1], np.float32), (depths, t, 1))
-    view = logit_lens_view(LogitLens(probs, ids), case.tokenizer, case.tokens)
+    view = logit_lens_view(LogitLens(probs, ids, 0), case.tokenizer, case.tokens)
     assert len(view.cells) == depths and all(len(row) == t for row in view.cells)
     marked = [(c.depth, c.position) for row in view.cells for c in row if c.is_next]
     assert marked == [(1, 2)]
@@ -36,7 +36,7 @@ def test_lens_grid_labels_and_marks_the_real_next_token(case):
 
 
 def test_lens_reports_the_depth_from_which_the_answer_holds():
-    ids = np.array([[[1], [5]], [[2], [6]], [[2], [5]]])  # (3 depths, 2 positions, K=1)
+    ids = np.array([[[1], [6]], [[2], [5]], [[2], [5]]])  # (3 depths, 2 positions, K=1)
     probs = np.ones(ids.shape, np.float32)
 
     class Labels:  # the tokenizer's part the view uses
@@ -44,13 +44,28 @@ def test_lens_reports_the_depth_from_which_the_answer_holds():
             return [str(i) for i in ids]
 
     tokens = [TokenView(p, 0, "x", 0, 1, False) for p in range(2)]
-    view = logit_lens_view(LogitLens(probs, ids), Labels(), tokens)
-    assert view.final_agrees == (1, 2)  # position 0 settles at depth 1; position 1 only last
+    view = logit_lens_view(LogitLens(probs, ids, 0), Labels(), tokens)
+    assert view.settled_depth == 1  # the last position's answer 5 is on top from depth 1
+    ids[1, 1, 0] = 7
+    view = logit_lens_view(LogitLens(probs, ids, 0), Labels(), tokens)
+    assert view.settled_depth == 2  # ... or only at the last depth
+
+
+def test_lens_of_the_last_positions_covers_the_last_tokens(case):
+    t = len(case.ids)
+    ids = np.tile(np.array(case.ids[-2:])[None, :, None], (3, 1, 1))  # each guesses itself
+    ids[:, 0, 0] = case.ids[-1]  # position t - 2 guesses the token that follows it
+    lens = LogitLens(np.ones(ids.shape, np.float32), ids, t - 2)
+    view = logit_lens_view(lens, case.tokenizer, case.tokens)
+    assert [tok.position for tok in view.tokens] == [t - 2, t - 1]
+    assert view.n_text_tokens == t
+    assert [c.position for c in view.cells[0]] == [t - 2, t - 1]
+    assert [c.is_next for c in view.cells[0]] == [True, False]
 
 
 def test_lens_rejects_a_grid_for_another_text(case):
-    lens = LogitLens(np.ones((3, 2, 1), np.float32), np.zeros((3, 2, 1), np.int64))
-    with pytest.raises(ValueError, match="covers 2 positions"):
+    lens = LogitLens(np.ones((3, 2, 1), np.float32), np.zeros((3, 2, 1), np.int64), 0)
+    with pytest.raises(ValueError, match="covers positions 0 to 1"):
         logit_lens_view(lens, case.tokenizer, case.tokens)
 
 

@@ -52,9 +52,9 @@ async function sessionOn(backend, modelBytes, caps, note) {
   return { session, ort, backend, threads: ort.env.wasm.numThreads, note };
 }
 
-/** Run one step. ids: BigInt64Array (T); keys/values: Float32Array of cacheDims (L, H, P, Dh).
- *  Returns {name: {data: Float32Array, dims: number[]}} for every model output. */
-// inputs: { name: { type: "int64" | "float32", data: typed array, dims: [...] } }
+/** Run one pass. inputs: {name: {type: "int64" | "float32", data: BigInt64Array |
+ *  Float32Array, dims: number[]}} for every model input (pyexplainer/core/trace.py).
+ *  Returns {name: {type, data, dims}} for every model output (lens_ids are int64). */
 export async function run(handle, inputs) {
   const { ort, session } = handle;
   const feeds = {};

@@ -67,17 +67,23 @@ def model_feeds(
     c: ModelConfig,
     ids: np.ndarray,
     cache: KVCache,
+    *,
     ablation: Ablation | None = None,
-    lens: bool = False,
+    lens_positions: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Every model input for a pass over ids (T,) after the cache; the logit lens of every row
-    only when `lens` (it costs L+1 output layers per token), else of the last row only."""
+    """Every model input for a pass over ids (T,) after the cache, with the logit lens of the
+    last lens_positions positions at every depth (0: none; it costs L+1 output layers each)."""
+    ablation = ablation or Ablation()
+    if ablation.mode == "mean" and not ablation.empty and cache.length:
+        raise ValueError("mean ablation averages over the whole text: run it without the cache")
+    if not 0 <= lens_positions <= len(ids):
+        raise ValueError(f"the lens can read 0 to {len(ids)} positions, not {lens_positions}")
     return {
         "input_ids": ids,
         "past_keys": cache.keys,
         "past_values": cache.values,
-        **(ablation or Ablation()).feeds(c),
-        "lens_rows": lens_rows(c.n_layer, len(ids), every_row=lens),
+        **ablation.feeds(c),
+        "lens_rows": lens_rows(c.n_layer, len(ids), lens_positions),
     }
 
 
@@ -86,6 +92,7 @@ def forward(
     c: ModelConfig,
     new_ids: Sequence[int],
     cache: KVCache | None = None,
+    *,
     ablation: Ablation | None = None,
 ) -> Trace:
     """Run the model on new_ids (T,) after the cached positions; the trace of this step.
@@ -95,7 +102,7 @@ def forward(
     """
     cache = cache or KVCache.empty(c)
     ids = checked_ids(c, new_ids, cache)
-    return Trace.from_outputs(ids, cache.length, run(model_feeds(c, ids, cache, ablation)))
+    return Trace.from_outputs(ids, cache.length, run(model_feeds(c, ids, cache, ablation=ablation)))
 
 
 def cache_after(trace: Trace) -> KVCache:

@@ -33,7 +33,10 @@ TRACE_OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
     "q": (("L", "H", "T", "Dh"), "queries of the new tokens, split into heads"),
     "k": (("L", "H", "T", "Dh"), "keys of the new tokens (cached keys are in present_keys)"),
     "v": (("L", "H", "T", "Dh"), "values of the new tokens (cached values are in present_values)"),
-    "head_outputs": (("L", "H", "T", "Dh"), "each head's attention-weighted sum of values"),
+    "head_outputs": (
+        ("L", "H", "T", "Dh"),
+        "each head's attention-weighted sum of values (an ablated head's: what replaced it)",
+    ),
     "attn_out": (("L", "T", "D"), "heads merged and projected by c_proj (bias included)"),
     "residual_mid": (("L", "T", "D"), "residual stream after the attention add"),
     "ln2_mean": (("L", "T"), "mean over D in the second layer norm"),
@@ -43,7 +46,10 @@ TRACE_OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
     "ln2_bias": (("L", "D"), "learned shift of the second layer norm (ln_2.bias)"),
     "mlp_pre": (("L", "T", "4D"), "MLP hidden layer before GELU (c_fc output)"),
     "mlp_act": (("L", "T", "4D"), "MLP hidden layer after GELU"),
-    "mlp_out": (("L", "T", "D"), "MLP output projected back to D (c_proj)"),
+    "mlp_out": (
+        ("L", "T", "D"),
+        "MLP output projected back to D (c_proj; an ablated MLP's: what replaced it)",
+    ),
     "lnf_mean": (("T",), "mean over D in the final layer norm"),
     "lnf_std": (("T",), "sqrt(variance + epsilon) in the final layer norm"),
     "lnf_out": (("T", "D"), "final layer norm output"),
@@ -55,14 +61,17 @@ TRACE_OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 # The logit lens: rows of the residual stream read through the final layer norm and the output
-# layer, only those asked for (N >= 1: onnxruntime-web's TopK fails on an empty tensor; a pass
-# without the lens asks for the last row, the model's own prediction, for one output layer's
-# cost); the K most probable tokens of each.
+# layer, only those asked for (N may be 0), then always the last row, which is the model's own
+# prediction (last_logits come from it): N + 1 rows, the K most probable tokens of each.
 LENS_TOP_K = 5
 LENS_OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
-    "lens_probs": (("N", "K"), "softmax probabilities of each asked row's K most probable tokens"),
-    "lens_ids": (("N", "K"), "int64 token ids of those K tokens, most probable first"),
+    "lens_probs": (
+        ("N+1", "K"),
+        "softmax probabilities of the K most probable tokens of each asked row, then of the last",
+    ),
+    "lens_ids": (("N+1", "K"), "int64 token ids of those K tokens, most probable first"),
 }
+MODEL_OUTPUTS = {**TRACE_OUTPUTS, **LENS_OUTPUTS}
 
 # name -> (shape, what it is) of the model's inputs.
 MODEL_INPUTS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -77,11 +86,15 @@ MODEL_INPUTS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "lens_rows": (
         ("N",),
-        "int64 rows of the residual stream (L+1, T, D) flattened to ((L+1) T, D) to decode "
-        "with the logit lens: layer * T + position; at least one",
+        "int64 rows of the residual stream (L+1, T, D) flattened to ((L+1) T, D) to read with "
+        "the logit lens: layer * T + position; may be empty",
     ),
 }
-INT64_TENSORS = ("input_ids", "lens_rows", "lens_ids")
+
+
+def dtype_of(name: str) -> str:
+    """The element type of a model input or output."""
+    return "int64" if name in ("input_ids", "lens_rows", "lens_ids") else "float32"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pyexplainer.config import ModelConfig
 from pyexplainer.core.ablation import MODES, Ablation
-from pyexplainer.messages import text
+from pyexplainer.messages import format_number, text
 from pyexplainer.ui.dom import make
 from pyexplainer.views.colors import readable_text, sequential_rgba
 from pyexplainer.views.logit_lens import LensCell, LogitLensView
 from pyexplainer.views.whatif import WhatIfView
 
 
-def percent(p: float) -> str:
-    return f"{100 * p:.1f}%"
+def percent(p: float, locale: str) -> str:
+    return format_number(p, locale, 1, percent=True)
 
 
 def lens_cell(cell: LensCell, locale: str):
@@ -20,13 +20,14 @@ def lens_cell(cell: LensCell, locale: str):
     r, g, b, _ = sequential_rgba(cell.probabilities[0])
     ink = readable_text((r, g, b))
     ranked = "\n".join(
-        f"{label} {percent(p)}" for label, p in zip(cell.labels, cell.probabilities, strict=True)
+        f"{label} {percent(p, locale)}"
+        for label, p in zip(cell.labels, cell.probabilities, strict=True)
     )
     node = make(
         "td",
         "",
         make("span", cell.labels[0], class_="lens-token"),
-        make("span", percent(cell.probabilities[0]), class_="lens-prob"),
+        make("span", percent(cell.probabilities[0], locale), class_="lens-prob"),
         title=text("lens.cell_title", locale, ranked=ranked),
         data_depth=cell.depth,
         data_position=cell.position,
@@ -48,7 +49,7 @@ def depth_name(depth: int, n_layers: int, locale: str) -> str:
 
 def settled(view: LogitLensView, locale: str) -> str:
     """Where the last position's final answer first reaches the top and stays there."""
-    depth = view.final_agrees[-1]
+    depth = view.settled_depth
     label = view.cells[-1][-1].labels[0]
     return text("lens.settled", locale, label=label, depth=depth_name(depth, view.n_layers, locale))
 
@@ -74,6 +75,22 @@ def logit_lens_panel(view: LogitLensView, locale: str):
         "",
         make("h3", text("lens.heading", locale)),
         make("p", text("lens.explanation", locale), class_="note"),
+        *(
+            [
+                make(
+                    "p",
+                    text(
+                        "lens.last_positions",
+                        locale,
+                        shown=len(view.tokens),
+                        total=view.n_text_tokens,
+                    ),
+                    class_="note",
+                )
+            ]
+            if len(view.tokens) < view.n_text_tokens
+            else []
+        ),
         make(
             "div",
             "",
@@ -195,8 +212,10 @@ def ranked_list(rows, caption: str, probability_of, locale: str, *, was: bool = 
     """Tokens with their probability (and with `was`, the probability they had before)."""
 
     def line(r) -> str:
-        shown = f"{r.label}: {percent(probability_of(r))}"
-        return shown + text("whatif.was", locale, before=percent(r.before)) if was else shown
+        shown = f"{r.label}: {percent(probability_of(r), locale)}"
+        return (
+            shown + text("whatif.was", locale, before=percent(r.before, locale)) if was else shown
+        )
 
     return make(
         "ol",
@@ -235,9 +254,10 @@ def what_if_result(view: WhatIfView, locale: str):
                 "whatif.top_change",
                 locale,
                 label=top.label,
-                before=percent(top.before),
-                after=percent(top.after),
-                change=f"{100 * view.top_change:+.1f}",
+                before=percent(top.before, locale),
+                after=percent(top.after, locale),
+                change=("+" if view.top_change >= 0 else "−")
+                + format_number(abs(view.top_change), locale, 1, percent=True).rstrip("%"),
             ),
             data_testid="ablation-top-change",
             data_change=repr(view.top_change),

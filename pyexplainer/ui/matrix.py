@@ -17,7 +17,7 @@ import numpy as np
 from pyexplainer.messages import text
 from pyexplainer.ui.dom import document, element, make
 from pyexplainer.views.colors import diverging_rgba, sequential_rgba
-from pyexplainer.views.matrix_table import COLUMNS_PER_PAGE, table_page
+from pyexplainer.views.matrix_table import COLUMNS_PER_PAGE, format_cell, table_page
 
 _ids = itertools.count()
 
@@ -221,7 +221,7 @@ class Matrices:
         col = min(cols - 1, max(0, int(event.offsetX / max(1, target.clientWidth) * cols)))
         row = min(rows - 1, max(0, int(event.offsetY / max(1, target.clientHeight) * rows)))
         value = float(shown.values[row, col])
-        shown_value = "masked (-inf)" if value == -np.inf else f"{value:.4g}"
+        shown_value = format_cell(value)
         where = (
             shown.col_labels[col]
             if rows == 1

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from pyexplainer.core.lens import LogitLens
 from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.views.tokens import TokenView
@@ -27,47 +29,46 @@ class LensCell:
 
 @dataclasses.dataclass(frozen=True)
 class LogitLensView:
-    tokens: tuple[TokenView, ...]  # the columns
-    cells: tuple[tuple[LensCell, ...], ...]  # (L+1, T): rows are depths
+    tokens: tuple[TokenView, ...]  # the columns: the last positions of the text
+    cells: tuple[tuple[LensCell, ...], ...]  # (L+1, n): rows are depths
     n_layers: int
+    n_text_tokens: int  # the whole text's, of which the grid shows the last len(tokens)
 
     @property
-    def final_agrees(self) -> tuple[int, ...]:
-        """Per position, the first depth from which the top token is the final one for good."""
-        firsts = []
-        for position in range(len(self.tokens)):
-            column = [row[position].token_ids[0] for row in self.cells]
-            depth = len(column) - 1
-            while depth > 0 and column[depth - 1] == column[-1]:
-                depth -= 1
-            firsts.append(depth)
-        return tuple(firsts)
+    def settled_depth(self) -> int:
+        """The first depth from which the last position's top token is the final one for good."""
+        column = [row[-1].token_ids[0] for row in self.cells]
+        depth = len(column) - 1
+        while depth > 0 and column[depth - 1] == column[-1]:
+            depth -= 1
+        return depth
 
 
 def logit_lens_view(
     lens: LogitLens, tokenizer: Tokenizer, tokens: list[TokenView]
 ) -> LogitLensView:
-    depths, positions, k = lens.ids.shape  # (L+1, T, K)
-    if positions != len(tokens):
-        raise ValueError(f"the lens covers {positions} positions, the text has {len(tokens)}")
-    labels = tokenizer.token_labels(lens.ids.reshape(-1).tolist())  # one decode for the grid
+    """The grid of `lens` over the text's `tokens` (it covers the last positions of them)."""
+    depths, n, k = lens.ids.shape  # (L+1, n, K)
+    if lens.first_position + n != len(tokens):
+        raise ValueError(
+            f"the lens covers positions {lens.first_position} to {lens.first_position + n - 1}, "
+            f"the text has {len(tokens)} tokens"
+        )
+    labels = np.array(tokenizer.token_labels(lens.ids.reshape(-1).tolist()), dtype=object)
+    labels = labels.reshape(depths, n, k)  # one decode for the grid
     following = [t.token_id for t in tokens[1:]] + [-1]
     cells = tuple(
         tuple(
             LensCell(
                 depth,
                 position,
-                tuple(int(i) for i in lens.ids[depth, position]),
-                tuple(
-                    labels[
-                        (depth * positions + position) * k : (depth * positions + position + 1) * k
-                    ]
-                ),
-                tuple(float(p) for p in lens.probs[depth, position]),
-                int(lens.ids[depth, position, 0]) == following[position],
+                tuple(int(i) for i in lens.ids[depth, column]),
+                tuple(labels[depth, column]),
+                tuple(float(p) for p in lens.probs[depth, column]),
+                int(lens.ids[depth, column, 0]) == following[position],
             )
-            for position in range(positions)
+            for column, position in enumerate(range(lens.first_position, len(tokens)))
         )
         for depth in range(depths)
     )
-    return LogitLensView(tuple(tokens), cells, depths - 1)
+    return LogitLensView(tuple(tokens[lens.first_position :]), cells, depths - 1, len(tokens))

@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 
 from pyexplainer.core.ablation import Ablation
-from pyexplainer.core.sampling import next_token_distribution
+from pyexplainer.core.sampling import next_token_distribution, top_tokens
 from pyexplainer.core.tokenizer import Tokenizer
 
 
@@ -29,8 +29,12 @@ class WhatIfView:
     ablation: Ablation
     before: tuple[Ranked, ...]  # the top tokens of the real prediction
     after: tuple[Ranked, ...]  # the top tokens with the ablation
-    top_token: Ranked  # the real prediction's first token, before and after
     kl_nats: float  # KL(before || after) over the full vocabulary
+
+    @property
+    def top_token(self) -> Ranked:
+        """The real prediction's first token, before and after."""
+        return self.before[0]
 
     @property
     def top_changed(self) -> bool:
@@ -53,16 +57,15 @@ def what_if_view(
     p, q = next_token_distribution(before_logits), next_token_distribution(after_logits)  # (V,)
 
     def ranked(probs: np.ndarray) -> tuple[Ranked, ...]:
-        order = np.lexsort((np.arange(probs.size), -probs))[:n].tolist()
+        order = [i for i, _ in top_tokens(probs, n)]
         labels = tokenizer.token_labels(order)
         return tuple(
             Ranked(i, label, float(p[i]), float(q[i]))
             for i, label in zip(order, labels, strict=True)
         )
 
-    before = ranked(p)
     kl = float(np.sum(p * (_log_softmax(before_logits) - _log_softmax(after_logits))))
-    return WhatIfView(ablation, before, ranked(q), before[0], max(kl, 0.0))
+    return WhatIfView(ablation, ranked(p), ranked(q), max(kl, 0.0))
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
