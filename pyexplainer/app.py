@@ -26,7 +26,6 @@ from pyexplainer.manifest import (
     MODEL_FILE,
     TOKENIZER_FILES,
     ModelFileError,
-    check_digest,
     check_file,
     parse_manifest,
 )
@@ -34,7 +33,13 @@ from pyexplainer.messages import LOCALE_NAMES, choose_locale, format_number, tex
 from pyexplainer.runtime.ort_browser import BrowserRunner
 from pyexplainer.ui import experiments, panels, snapshot
 from pyexplainer.ui.dom import document, element, fill, make, options
-from pyexplainer.ui.locale import translate_page
+from pyexplainer.ui.download import fetch_bytes, fetch_checked_js
+from pyexplainer.ui.locale import (
+    browser_languages,
+    remember_locale,
+    remembered_locale,
+    translate_page,
+)
 from pyexplainer.ui.matrix import Matrices
 from pyexplainer.ui.overview import draw_overview
 from pyexplainer.views.attention import attention_grid, attention_row
@@ -54,7 +59,6 @@ from pyexplainer.views.tour import tour
 from pyexplainer.views.whatif import what_if_view
 
 SHOWN_PREDICTIONS = 15
-LOCALE_KEY = "pyexplainer.locale"  # where the browser remembers the chosen language
 BUSY_BUTTONS = ("run-button", "generate-button", "recompute-button")  # off while the model runs
 FORM_FIELDS = ("INPUT", "SELECT", "TEXTAREA")
 WHOLE_MODEL_STAGES = ("embedding", "output", "heads", "lens", "whatif")  # no block to pick
@@ -67,71 +71,6 @@ def set_status(message: str, state: str) -> None:
     status.textContent = message
     status.dataset.state = state
     status.classList.toggle("error", state == "error")
-
-
-def remembered_locale() -> str | None:
-    try:
-        return js.localStorage.getItem(LOCALE_KEY)  # None when nothing was chosen yet
-    except Exception:  # storage blocked (a sandboxed iframe, some private modes)
-        return None
-
-
-def remember_locale(locale: str) -> None:
-    try:
-        js.localStorage.setItem(LOCALE_KEY, locale)
-    except Exception:  # storage blocked: the choice lasts for this visit only
-        pass
-
-
-def browser_languages() -> list[str]:
-    return [str(language) for language in js.navigator.languages] or [str(js.navigator.language)]
-
-
-async def read_chunks(url: str, on_chunk) -> None:
-    """Call on_chunk(js Uint8Array) for each piece of url's body as it arrives."""
-    try:
-        response = await js.fetch(url)
-    except Exception as e:  # a JS TypeError: offline, server gone, blocked
-        raise ModelFileError(f"{url} could not be downloaded ({e})") from e
-    if not response.ok:
-        raise ModelFileError(f"{url} could not be downloaded (HTTP {response.status})")
-    reader = response.body.getReader()
-    while True:
-        try:
-            part = await reader.read()
-        except Exception as e:
-            raise ModelFileError(f"the download of {url} broke off ({e})") from e
-        if part.done:
-            return
-        on_chunk(part.value)
-
-
-async def fetch_bytes(url: str) -> bytes:
-    """The whole body of url, in Python (small files: manifests, the tokenizer)."""
-    chunks = []
-    await read_chunks(url, lambda chunk: chunks.append(chunk.to_bytes()))
-    return b"".join(chunks)
-
-
-async def fetch_checked_js(url: str, name: str, manifest, on_progress):
-    """url's body as one JS Uint8Array, its size and sha256 checked against the manifest while
-    it streams in: the model never lands whole in Python's heap (which never shrinks)."""
-    total = manifest.files[name]["bytes"]
-    target = js.Uint8Array.new(total)
-    digest = hashlib.sha256()
-    received = 0
-
-    def take(chunk) -> None:
-        nonlocal received
-        digest.update(chunk.to_bytes())  # a copy of this piece only
-        if received + chunk.length <= total:
-            target.set(chunk, received)
-        received += chunk.length
-        on_progress(received)
-
-    await read_chunks(url, take)
-    check_digest(manifest, name, received, digest.hexdigest())  # size and sha256, named
-    return target
 
 
 class Page:
@@ -150,6 +89,7 @@ class Page:
         self.model_name = ""
         self.embed = False  # shown in an iframe: the open view only (?embed=1)
         self.role = "previous_token"  # the head role the ranked list sorts by
+        self.role_minimum = 0.0  # the list shows heads scoring at least this
         self.repeated: Trace | None = None  # the pass over a repeated random sequence
         self.position = 0  # absolute position of the token the detail views follow
         self.matrices = Matrices()
@@ -556,12 +496,14 @@ class Page:
         benchmark (data-redraw: what, milliseconds and the parts timed while drawing, such as
         head_roles_ms; data-redraws counts them)."""
         started = js.performance.now()
-        self.timings = {}
-        draw()
+        action_timings, self.timings = self.timings, {}  # an action may be under way
+        try:
+            draw()
+        finally:
+            parts, self.timings = self.timings, action_timings
         status = element("status")
         status.setAttribute(
-            "data-redraw",
-            json.dumps({**self.timings, "what": what, "ms": js.performance.now() - started}),
+            "data-redraw", json.dumps({**parts, "what": what, "ms": js.performance.now() - started})
         )
         status.setAttribute("data-redraws", str(int(status.getAttribute("data-redraws") or 0) + 1))
 
@@ -596,6 +538,8 @@ class Page:
             self.position = int(target.dataset.position)
             self.render_tokens()
             self.render_detail()
+        elif action == "lens-cell":  # its top k, for touch screens (hover shows the same)
+            element("lens-detail").textContent = target.title
         elif action == "run-ablation":
             asyncio.ensure_future(self.guarded(self.run_ablation))
         elif action == "clear-ablation":
@@ -618,6 +562,18 @@ class Page:
         elif action == "role":
             self.role = event.target.value
             self.redraw("role", self.render_detail)
+        elif action == "role-minimum":
+            self.set_role_minimum(event.target.value)
+
+    def set_role_minimum(self, raw: str) -> None:
+        try:
+            self.role_minimum = float(raw)
+        except ValueError:
+            setting = text("head_roles.minimum", self.locale)
+            self.show_error(text("ui.not_a_number", self.locale, setting=setting, value=raw))
+            return
+        self.redraw("role-minimum", self.render_detail)
+        self.show_status("ready")
 
     def set_threshold(self, event) -> None:
         try:
@@ -753,6 +709,7 @@ class Page:
         self.full = trace
         self.position = len(ids) - 1
         self.recompute_values = None
+        self.lens = self.what_if = None  # a run starts afresh, even on the same text
         self.rng = np.random.default_rng(int(element("seed").value or 0))
         self.render()
 
@@ -989,7 +946,7 @@ class Page:
             view = head_roles(trace, self.repeated)
             self.timings["head_roles_ms"] = js.performance.now() - roles_started
             half = len(self.repeated.input_ids) // 2
-            views = [panels.head_roles_panel(view, self.role, half, locale)]
+            views = [panels.head_roles_panel(view, self.role, self.role_minimum, half, locale)]
         elif kind == "lens":
             views = [self.lens_panel()]
         elif kind == "whatif":

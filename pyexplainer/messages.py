@@ -431,9 +431,9 @@ EN: dict[str, str] = {
         "Every row of the residual stream, from the embeddings to the last block, read out as if "
         "it were the last: through the final layer norm and the output layer (the token "
         "embedding, tied), then softmax. Each cell shows the most probable next token at that "
-        "depth and position, and its probability; hover for the top five. The bottom row is the "
-        "model's real prediction. Reading a column downwards shows at which block the model "
-        "settles on its answer."
+        "depth and position, and its probability; hover or tap for the top five. The bottom row "
+        "is the model's real prediction. Reading a column downwards shows at which block the "
+        "model settles on its answer."
     ),
     "lens.caption": "Top next token per depth (rows) and position (columns)",
     "lens.corner": "depth \\ token",
@@ -642,6 +642,10 @@ EN: dict[str, str] = {
         "On {n} random tokens followed by the same {n} again: mean weight a token of the second "
         "half puts on the token that followed its earlier occurrence. Such heads let a model "
         "continue a pattern it has seen once."
+    ),
+    "head_roles.minimum": "Only heads scoring at least",
+    "head_roles.count": (
+        "{passing} of {total} heads score at least that (the list shows the first {shown})."
     ),
     "head_roles.excluded": "The first token can only attend to itself, so it is left out.",
     # ------------------------------------------------------------------ heatmaps as text

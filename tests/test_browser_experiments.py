@@ -53,6 +53,9 @@ def test_logit_lens_grid_matches_cpython_and_ends_in_the_prediction(student, cpy
     )
     comes_next = lens.ids[:, :-1, 0] == ids[1:]  # (L+1, T-1): the top token comes next
     assert sorted(map(tuple, marked)) == sorted(map(tuple, np.argwhere(comes_next).tolist()))
+    cell = s.page.locator(f"{LENS_READY} td").first
+    cell.click()  # a tap shows the cell's top five below the grid: touch screens have no hover
+    assert s.page.text_content("[data-testid=lens-detail]") == cell.get_attribute("title")
     s.screenshot("logit-lens")
 
 
@@ -118,3 +121,33 @@ def test_what_if_works_from_the_keyboard(student):
     )
     summary = s.page.text_content("[data-testid=ablation-result]")
     assert "block 0 MLP" in summary
+
+
+def test_head_roles_keep_only_heads_above_a_minimum(student, cpython_model):
+    from tests.test_browser import reference_attention
+
+    s = student
+    c = cpython_model.manifest.config
+    trace = forward(cpython_model.run, c, cpython_model.tokenizer.encode(VIEW_PROMPT))
+    previous = [
+        np.mean([w[h, i, i - 1] for i in range(1, w.shape[1])])
+        for layer in range(c.n_layer)
+        for w in [reference_attention(trace, layer)[0]]
+        for h in range(c.n_head)
+    ]
+    middle = sorted(previous)[len(previous) // 2 - 1 : len(previous) // 2 + 1]
+    minimum = round(float(np.mean(middle)), 6)  # between two heads: no head sits on the edge
+    s.open("heads")
+    s.pick("head-role-select", "previous_token")
+    s.page.fill("[data-testid=head-role-minimum]", str(minimum))
+    s.page.press("[data-testid=head-role-minimum]", "Tab")  # a number field reports on leaving
+    s.page.wait_for_function(
+        "m => document.querySelector('[data-testid=head-role-minimum]').value == m", arg=minimum
+    )
+    shown = s.page.eval_on_selector_all(
+        "[data-testid=head-roles] [data-action=open-head]", "els => els.map(e => +e.dataset.score)"
+    )
+    expected = sorted((p for p in previous if p >= minimum), reverse=True)
+    close(shown, expected[: len(shown)])
+    count = s.page.text_content("[data-testid=head-role-count]")
+    assert str(len(expected)) in count and str(len(previous)) in count

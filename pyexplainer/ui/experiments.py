@@ -15,8 +15,22 @@ def percent(p: float, locale: str) -> str:
     return format_number(p, locale, 1, percent=True)
 
 
+def scrolling_table(caption: str, head, rows, class_: str):
+    """A table with a caption, one header row and body rows, scrolling sideways on its own."""
+    table = make(
+        "table",
+        "",
+        make("caption", caption),
+        make("thead", "", head),
+        make("tbody", "", *rows),
+        class_=class_,
+    )
+    return make("div", "", table, class_="table-scroll")
+
+
 def lens_cell(cell: LensCell, locale: str):
-    """One depth x position: the top token and its probability, the rest of the top k on hover."""
+    """One depth x position: the top token and its probability; the top k on hover, or below the
+    grid on a click or tap (a touch screen has no hover)."""
     r, g, b, _ = sequential_rgba(cell.probabilities[0])
     ink = readable_text((r, g, b))
     ranked = "\n".join(
@@ -33,6 +47,7 @@ def lens_cell(cell: LensCell, locale: str):
         data_position=cell.position,
         data_token_id=cell.token_ids[0],
         data_prob=repr(cell.probabilities[0]),
+        data_action="lens-cell",
         class_="next" if cell.is_next else None,
     )
     node.style.background = f"rgb({r},{g},{b})"
@@ -91,20 +106,9 @@ def logit_lens_panel(view: LogitLensView, locale: str):
             if len(view.tokens) < view.n_text_tokens
             else []
         ),
-        make(
-            "div",
-            "",
-            make(
-                "table",
-                "",
-                make("caption", text("lens.caption", locale)),
-                make("thead", "", head),
-                make("tbody", "", *rows),
-                class_="lens",
-            ),
-            class_="table-scroll",
-        ),
+        scrolling_table(text("lens.caption", locale), head, rows, "lens"),
         make("p", text("lens.legend", locale), class_="note"),
+        make("p", "", class_="lens-detail", data_testid="lens-detail", aria_live="polite"),
         make("p", settled(view, locale), data_testid="lens-settled"),
         class_="panel analysis",
         data_testid="logit-lens",
@@ -174,19 +178,7 @@ def ablation_choices(c: ModelConfig, ablation: Ablation, locale: str):
     return make(
         "div",
         "",
-        make(
-            "div",
-            "",
-            make(
-                "table",
-                "",
-                make("caption", text("whatif.switches", locale)),
-                make("thead", "", head),
-                make("tbody", "", *rows),
-                class_="switches",
-            ),
-            class_="table-scroll",
-        ),
+        scrolling_table(text("whatif.switches", locale), head, rows, "switches"),
         make("fieldset", "", make("legend", text("whatif.mode", locale)), *modes),
         make(
             "div",

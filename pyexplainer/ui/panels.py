@@ -755,9 +755,12 @@ def debugging_panel(view: DebuggingView, locale: str):
 SHOWN_HEADS = 24  # of the ranked list
 
 
-def head_roles_panel(view: HeadRolesView, role: str, repeated_half: int, locale: str):
-    """Every head ranked by one role's score; a click opens that head in the attention view.
-    repeated_half: the length of the random sequence the induction scores repeat."""
+def head_roles_panel(
+    view: HeadRolesView, role: str, minimum: float, repeated_half: int, locale: str
+):
+    """The heads scoring at least `minimum` in one role, ranked by it; a click opens that head in
+    the attention view. repeated_half: the length of the random sequence the induction scores
+    repeat."""
     choice = make(
         "select",
         "",
@@ -766,7 +769,17 @@ def head_roles_panel(view: HeadRolesView, role: str, repeated_half: int, locale:
         data_action="role",
     )
     choice.value = role
-    ranked = ranked_heads(view, role)[:SHOWN_HEADS]
+    least = make(
+        "input",
+        type="number",
+        step="0.05",
+        value=repr(minimum),
+        data_testid="head-role-minimum",
+        data_action="role-minimum",
+    )
+    passing = ranked_heads(view, role, minimum)
+    ranked = passing[:SHOWN_HEADS]
+    total = view.previous_token.size
     items = [
         make(
             "li",
@@ -788,7 +801,13 @@ def head_roles_panel(view: HeadRolesView, role: str, repeated_half: int, locale:
         "",
         make("h3", text("head_roles.heading", locale)),
         make("label", text("head_roles.ranked", locale, role=""), choice),
+        make("label", text("head_roles.minimum", locale), least),
         make("p", text(f"head_roles.{role}.definition", locale, n=repeated_half), class_="note"),
+        make(
+            "p",
+            text("head_roles.count", locale, passing=len(passing), total=total, shown=len(ranked)),
+            data_testid="head-role-count",
+        ),
         make("ol", "", *items, class_="ranked-heads"),
         make("p", text("head_roles.excluded", locale), class_="note"),
         class_="panel analysis",
