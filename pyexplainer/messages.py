@@ -440,7 +440,8 @@ EN: dict[str, str] = {
     "lens.depth_embeddings": "embeddings",
     "lens.depth_block": "after block {block}",
     "lens.depth_final": "after block {block} (output)",
-    "lens.cell_title": "Most probable next tokens here:\n{ranked}",
+    "lens.where": "{depth}, token {token}",
+    "lens.cell_title": "{where}: the most probable next tokens\n{ranked}",
     "lens.legend": (
         "Darker blue: more probable. Outlined: the top token is the token that really comes next "
         "in your text."

@@ -1,6 +1,6 @@
-// What Python cannot do before Python exists: tell a browser without WebAssembly so, register
-// the service worker (cross-origin isolation where the host sends no headers, and offline use),
-// then start PyScript, which boots Pyodide and runs main.py.
+// What Python cannot do before Python exists: tell a browser without WebAssembly so, turn off
+// JSPI for Pyodide, register the service worker (cross-origin isolation where the host sends no
+// headers, and offline use), then start PyScript, which boots Pyodide and runs main.py.
 const status = () => document.querySelector('[data-testid="status"]');
 
 function fail(message) {
@@ -33,6 +33,13 @@ if (typeof WebAssembly !== "object") {
   fail("This browser cannot run WebAssembly, which the model and Python need. " +
        "Please open the page in a current Chrome, Edge, Firefox or Safari.");
 } else {
+  // Pyodide 0.28 with JavaScript Promise Integration (JSPI: stack switching, on by default since
+  // Chrome 137) now and then crashes the tab, a segfault in the renderer's main thread (3 times in
+  // one day of test runs here; pyodide#5702, #6106). The page needs no stack switching (its Python
+  // awaits JS through asyncio, and onnxruntime-web's WebGPU build uses Asyncify): without these two
+  // globals Pyodide keeps to its scheduler from before JSPI.
+  delete WebAssembly.Suspending;
+  delete WebAssembly.promising;
   await registerServiceWorker();
   await import("./pyscript/core.js");
 }

@@ -28,9 +28,9 @@ def scrolling_table(caption: str, head, rows, class_: str):
     return make("div", "", table, class_="table-scroll")
 
 
-def lens_cell(cell: LensCell, locale: str):
-    """One depth x position: the top token and its probability; the top k on hover, or below the
-    grid on a click or tap (a touch screen has no hover)."""
+def lens_cell(cell: LensCell, where: str, locale: str):
+    """One depth x position (`where` names both): the top token and its probability; the top k
+    on hover, or below the grid on a click or tap (a touch screen has no hover)."""
     r, g, b, _ = sequential_rgba(cell.probabilities[0])
     ink = readable_text((r, g, b))
     ranked = "\n".join(
@@ -42,7 +42,7 @@ def lens_cell(cell: LensCell, locale: str):
         "",
         make("span", cell.labels[0], class_="lens-token"),
         make("span", percent(cell.probabilities[0], locale), class_="lens-prob"),
-        title=text("lens.cell_title", locale, ranked=ranked),
+        title=text("lens.cell_title", locale, where=where, ranked=ranked),
         data_depth=cell.depth,
         data_position=cell.position,
         data_token_id=cell.token_ids[0],
@@ -76,12 +76,21 @@ def logit_lens_panel(view: LogitLensView, locale: str):
         make("th", text("lens.corner", locale), scope="col"),
         *(make("th", t.label, scope="col", data_position=t.position) for t in view.tokens),
     )
+
+    def where(depth: int, token: str) -> str:
+        return text(
+            "lens.where", locale, depth=depth_name(depth, view.n_layers, locale), token=token
+        )
+
     rows = [
         make(
             "tr",
             "",
             make("th", depth_name(depth, view.n_layers, locale), scope="row"),
-            *(lens_cell(cell, locale) for cell in row),
+            *(
+                lens_cell(cell, where(depth, token.label), locale)
+                for cell, token in zip(row, view.tokens, strict=True)
+            ),
         )
         for depth, row in enumerate(view.cells)
     ]
