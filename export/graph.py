@@ -222,7 +222,6 @@ def causal_mask(g: GraphBuilder) -> str:
     total = g.op("Add", past, new)
     one = g.const("one_i64", np.array(1, dtype=np.int64))
     zero = g.const("zero_i64", np.array(0, dtype=np.int64))
-    g.const("one_f32", np.float32(1.0))
     positions = g.op("Range", past, total, one, out="positions")  # (T,) absolute positions
     rows = g.op("Unsqueeze", positions, g.const("axis_1", np.array([1], dtype=np.int64)))  # (T, 1)
     cols = g.op(
@@ -243,6 +242,7 @@ def build_model(
     c: ModelConfig, weights: dict[str, np.ndarray], quantize: str = "int8"
 ) -> onnx.ModelProto:
     g = GraphBuilder(quantize)
+    g.const("one_f32", np.float32(1.0))  # for ablated()
     mask = causal_mask(g)
     wte = g.weight("wte", weights["wte.weight"], 0)  # (V, D), one scale per token row
     wpe = g.weight("wpe", weights["wpe.weight"], 0)  # (n_positions, D)
