@@ -13,6 +13,8 @@ import js  # Pyodide only
 import numpy as np
 from pyodide.ffi import to_js
 
+from pyexplainer.core.trace import dtype_of
+
 
 @dataclasses.dataclass
 class BrowserRunner:
@@ -32,7 +34,7 @@ class BrowserRunner:
         """The model's named inputs (int64 or float32 arrays) -> its named outputs."""
         inputs = js.Object.new()
         for name, array in feeds.items():
-            setattr(inputs, name, _js_tensor(array))
+            setattr(inputs, name, _js_tensor(array, dtype_of(name)))
         results = await self.bridge.run(self.handle, inputs)
         outputs = {}
         for name in js.Object.keys(results):
@@ -45,13 +47,13 @@ class BrowserRunner:
         return outputs
 
 
-def _js_tensor(a: np.ndarray):
-    """{type, data, dims} for web/bridge.mjs: the array copied once into a JS typed array."""
-    int64 = a.dtype == np.int64
+def _js_tensor(a: np.ndarray, dtype: str):
+    """{type, data, dims} for web/bridge.mjs: the array copied once into a JS typed array of the
+    input's element type ("int64" or "float32", as core.trace.dtype_of says)."""
+    int64 = dtype == "int64"
     data = (js.BigInt64Array if int64 else js.Float32Array).new(a.size)
     if a.size:
         data.assign(np.ascontiguousarray(a, dtype=np.int64 if int64 else np.float32))
     return to_js(
-        {"type": "int64" if int64 else "float32", "data": data, "dims": list(a.shape)},
-        dict_converter=js.Object.fromEntries,
+        {"type": dtype, "data": data, "dims": list(a.shape)}, dict_converter=js.Object.fromEntries
     )
