@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT, TINY, hf_gpt2_tokenizer, tiny_weights
+from tests.generation_reference import reference_generate
 from tests.gpt2_reference import reference_forward
 
 L, H, D = TINY["n_layer"], TINY["n_head"], TINY["n_embd"]
@@ -122,20 +123,17 @@ def test_predict_lists_only_tokens_that_can_be_drawn(tiny_int8):
     assert len(rows) == 1 and rows[0]["probability"] == 1.0 and rows == greedy
 
 
-def test_generate_is_seeded(tiny_int8):
-    args = (
-        "generate",
-        "--model-dir",
-        str(tiny_int8),
-        "--text",
-        "A",
-        "--tokens",
-        "8",
-        "--seed",
-        "3",
-    )
-    first, second = json.loads(cli(*args)[1]), json.loads(cli(*args)[1])
-    assert first == second and len(first["ids"]) == 8
+def test_generate_follows_its_seed_and_the_reference_sampler(tiny_fp32):
+    args = ("generate", "--model-dir", str(tiny_fp32), "--text", "A", "--tokens", "8")
+    prompt = hf_gpt2_tokenizer(tiny_fp32).encode("A").ids
+    outputs = {}
+    for seed in (3, 4):
+        code, out, err = cli(*args, "--seed", str(seed))
+        assert code == 0, err
+        outputs[seed] = json.loads(out)["ids"]
+        expected, _ = reference_generate(tiny_weights(), L, H, prompt, 8, seed=seed)
+        assert outputs[seed] == expected, seed
+    assert outputs[3] != outputs[4]
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,13 @@
-"""Generation with the key/value cache against recomputation, and the context limit."""
+"""Generation with the key/value cache against recomputation and against the tests' own full
+float64 passes and sampler, and the context limit."""
 
 import numpy as np
 import pytest
 
 from pyexplainer.core.generation import ContextLengthError, KVCache, forward, generate
 from pyexplainer.model_dir import open_model_dir
+from tests.conftest import TINY, tiny_weights
+from tests.generation_reference import reference_generate
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +84,59 @@ def test_a_trace_extended_by_cached_steps_equals_one_full_pass(model):
         )
     with pytest.raises(ValueError, match="starts at position"):
         joined.extended(forward(model.run, c, ids[:2]))
+
+
+class SpyRunner:
+    """The real runner, recording what each call was fed and what it returned."""
+
+    def __init__(self, run):
+        self.run, self.calls = run, []
+
+    def __call__(self, feeds):
+        outputs = self.run(feeds)
+        self.calls.append((feeds, outputs))
+        return outputs
+
+
+def test_each_cached_step_feeds_one_token_and_matches_a_full_reference_pass(tiny_fp32):
+    model = open_model_dir(tiny_fp32)
+    c = model.manifest.config
+    prompt = model.tokenizer.encode("The teacher asked")
+    spy = SpyRunner(model.run)
+    new = generate(spy, c, prompt, 6, temperature=0.0)
+    expected, reference_logits = reference_generate(
+        tiny_weights(), TINY["n_layer"], TINY["n_head"], prompt, 6, temperature=0
+    )
+    assert new == expected
+    assert len(spy.calls) == 6  # the last token is chosen, never run
+    first_feeds, _ = spy.calls[0]
+    assert first_feeds["input_ids"].tolist() == prompt and first_feeds["past_keys"].shape[2] == 0
+    for step, ((feeds, _), (_, previous)) in enumerate(
+        zip(spy.calls[1:], spy.calls, strict=False), start=1
+    ):
+        assert feeds["input_ids"].tolist() == [new[step - 1]], step  # only the newest token
+        grown = len(prompt) + step - 1
+        assert feeds["past_keys"].shape[2] == feeds["past_values"].shape[2] == grown, step
+        np.testing.assert_array_equal(feeds["past_keys"], previous["present_keys"])
+        np.testing.assert_array_equal(feeds["past_values"], previous["present_values"])
+    for step, ((_, outputs), logits) in enumerate(zip(spy.calls, reference_logits, strict=True)):
+        np.testing.assert_allclose(outputs["last_logits"], logits, atol=1e-4, err_msg=str(step))
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"temperature": 1.0}, {"temperature": 0.8, "top_k": 40, "top_p": 0.9}],
+    ids=["softmax", "top-k and top-p"],
+)
+def test_seeded_sampling_matches_the_reference_sampler(tiny_fp32, settings):
+    model = open_model_dir(tiny_fp32)
+    c = model.manifest.config
+    prompt = model.tokenizer.encode("Once upon a time")
+    runs = {}
+    for seed in (1, 2):
+        runs[seed] = generate(model.run, c, prompt, 6, seed=seed, **settings)
+        expected, _ = reference_generate(
+            tiny_weights(), TINY["n_layer"], TINY["n_head"], prompt, 6, seed=seed, **settings
+        )
+        assert runs[seed] == expected, seed
+    assert runs[1] != runs[2]
