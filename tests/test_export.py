@@ -4,6 +4,7 @@ int8 storage and operator set, the manifest, and every bad checkpoint named in t
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -291,6 +292,31 @@ def test_export_cli_succeeds_and_replaces_an_earlier_export(tmp_path, tiny_check
         "model.onnx",
         "vocab.json",
     ]
+
+
+def test_a_wrong_fp32_graph_is_refused_and_the_earlier_export_kept(
+    tmp_path, tiny_checkpoint, tiny_fp32, monkeypatch
+):
+    import export.export
+    import export.graph
+
+    build_model = export.graph.build_model
+
+    def off_by_a_bias(c, weights, quantize):  # the graph a subtle exporter bug would make
+        # (not a bias added to the residual: the next layer norm removes a constant shift)
+        bias = weights["h.1.mlp.c_fc.bias"] + np.float32(1e-2)
+        return build_model(c, {**weights, "h.1.mlp.c_fc.bias": bias}, quantize)
+
+    for module in (export.graph, export.export):
+        monkeypatch.setattr(module, "build_model", off_by_a_bias, raising=False)
+    out = tmp_path / "out"
+    shutil.copytree(tiny_fp32, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for quantize in ("fp32", "int8"):
+        with pytest.raises(export.export.ExportError, match="differ from the numpy reference"):
+            export.export.export_model(str(tiny_checkpoint), out, quantize=quantize)
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+        assert not list(tmp_path.glob(".out.partial-*"))
 
 
 def run_without(blocked: str, code: str) -> subprocess.CompletedProcess:
