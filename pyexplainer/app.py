@@ -50,10 +50,11 @@ from pyexplainer.views.interpretability import DEFAULT_THRESHOLD, interpretabili
 from pyexplainer.views.layernorm import layer_norm_view
 from pyexplainer.views.logit_lens import logit_lens_view
 from pyexplainer.views.mlp import mlp_view
-from pyexplainer.views.overview import LAYER_NORMS, overview
-from pyexplainer.views.permalink import PageState, from_query, to_query
+from pyexplainer.views.overview import overview
+from pyexplainer.views.permalink import PageState, from_query, state_for_model, to_query
 from pyexplainer.views.predictions import SamplingSettings, output_view
 from pyexplainer.views.residual import residual_view
+from pyexplainer.views.stages import LAYER_NORMS, WHOLE_MODEL_STAGES, parse_stage
 from pyexplainer.views.tokens import token_views
 from pyexplainer.views.tour import tour
 from pyexplainer.views.whatif import what_if_view
@@ -61,7 +62,6 @@ from pyexplainer.views.whatif import what_if_view
 SHOWN_PREDICTIONS = 15
 BUSY_BUTTONS = ("run-button", "generate-button", "recompute-button")  # off while the model runs
 FORM_FIELDS = ("INPUT", "SELECT", "TEXTAREA")
-WHOLE_MODEL_STAGES = ("embedding", "output", "heads", "lens", "whatif")  # no block to pick
 
 
 def set_status(message: str, state: str) -> None:
@@ -376,7 +376,8 @@ class Page:
         js.history.replaceState(None, "", "?" + query)
 
     async def restore(self, state: PageState) -> None:
-        """Bring the page to `state`: the prompt, settings, generated tokens, the open view."""
+        """Bring the page to `state` (its view and head checked by state_for_model): the prompt,
+        settings, generated tokens, the open view."""
         element("prompt-input").value = state.prompt
         for testid, value in [
             ("temperature", state.temperature),
@@ -389,20 +390,10 @@ class Page:
         for token in state.generated:
             await self.append_token(token)
         last = self.last_position
-        self.head = min(max(state.head, 0), self.config.n_head - 1)
+        self.head = state.head
         self.position = state.position if 0 <= state.position <= last else last
-        self.open_stage(state.stage if self.valid_stage(state.stage) else ("embedding",))
+        self.open_stage(state.stage)
         self.render_tokens()
-
-    def valid_stage(self, stage: tuple) -> bool:
-        """Whether a stage read from a link exists in this model."""
-        kind, layers = stage[0], self.config.n_layer
-        if kind in WHOLE_MODEL_STAGES:
-            return len(stage) == 1
-        if kind == "layernorm":
-            return len(stage) == 3 and stage[2] in LAYER_NORMS and 0 <= stage[1] <= layers
-        in_range = len(stage) == 2 and isinstance(stage[1], int) and 0 <= stage[1] < layers
-        return kind in ("attention", "mlp", "residual") and in_range
 
     async def on_copy_link(self, _event=None) -> None:
         self.update_address()
@@ -522,7 +513,7 @@ class Page:
             if target.hasAttribute("data-kind"):  # a stage tab: keep the block that is picked
                 self.open_stage(self.stage_of_kind(target.dataset.kind))
             else:
-                self.open_stage(parse_stage(target.dataset.stage))
+                self.open_stage(parse_stage(target.dataset.stage, self.config.n_layer))
         elif action == "reset":  # back to the start: the overview and the first stage
             self.head, self.position = 0, self.last_position
             self.open_stage(("embedding",))
@@ -1004,6 +995,15 @@ async def start(bridge) -> None:
         page.embed = True
         document.body.classList.add("embed")
     if state:
+        state, missing = state_for_model(state, page.config)
+        if missing:  # a view this model does not have: the default view, and say which
+            broken_link = text(
+                "ui.link_view_missing",
+                page.locale,
+                part=missing.part,
+                n_layer=page.config.n_layer,
+                n_head=page.config.n_head,
+            )
         await page.guarded(lambda: page.restore(state))
     else:
         await page.on_run()
@@ -1017,8 +1017,3 @@ def save(blob, filename: str) -> None:
     link = make("a", href=url, download=filename)
     link.click()
     js.setTimeout(create_once_callable(lambda: js.URL.revokeObjectURL(url)), 1000)
-
-
-def parse_stage(raw: str) -> tuple:
-    """ "attention,2" -> ("attention", 2): a stage id as the overview and the tabs write it."""
-    return tuple(int(part) if part.isdigit() else part for part in raw.split(","))

@@ -482,6 +482,10 @@ EN: dict[str, str] = {
     "whatif.after": "With the parts switched off",
     "whatif.was": " (was {before})",
     "ui.link_copied": "Link copied: it opens this view, with this text and these settings.",
+    "ui.link_view_missing": (
+        "This link asks for {part}, which this model ({n_layer} blocks of {n_head} heads) does "
+        "not have: the embedding view is open instead."
+    ),
     "check.sum": "token + position, added here, differs from the model's own sum by {difference}",
     "check.head": "these weights × V differ from the model's own head output by {difference}",
     "check.add": "stream + what was added differs from the model's next stream by {difference}",

@@ -428,6 +428,10 @@ ZH: dict[str, str] = {
     "whatif.after": "关闭这些部分之后",
     "whatif.was": "（原为 {before}）",
     "ui.link_copied": "链接已复制：打开它会显示这个视图，以及这段文字和这些设置。",
+    "ui.link_view_missing": (
+        "此链接要求的 {part} 在这个模型（{n_layer} 个块，每块 {n_head} 个注意力头）中不存在："
+        "已改为打开嵌入视图。"
+    ),
     "check.sum": "在此相加的词元 + 位置，与模型自身的和相差 {difference}",
     "check.head": "这些权重 × V 与模型自身的注意力头输出相差 {difference}",
     "check.add": "残差流 + 所加内容，与模型的下一个残差流相差 {difference}",

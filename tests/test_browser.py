@@ -729,6 +729,13 @@ def test_a_permalink_restores_the_exact_state(chromium, server, cpython_model):
     assert broken.tokens()  # the page still ran on its own text
     broken.close()
 
+    missing = Student(chromium, server + "?prompt=Hi&view=layernorm,0,lnf")  # no such layer norm
+    assert "This link asks for view=layernorm,0,lnf, which this model" in missing.status()
+    assert missing.page.locator("[data-testid=embedding-view]").count() == 1
+    assert missing.tokens()
+    missing.assert_no_python_error()
+    missing.close()
+
 
 def test_embed_mode_shows_one_view_without_the_page_around_it(chromium, server):
     context = chromium.new_context(viewport={"width": 800, "height": 600})

@@ -24,11 +24,11 @@ import numpy as np
 
 from pyexplainer.core.sampling import next_token_distribution
 from pyexplainer.core.trace import Trace
+from pyexplainer.views.stages import LAYER_NORMS as LAYER_NORMS  # views.layernorm reads it here
+from pyexplainer.views.stages import Stage
 
-Stage = tuple[str | int, ...]
 EMBEDDING_STAGE: Stage = ("embedding",)
 OUTPUT_STAGE: Stage = ("output",)
-LAYER_NORMS = ("ln1", "ln2", "lnf")
 
 
 def attention_stage(layer: int) -> Stage:

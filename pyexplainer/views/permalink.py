@@ -11,14 +11,23 @@ from __future__ import annotations
 import dataclasses
 from urllib.parse import parse_qs, urlencode
 
-Stage = tuple[str | int, ...]
+from pyexplainer.config import ModelConfig
+from pyexplainer.views.stages import (
+    DEFAULT_STAGE,
+    Stage,
+    StageError,
+    check_head,
+    check_stage,
+    stage_from_text,
+    stage_text,
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class PageState:
     prompt: str
     model: str = ""
-    stage: Stage = ("embedding",)
+    stage: Stage = DEFAULT_STAGE
     head: int = 0
     position: int = -1  # -1: the last token
     temperature: float = 1.0
@@ -33,7 +42,7 @@ def _parameters(state: PageState) -> dict[str, str]:
     return {
         "model": state.model,
         "prompt": state.prompt,
-        "view": ",".join(str(s) for s in state.stage),
+        "view": stage_text(state.stage),
         "head": str(state.head),
         "token": str(state.position),
         "t": repr(state.temperature),
@@ -54,7 +63,8 @@ def to_query(state: PageState) -> str:
 
 def from_query(query: str) -> PageState | None:
     """The state a query string describes, or None when it names no prompt. A value that does
-    not parse raises ValueError naming the parameter."""
+    not parse raises ValueError naming the parameter; whether the model has the view and head
+    is for state_for_model to say."""
     values = {k: v[-1] for k, v in parse_qs(query.lstrip("?"), keep_blank_values=True).items()}
     if "prompt" not in values:
         return None
@@ -68,10 +78,7 @@ def from_query(query: str) -> PageState | None:
         except ValueError:
             raise ValueError(f"the link's {name}={raw!r} is not a valid number") from None
 
-    stage = tuple(
-        int(part) if part.lstrip("-").isdigit() else part
-        for part in (values.get("view") or "embedding").split(",")
-    )
+    stage = stage_from_text(values.get("view") or stage_text(DEFAULT_STAGE))
     generated = tuple(number("gen", lambda raw: [int(t) for t in raw.split(",")], []))
     return PageState(
         prompt=values["prompt"],
@@ -86,3 +93,14 @@ def from_query(query: str) -> PageState | None:
         generated=generated,
         embed=values.get("embed") == "1",
     )
+
+
+def state_for_model(state: PageState, c: ModelConfig) -> tuple[PageState, StageError | None]:
+    """state with its view and head, if model c has them; else with the default view and head 0,
+    and the error naming the part of the link this model does not have."""
+    try:
+        check_stage(state.stage, c.n_layer)
+        check_head(state.head, c.n_head)
+    except StageError as e:
+        return dataclasses.replace(state, stage=DEFAULT_STAGE, head=0), e
+    return state, None
