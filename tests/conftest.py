@@ -3,6 +3,7 @@ layout (made here, no download), and its fp32 and int8 exports; for the browser 
 built once per session, a server for it and headless Chromium."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -89,6 +90,16 @@ def tiny_int8(tiny_checkpoint, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("export") / "tiny-int8"
     export_model(str(tiny_checkpoint), out, quantize="int8")
     return out
+
+
+def needed_program(name: str) -> str | None:
+    """The path of program `name` (shutil.which), or None to let a test skip what needs it; under
+    CI (the CI variable set, as .ci/run sets it) a missing program fails the test instead, so that
+    CI cannot pass by skipping."""
+    path = shutil.which(name)
+    if path is None and os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        pytest.fail(f"{name} is not installed, and under CI every test that needs it must run")
+    return path
 
 
 # ------------------------------------------------------------------ the browser tests

@@ -2,8 +2,10 @@
 models copied only when their files match the manifest, the site's layout and its listings.
 
 Most tests use fake packages made here in a temporary cache (no download). One test runs the real
-build: it downloads the pinned packages from npm and PyPI into the user's cache once (skip it with
-PYEXPLAINER_NO_NETWORK=1), then checks the result in a JavaScript engine when Node.js is there.
+build: it downloads the pinned packages (npm; Pyodide's numpy from its CDN, else from PyPI) into
+the user's cache once (skip it with PYEXPLAINER_NO_NETWORK=1), then checks the result in a
+JavaScript engine when Node.js is there (without it those checks skip, or fail under CI: see
+conftest.needed_program).
 """
 
 import io
@@ -17,6 +19,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import needed_program
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "build"))  # build/ is a folder of scripts, not a package
@@ -418,7 +422,7 @@ def test_the_service_worker_is_named_after_the_build(fake, tiny_int8, tmp_path):
     (web / "index.html").write_text("two")
     make_site.make_site(tmp_path / "b", [tiny_int8], cache=cache.parent, lock=lock, web=web)
     assert (tmp_path / "b" / "sw.js").read_text() != worker  # a new build, a new cache
-    if shutil.which("node"):
+    if needed_program("node"):
         subprocess.run(["node", "--check", str(tmp_path / "a" / "sw.js")], check=True)
 
     (web / "sw.js").write_text("// the page's own")
@@ -562,13 +566,22 @@ console.log(JSON.stringify({
 
 
 def node(script: str, tmp_path: Path, *args: str) -> str:
-    if shutil.which("node") is None:
+    if needed_program("node") is None:
         pytest.skip("Node.js is not installed")
     path = tmp_path / "check.mjs"
     path.write_text(script)
     done = subprocess.run(["node", str(path), *args], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("ci", ["", "false", "true", "1"])
+def test_without_node_the_node_checks_skip_except_under_ci(ci, monkeypatch, tmp_path):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", ci)
+    under_ci = ci not in ("", "false")
+    with pytest.raises(pytest.fail.Exception if under_ci else pytest.skip.Exception):
+        node("console.log(1)", tmp_path)
 
 
 @network
