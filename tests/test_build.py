@@ -652,3 +652,13 @@ def test_the_pages_workflow_builds_the_site_and_deploys_that_folder():
         s.get("uses", "").startswith("actions/deploy-pages")
         for s in workflow["jobs"]["deploy"]["steps"]
     )
+
+
+def test_ci_runs_the_readmes_test_command_once_node_and_npm_are_there():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    (command,) = [line for line in readme if line.startswith("apt-get ") and "pytest" in line]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert ci[-1] == command
+    check = next(i for i, line in enumerate(ci) if "command -v node" in line)
+    assert "command -v npm" in ci[check] and "apt-get install -y -q nodejs npm" in ci[check + 1]
+    assert ci.index("apt-get update -q") < check
