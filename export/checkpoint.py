@@ -56,9 +56,9 @@ def resolve_source(model: str) -> tuple[Path, dict]:
         ) from e
     except Exception as e:  # offline, unknown id, gated repo: the hub client raises many kinds
         raise CheckpointError(
-            f"could not download {model!r} from the Hugging Face hub ({type(e).__name__}); "
-            "without network access, pass a local folder in Hugging Face layout instead, "
-            "e.g. --model path/to/gpt2"
+            f"could not download {model!r} from the Hugging Face hub; the hub client said "
+            f"{type(e).__name__}: {e}\nwithout network access, pass a local folder in Hugging "
+            "Face layout instead, e.g. --model path/to/gpt2"
         ) from e
     return Path(folder), {"kind": "hugging face hub", "id": model}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import traceback
 
 import js  # Pyodide only
 import numpy as np
@@ -62,6 +63,12 @@ from pyexplainer.views.whatif import what_if_view
 SHOWN_PREDICTIONS = 15
 BUSY_BUTTONS = ("run-button", "generate-button", "recompute-button")  # off while the model runs
 FORM_FIELDS = ("INPUT", "SELECT", "TEXTAREA")
+
+
+def described(error: Exception) -> str:
+    """An error as the status line shows it: "TypeName: message" (the traceback goes to the
+    console)."""
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def set_status(message: str, state: str) -> None:
@@ -210,12 +217,9 @@ class Page:
             if self.runner.backend == "webgpu"
             else text("ui.backend_wasm", locale, threads=self.runner.threads)
         )
-        if self.runner.backend == "wasm" and not self.caps.webgpu:
-            backend = text(
-                "ui.backend_note", locale, backend=backend, note=text("ui.no_webgpu", locale)
-            )
-        elif self.runner.note:  # why WebGPU failed: the browser's own words
-            backend = text("ui.backend_note", locale, backend=backend, note=self.runner.note)
+        if self.runner.note:  # why not WebGPU, in the page's language (the browser's own words)
+            note = text(f"ui.{self.runner.note}", locale, error=self.runner.note_detail)
+            backend = text("ui.backend_note", locale, backend=backend, note=note)
         if self.runner.backend == "wasm" and not self.caps.threads:
             backend += text("ui.facts_separator", locale) + text("ui.single_threaded", locale)
         facts.append(text("ui.running_on", locale, backend=backend))
@@ -315,8 +319,8 @@ class Page:
                 if self.queued == 1:
                     self.show_status("ready")
             except Exception as e:  # shown to the user, not swallowed
-                self.show_error(str(e) or type(e).__name__)
-                js.console.error(f"{type(e).__name__}: {e}")
+                self.show_error(described(e))
+                js.console.error(traceback.format_exc())
             finally:
                 self.queued -= 1
                 if not self.queued:
@@ -988,7 +992,8 @@ async def start(bridge) -> None:
     try:
         await page.load(state.model if state else "")
     except Exception as e:
-        page.show_error(text("ui.load_failed", page.locale, error=e))
+        page.show_error(text("ui.load_failed", page.locale, error=described(e)))
+        js.console.error(traceback.format_exc())
         raise
     page.bind()
     if state and state.embed:

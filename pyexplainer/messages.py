@@ -93,6 +93,7 @@ EN: dict[str, str] = {
     "ui.threshold_range": "threshold: give a number between 0 and 1",
     "ui.list_separator": ", ",
     "ui.no_webgpu": "no WebGPU in this browser",
+    "ui.webgpu_failed": "WebGPU failed: “{error}”",
     "ui.backend_note": "{backend} ({note})",
     "embedding.row": "{label} (id {token_id}, pos {position})",
     "where.attention": "layer {layer}, head {head}, query {query!r}",

@@ -80,6 +80,7 @@ ZH: dict[str, str] = {
     "ui.threshold_range": "阈值：请输入 0 到 1 之间的数",
     "ui.list_separator": "，",
     "ui.no_webgpu": "此浏览器没有 WebGPU",
+    "ui.webgpu_failed": "WebGPU 启动失败：“{error}”",
     "ui.backend_note": "{backend}（{note}）",
     "embedding.row": "{label}（id {token_id}，位置 {position}）",
     "where.attention": "块 {layer}，注意力头 {head}，查询 {query!r}",

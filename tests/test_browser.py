@@ -36,13 +36,17 @@ CACHED_PATHS = (
 class Student:
     """One browser tab on the site, and every request it made."""
 
-    def __init__(self, browser, url, **context_options):
+    def __init__(self, browser, url, *, init_script: str = "", **context_options):
         self.context = browser.new_context(
             viewport={"width": 1280, "height": 800}, **context_options
         )
+        if init_script:  # runs in the page before any of its own scripts
+            self.context.add_init_script(init_script)
         self.requests: list[str] = []  # the page's and its service worker's
         self.context.on("request", lambda r: self.requests.append(r.url))
         self.page = self.context.new_page()
+        self.console: list[str] = []  # what the page wrote to the browser console
+        self.page.on("console", lambda m: self.console.append(m.text))
         self.page.goto(url)
         self.wait()
 
@@ -212,8 +216,16 @@ def test_generation_uses_the_cache_and_matches_cpython(student, cpython_model):
 def test_bad_prompts_are_named_and_nothing_is_lost(student, text, message):
     before = student.tokens()
     student.run(text)
-    assert message in student.status()
+    assert f"ContextLengthError: {message}" in student.status()  # the type, then the message
     assert student.tokens() == before  # the last good run stays on screen
+    assert_traceback_in_console(student, "ContextLengthError", "check_context")
+
+
+def assert_traceback_in_console(student, error_type: str, raised_in: str) -> None:
+    """The console holds the Python traceback: the exception's type and where it was raised."""
+    tracebacks = [m for m in student.console if m.startswith("Traceback (most recent call last)")]
+    assert tracebacks, student.console
+    assert error_type in tracebacks[-1] and f"in {raised_in}" in tracebacks[-1], tracebacks[-1]
 
 
 def test_prompt_is_shown_as_text_never_as_html(student):
@@ -249,7 +261,9 @@ def test_a_corrupt_model_file_is_named(chromium, site, tmp_path):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         s = Student(chromium, f"http://127.0.0.1:{httpd.server_address[1]}/")
-        assert "model.onnx is corrupt: its sha256 differs from the manifest's" in s.status()
+        corrupt = "ModelFileError: model.onnx is corrupt: its sha256 differs from the manifest's"
+        assert corrupt in s.status()
+        assert_traceback_in_console(s, "ModelFileError", "check_digest")
         s.close()
     finally:
         httpd.shutdown()

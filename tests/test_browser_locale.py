@@ -112,6 +112,17 @@ def shot(s: Student, name: str) -> None:
         s.page.screenshot(path=SCREENSHOTS / f"{name}-{width}x{height}.png", full_page=True)
 
 
+# A browser whose WebGPU adapter refuses to give a device: the page falls back to WebAssembly and
+# says why, in its own language around the browser's words.
+FAILING_WEBGPU = """Object.defineProperty(navigator, "gpu", {configurable: true, value: {
+  getPreferredCanvasFormat: () => "bgra8unorm",
+  requestAdapter: async () => ({
+    features: new Set(), limits: {}, info: {}, requestAdapterInfo: async () => ({}),
+    requestDevice: async () => { throw new Error("this test's GPU gives no device"); },
+  }),
+}});"""
+
+
 @pytest.fixture(scope="module")
 def model_name(site) -> str:
     return json.loads((site / "models" / "index.json").read_text())["default"]
@@ -168,8 +179,10 @@ def test_switching_to_chinese_locale_leaves_no_english_and_survives_a_reload(eng
 def test_the_browser_language_picks_the_default_locale_and_english_comes_back(
     chromium, server, model_name
 ):
-    s = Student(chromium, server, locale="zh-CN")
+    s = Student(chromium, server, locale="zh-CN", init_script=FAILING_WEBGPU)
     try:
+        info = s.page.text_content("[data-testid=model-info]")
+        assert pattern(MESSAGES["zh-CN"]["ui.webgpu_failed"]).search(info), info
         assert page_locale(s) == {
             "lang": "zh-CN",
             "title": text("ui.page_title", "zh-CN"),

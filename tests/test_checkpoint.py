@@ -94,6 +94,19 @@ def test_not_a_folder_and_not_a_hub_id(tmp_path):
         load_checkpoint(str(tmp_path / "nowhere"))
 
 
+def test_a_failed_hub_download_says_what_the_hub_client_said(monkeypatch):
+    import huggingface_hub
+
+    def gated(repo_id, **_):
+        raise PermissionError(f"401 Client Error: access to model {repo_id} is restricted")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", gated)
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint("someone/gated-gpt2")
+    said = "PermissionError: 401 Client Error: access to model someone/gated-gpt2 is restricted"
+    assert said in str(caught.value) and "pass a local folder" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     "entry, message",
     [

@@ -24,21 +24,23 @@ export async function capabilities() {
   };
 }
 
-/** An inference session for the model bytes (Uint8Array): {session, ort, backend, threads, note}.
- *  WebGPU is tried alone, so that `backend` says what really runs; if it fails, WebAssembly. */
+/** An inference session for the model bytes (Uint8Array): {session, ort, backend, threads, note,
+ *  noteDetail}. WebGPU is tried alone, so that `backend` says what really runs; if it fails,
+ *  WebAssembly. note says why not WebGPU ("", "no_webgpu", "webgpu_failed": the page words it in
+ *  its language) and noteDetail is the browser's own error text. */
 export async function createSession(modelBytes, preferWebGPU) {
   const caps = await capabilities();
   if (preferWebGPU && caps.webgpu) {
     try {
       return await sessionOn("webgpu", modelBytes, caps, "");
     } catch (error) {
-      return await sessionOn("wasm", modelBytes, caps, `WebGPU failed (${error.message})`);
+      return await sessionOn("wasm", modelBytes, caps, "webgpu_failed", String(error?.message ?? error));
     }
   }
-  return await sessionOn("wasm", modelBytes, caps, caps.webgpu ? "" : "no WebGPU in this browser");
+  return await sessionOn("wasm", modelBytes, caps, caps.webgpu ? "" : "no_webgpu");
 }
 
-async function sessionOn(backend, modelBytes, caps, note) {
+async function sessionOn(backend, modelBytes, caps, note, noteDetail = "") {
   const ort = await import(ORT_DIR + (backend === "webgpu" ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs"));
   ort.env.wasm.wasmPaths = ORT_DIR;
   ort.env.wasm.numThreads = caps.threads ? Math.min(4, caps.cores) : 1;
@@ -46,10 +48,8 @@ async function sessionOn(backend, modelBytes, caps, note) {
     executionProviders: [backend],
     // no kernel fusion: the same arithmetic as pyexplainer's CPython runtime
     graphOptimizationLevel: "basic",
-    // dequantize the int8 weights once, at load, not in every run (as ort_cpython.py does)
-    extra: { session: { disable_quant_qdq: "1" } },
   });
-  return { session, ort, backend, threads: ort.env.wasm.numThreads, note };
+  return { session, ort, backend, threads: ort.env.wasm.numThreads, note, noteDetail };
 }
 
 /** Run one pass. inputs: {name: {type: "int64" | "float32", data: BigInt64Array |

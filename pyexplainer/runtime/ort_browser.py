@@ -22,13 +22,21 @@ class BrowserRunner:
     handle: object  # what bridge.createSession returned
     backend: str  # "webgpu" or "wasm": what really runs
     threads: int
-    note: str  # why not WebGPU, when it is not
+    note: str  # why not WebGPU, when it is not: "", "no_webgpu" or "webgpu_failed" (ui.* keys)
+    note_detail: str  # the browser's own words for why WebGPU failed
 
     @classmethod
     async def create(cls, bridge, model, *, prefer_webgpu: bool = True):
         """model: the ONNX file as a JS Uint8Array (the page streams it there, see app.py)."""
         handle = await bridge.createSession(model, prefer_webgpu)
-        return cls(bridge, handle, str(handle.backend), int(handle.threads), str(handle.note))
+        return cls(
+            bridge,
+            handle,
+            str(handle.backend),
+            int(handle.threads),
+            str(handle.note),
+            str(handle.noteDetail),
+        )
 
     async def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The model's named inputs (int64 or float32 arrays) -> its named outputs."""
