@@ -55,8 +55,9 @@ EN: dict[str, str] = {
         "token. Bars show what sampling draws from after these settings."
     ),
     "ui.attention_check": (
-        "Attention recomputed in numpy from the model's Q, K, V (scores, scale, causal mask, "
-        "softmax, weighted values) matches the model's own heads to {difference:.1e}."
+        "Check: attention recomputed here in float64 numpy from the model's Q, K, V (scores, "
+        "scale, causal mask, softmax, weighted values) differs from the model's own float32 "
+        "head outputs by at most {difference:.1e}."
     ),
     "ui.layer": "Block",
     "ui.head": "Head",
@@ -487,10 +488,30 @@ EN: dict[str, str] = {
         "This link asks for {part}, which this model ({n_layer} blocks of {n_head} heads) does "
         "not have: the embedding view is open instead."
     ),
-    "check.sum": "token + position, added here, differs from the model's own sum by {difference}",
-    "check.head": "these weights × V differ from the model's own head output by {difference}",
-    "check.add": "stream + what was added differs from the model's next stream by {difference}",
-    "check.layernorm": "gain × normalised + bias differs from the model's output by {difference}",
+    "check.sum": (
+        "Check: the token and position rows, added here in float64, differ from the model's own "
+        "float32 sum by at most {difference} (float32 keeps about 7 digits)."
+    ),
+    "check.head": (
+        "Check: these weights × V, recomputed here in float64 from the model's Q, K and V, "
+        "differ from the model's own float32 head output by at most {difference}."
+    ),
+    "check.add": (
+        "Check: the stream + what was added, recomputed here in float64, differs from the "
+        "model's own float32 next stream by at most {difference}."
+    ),
+    "check.layernorm": (
+        "Check: this layer norm, recomputed here in float64 from the input vector alone (its "
+        "mean and variance, ε, gain and bias), differs from the model's own float32 output by at "
+        "most {difference}."
+    ),
+    "check.merge": (
+        "Nothing to check: merging only sets the model's head outputs side by side (a reshape)."
+    ),
+    "check.projection": (
+        "Not rechecked: this is the model's own attention output; the page does not have the "
+        "c_proj weights to recompute it."
+    ),
     "embedding.token": "token embedding: row `token id` of wte",
     "embedding.token.formula": "wte[token id]",
     "embedding.position": "position embedding: row `position` of wpe",
@@ -533,7 +554,10 @@ EN: dict[str, str] = {
     "mlp.residual.formula": "x_next = x_mid + m",
     "mlp.residual_before": "stream after the attention add",
     "mlp.residual_after": "stream leaving the block",
-    "mlp.check": "GELU computed here differs from the model's own by {difference}",
+    "mlp.check": (
+        "Check: GELU recomputed here in float64 from the numbers before it differs from the "
+        "model's own float32 GELU output by at most {difference}."
+    ),
     "layernorm.mean": "mean",
     "layernorm.std": "std",
     "layernorm.input": "input vector",

@@ -45,8 +45,8 @@ ZH: dict[str, str] = {
         "条形图显示经过这些设置后采样所依据的概率。"
     ),
     "ui.attention_check": (
-        "用 numpy 根据模型的 Q、K、V 重新计算注意力（分数、缩放、因果掩码、softmax、"
-        "加权求和值），与模型自身各注意力头的结果相差不超过 {difference:.1e}。"
+        "核对：在此用 float64 的 numpy 根据模型的 Q、K、V 重新计算注意力（分数、缩放、因果掩码、"
+        "softmax、加权求和值），与模型自身 float32 的注意力头输出相差不超过 {difference:.1e}。"
     ),
     "ui.layer": "块",
     "ui.head": "注意力头",
@@ -433,10 +433,26 @@ ZH: dict[str, str] = {
         "此链接要求的 {part} 在这个模型（{n_layer} 个块，每块 {n_head} 个注意力头）中不存在："
         "已改为打开嵌入视图。"
     ),
-    "check.sum": "在此相加的词元 + 位置，与模型自身的和相差 {difference}",
-    "check.head": "这些权重 × V 与模型自身的注意力头输出相差 {difference}",
-    "check.add": "残差流 + 所加内容，与模型的下一个残差流相差 {difference}",
-    "check.layernorm": "gain × 归一化结果 + bias，与模型的输出相差 {difference}",
+    "check.sum": (
+        "核对：在此用 float64 相加的词元行与位置行，与模型自身 float32 的和相差不超过 "
+        "{difference}（float32 约保留 7 位有效数字）。"
+    ),
+    "check.head": (
+        "核对：在此用 float64 根据模型的 Q、K、V 重新计算的这些权重 × V，与模型自身 float32 的"
+        "注意力头输出相差不超过 {difference}。"
+    ),
+    "check.add": (
+        "核对：在此用 float64 重新计算的残差流 + 所加内容，与模型自身 float32 的下一个残差流"
+        "相差不超过 {difference}。"
+    ),
+    "check.layernorm": (
+        "核对：在此只根据输入向量（它的均值和方差、ε、gain 和 bias）用 float64 重新计算的"
+        "这个层归一化，与模型自身 float32 的输出相差不超过 {difference}。"
+    ),
+    "check.merge": "无需核对：合并只是把模型各注意力头的输出并排放在一起（一次重排）。",
+    "check.projection": (
+        "未重新核对：这是模型自身的注意力输出；页面没有 c_proj 的权重，无法重新计算它。"
+    ),
     "embedding.token": "词元嵌入：wte 的第 `token id` 行",
     "embedding.token.formula": "wte[token id]",
     "embedding.position": "位置嵌入：wpe 的第 `position` 行",
@@ -479,7 +495,10 @@ ZH: dict[str, str] = {
     "mlp.residual.formula": "x_next = x_mid + m",
     "mlp.residual_before": "注意力相加之后的残差流",
     "mlp.residual_after": "离开该块的残差流",
-    "mlp.check": "这里计算的 GELU 与模型自身的相差 {difference}",
+    "mlp.check": (
+        "核对：在此根据它之前的数值用 float64 重新计算的 GELU，与模型自身 float32 的 GELU 输出"
+        "相差不超过 {difference}。"
+    ),
     "layernorm.mean": "均值",
     "layernorm.std": "标准差",
     "layernorm.input": "输入向量",

@@ -1,4 +1,5 @@
-"""Attention decomposition and statistics, checked against per-head, per-row Python loops."""
+"""Attention decomposition and statistics, and the page's recompute check on a real trace,
+checked against per-head, per-row Python loops."""
 
 import math
 
@@ -14,6 +15,8 @@ from pyexplainer.core.attention import (
     row_entropy,
     row_kl_from_uniform,
 )
+from tests.perturbed import assert_reports, perturbed
+from tests.view_case import view_case
 
 H, DH = 3, 8
 
@@ -143,6 +146,51 @@ def test_bad_shapes_raise_clear_errors():
         decompose_attention(q, k, v[:, :4])
     with pytest.raises(ValueError, match=r"\(H, T, Dh\)"):
         decompose_attention(q[0], k, v)
+
+
+def test_float64_decomposition_is_float64_throughout_and_matches_the_loops():
+    q, k, v = random_qkv(3, 4, seed=8)
+    steps = decompose_attention(q, k, v, dtype=np.float64)
+    for name in ("scores", "scaled", "masked", "probs", "head_outputs"):
+        assert getattr(steps, name).dtype == np.float64
+    scores, probs, outputs = reference_attention(q, k, v)
+    np.testing.assert_allclose(steps.scores, scores, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(steps.probs, probs, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(steps.head_outputs, outputs, rtol=1e-12, atol=1e-14)
+    assert np.all(steps.probs[:, ~steps.mask] == 0.0)
+
+
+# The page's recompute check (Trace.attention_mismatch) ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def case(tiny_fp32):
+    return view_case(tiny_fp32)
+
+
+@pytest.mark.parametrize("which", ["trace", "chunked"])
+def test_the_check_is_the_loop_attention_of_the_models_qkv_against_its_heads(case, which):
+    """The tests' loop attention of the model's own Q, K, V against the model's float32 head
+    outputs: not 0 (the model rounds to float32), and what the check reports."""
+    trace = getattr(case, which)
+    for layer in range(trace.q.shape[0]):
+        loop = reference_attention(
+            trace.q[layer], trace.present_keys[layer], trace.present_values[layer]
+        )[2]
+        expected = np.abs(loop - trace.head_outputs[layer]).max()
+        assert trace.attention_mismatch(layer) == pytest.approx(expected, rel=1e-6)
+        assert 0 < trace.attention_mismatch(layer) < 1e-5
+
+
+@pytest.mark.parametrize("index", [(1, 3, 10, 7), (0, 0, 0, 0), (1, 1, 4, 2)])
+def test_the_check_reports_a_moved_head_output(case, index):
+    layer = index[0]
+    honest = case.trace.attention_mismatch(layer)
+    assert_reports(perturbed(case.trace, "head_outputs", index).attention_mismatch(layer), honest)
+    other = 1 - layer  # the other layer's check does not see it
+    assert perturbed(case.trace, "head_outputs", index).attention_mismatch(other) == (
+        case.trace.attention_mismatch(other)
+    )
 
 
 # Statistics -------------------------------------------------------------------------------

@@ -9,6 +9,9 @@ import pytest
 from pyexplainer.messages import text
 from pyexplainer.views.attention import STEPS, attention_grid, attention_row
 from tests.conftest import TINY
+from tests.perturbed import assert_reports, perturbed
+from tests.test_attention import reference_attention
+from tests.test_views_residual import exact_add_error
 from tests.view_case import CACHED, view_case
 
 L, H, D = TINY["n_layer"], TINY["n_head"], TINY["n_embd"]
@@ -46,7 +49,6 @@ def test_every_step_of_one_head_matches_the_reference(case, layer, head, positio
     expected_head = ref["head_outputs"][layer, head, position]
     np.testing.assert_allclose(view.head_output, expected_head, rtol=1e-4, atol=2e-5)
     np.testing.assert_allclose(view.model_head_output, expected_head, rtol=1e-4, atol=2e-5)
-    assert view.head_mismatch < 1e-5
 
 
 def test_heads_are_merged_projected_and_added_to_the_stream(case):
@@ -61,7 +63,61 @@ def test_heads_are_merged_projected_and_added_to_the_stream(case):
     )
     np.testing.assert_allclose(view.residual_before, ref["residual"][layer, position], atol=2e-5)
     np.testing.assert_allclose(view.residual_after, ref["residual_mid"][layer, position], atol=2e-5)
-    assert view.add_mismatch < 1e-5
+
+
+def loop_head_output(trace, layer, head, position):
+    """(Dh,) the tests' loop attention (Python floats) of the model's own q, k, v."""
+    one = slice(head, head + 1)
+    q = trace.q[layer, one, position : position + 1]  # (1, 1, Dh)
+    keys, values = (
+        a[layer, one, : position + 1] for a in (trace.present_keys, trace.present_values)
+    )
+    return reference_attention(q, keys, values)[2][0, 0]
+
+
+@pytest.mark.parametrize(("layer", "head", "position"), [(1, 2, 6), (1, 3, 10), (0, 1, 4)])
+def test_the_checks_compare_float64_recomputations_with_the_models_numbers(
+    case, layer, head, position
+):
+    """The loop reference's softmax(q k / sqrt(Dh)) V of the model's own q, k, v against the
+    model's float32 head output; the exact add of the model's stream and attention output
+    against its residual_mid. Neither is 0: the model is float32."""
+    t = case.trace
+    view = attention_row(t, case.tokens, layer, head, position)
+    model = t.head_outputs[layer, head, position]
+    error = np.abs(loop_head_output(t, layer, head, position) - model).max()
+    assert view.head_mismatch == pytest.approx(error, rel=1e-6)
+    assert 0 < view.head_mismatch < 1e-5
+    add_error = exact_add_error(
+        t.residual[layer, position], t.attn_out[layer, position], t.residual_mid[layer, position]
+    )
+    assert view.add_mismatch == pytest.approx(add_error)
+    assert 0 < view.add_mismatch < 1e-5
+
+
+def test_the_first_token_s_head_output_is_its_value_exactly(case):
+    """Position 0 attends only to itself with weight exactly 1, in float64 and in the model:
+    the one place where the head check is 0 by right."""
+    view = attention_row(case.trace, case.tokens, 0, 2, 0)
+    np.testing.assert_array_equal(view.model_head_output, case.trace.present_values[0, 2, 0])
+    assert view.head_mismatch == 0.0
+
+
+@pytest.mark.parametrize(
+    ("name", "index", "figure"),
+    [  # head 2 of block LAYER, the query at position POSITION (or 0, the first token)
+        ("head_outputs", (1, 2, 6, 3), "head_mismatch"),
+        ("head_outputs", (1, 2, 0, 7), "head_mismatch"),
+        ("residual_mid", (1, 6, 20), "add_mismatch"),
+        ("attn_out", (1, 6, 0), "add_mismatch"),
+        ("residual", (1, 6, 31), "add_mismatch"),
+    ],
+)
+def test_the_checks_report_a_moved_number(case, name, index, figure):
+    layer, position = index[0], index[-2]  # (layer, [head,] position, dimension)
+    honest = getattr(attention_row(case.trace, case.tokens, layer, 2, position), figure)
+    moved = attention_row(perturbed(case.trace, name, index), case.tokens, layer, 2, position)
+    assert_reports(getattr(moved, figure), honest)
 
 
 def test_a_cached_step_attends_to_the_cached_keys(case):

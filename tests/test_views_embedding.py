@@ -5,6 +5,7 @@ import pytest
 
 from pyexplainer.views.embedding import embedding_view
 from tests.conftest import tiny_weights
+from tests.perturbed import assert_reports, perturbed
 from tests.view_case import CACHED, TEXT, view_case
 
 
@@ -27,7 +28,25 @@ def test_rows_are_the_embedding_matrices_rows_and_their_sum(case):
     np.testing.assert_allclose(
         [r.embedding for r in view.rows], case.reference["residual"][0], rtol=1e-6, atol=1e-7
     )
-    assert view.sum_mismatch == 0.0
+
+
+def test_the_sum_check_is_the_models_float32_sum_against_the_exact_one(case):
+    """The reference adds the checkpoint's rows in float64: exactly, so what differs from it is
+    the model's rounding of its float32 add, and that is not 0 on 11 x 32 sums."""
+    view = embedding_view(case.trace, case.tokens)
+    exact = case.reference["residual"][0]  # (T, D) float64 wte + wpe
+    assert view.sum_mismatch == pytest.approx(np.abs(exact - case.trace.residual[0]).max())
+    assert 0 < view.sum_mismatch < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("name", "index"),
+    [("residual", (0, 3, 5)), ("token_embedding", (0, 0)), ("position_embedding", (10, 31))],
+)
+def test_the_sum_check_reports_a_moved_number(case, name, index):
+    honest = embedding_view(case.trace, case.tokens).sum_mismatch
+    moved = embedding_view(perturbed(case.trace, name, index), case.tokens)
+    assert_reports(moved.sum_mismatch, honest)
 
 
 def test_one_colour_range_holds_every_strip(case):

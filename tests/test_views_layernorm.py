@@ -11,6 +11,8 @@ from pyexplainer.core.generation import forward
 from pyexplainer.model_dir import open_model_dir
 from pyexplainer.views.layernorm import layer_norm_view
 from tests.conftest import TINY
+from tests.gpt2_reference import _layer_norm
+from tests.perturbed import assert_reports, perturbed
 from tests.view_case import CACHED, view_case
 
 L, D = TINY["n_layer"], TINY["n_embd"]
@@ -86,9 +88,41 @@ def test_layer_norm_view_matches_the_reference(case, which, layer):
     np.testing.assert_allclose(view.gain, gain, rtol=1e-6)
     np.testing.assert_allclose(view.bias, bias, rtol=1e-6)
     np.testing.assert_allclose(view.output, out, rtol=1e-4, atol=2e-5)
-    np.testing.assert_allclose(view.rebuilt, view.output, atol=1e-5)
-    assert view.max_difference == pytest.approx(np.abs(view.rebuilt - view.output).max())
-    assert view.max_difference < 1e-5
+    np.testing.assert_allclose(view.rebuilt, out, rtol=1e-4, atol=2e-5)
+
+
+# (which, layer, the trace's output of that layer norm, its index at position 4, dimension 9)
+OUTPUTS = [
+    ("ln1", 0, "ln1_out", (0, 4, 9)),
+    ("ln2", 1, "ln2_out", (1, 4, 9)),
+    ("lnf", L, "lnf_out", (4, 9)),
+]
+
+
+@pytest.mark.parametrize(("which", "layer", "name", "index"), OUTPUTS)
+def test_the_check_is_a_float64_layer_norm_of_the_traced_input_against_the_models(
+    case, which, layer, name, index
+):
+    """The reference's loop layer norm (its own mean and variance, epsilon 1e-5) of the model's
+    own input, against the model's float32 output: they differ by the model's rounding, not 0."""
+    t, position = case.trace, 4
+    view = layer_norm_view(t, case.config, case.tokens, which, layer, position)
+    gain = t.lnf_gain if which == "lnf" else getattr(t, f"{which}_gain")[layer]
+    bias = t.lnf_bias if which == "lnf" else getattr(t, f"{which}_bias")[layer]
+    x = view.input.astype(np.float64)[None]  # (1, D): the traced input, checked above
+    expected, _, _ = _layer_norm(x, gain.astype(np.float64), bias.astype(np.float64), 1e-5)
+    model = getattr(t, name)[index[:-1]]  # (D,)
+    np.testing.assert_array_equal(view.output, model)
+    assert view.max_difference == pytest.approx(np.abs(expected[0] - model).max(), rel=1e-6)
+    assert 0 < view.max_difference < 1e-5
+
+
+@pytest.mark.parametrize(("which", "layer", "name", "index"), OUTPUTS)
+def test_the_check_reports_a_moved_output(case, which, layer, name, index):
+    honest = layer_norm_view(case.trace, case.config, case.tokens, which, layer, 4).max_difference
+    moved = perturbed(case.trace, name, index)
+    view = layer_norm_view(moved, case.config, case.tokens, which, layer, 4)
+    assert_reports(view.max_difference, honest)
 
 
 def test_layer_norm_view_of_a_cached_step_uses_absolute_positions(case):

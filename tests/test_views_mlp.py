@@ -8,6 +8,8 @@ import pytest
 from pyexplainer.core.mlp import gelu
 from pyexplainer.views.mlp import CURVE_POINTS, HISTOGRAM_BINS, mlp_view
 from tests.conftest import TINY
+from tests.perturbed import DELTA, assert_reports, perturbed
+from tests.test_views_residual import exact_add_error
 from tests.view_case import CACHED, view_case
 
 D = TINY["n_embd"]
@@ -50,13 +52,48 @@ def test_mlp_view_matches_the_reference(case, layer, position):
         view.activated, ref["mlp_act"][layer, position], rtol=1e-4, atol=2e-5
     )
     np.testing.assert_allclose(view.model_activated, view.activated, atol=1e-5)
-    assert view.gelu_mismatch < 1e-5
     np.testing.assert_allclose(view.output, ref["mlp_out"][layer, position], rtol=1e-4, atol=2e-5)
     np.testing.assert_allclose(
         view.residual_before, ref["residual_mid"][layer, position], atol=2e-5
     )
     np.testing.assert_allclose(view.residual_after, ref["residual"][layer + 1, position], atol=2e-5)
-    assert view.add_mismatch < 1e-5
+
+
+@pytest.mark.parametrize(("layer", "position"), [(0, 0), (1, 6)])
+def test_the_checks_compare_float64_recomputations_with_the_models_numbers(case, layer, position):
+    """GELU by hand of the model's mlp_pre against its mlp_act; the exact residual add of the
+    model's stream and MLP output against its next stream. Neither is 0: the model is float32."""
+    t = case.trace
+    view = mlp_view(t, case.tokens, layer, position)
+    pre, act = t.mlp_pre[layer, position], t.mlp_act[layer, position]  # (4D,)
+    gelu_error = max(abs(gelu_by_hand(float(x)) - float(y)) for x, y in zip(pre, act, strict=True))
+    assert view.gelu_mismatch == pytest.approx(gelu_error, rel=1e-6)
+    assert 0 < view.gelu_mismatch < 1e-5
+    add_error = exact_add_error(
+        t.residual_mid[layer, position], t.mlp_out[layer, position], t.residual[layer + 1, position]
+    )
+    assert view.add_mismatch == pytest.approx(add_error)
+    assert 0 < view.add_mismatch < 1e-5
+
+
+@pytest.mark.parametrize(
+    ("name", "index", "figure"),
+    [
+        ("mlp_act", (1, 6, 100), "gelu_mismatch"),
+        ("mlp_pre", (1, 6, 0), "gelu_mismatch"),  # the recomputed side moves
+        ("residual", (2, 6, 5), "add_mismatch"),
+        ("residual_mid", (1, 6, 31), "add_mismatch"),
+        ("mlp_out", (1, 6, 0), "add_mismatch"),
+    ],
+)
+def test_the_checks_report_a_moved_number(case, name, index, figure):
+    honest = getattr(mlp_view(case.trace, case.tokens, 1, 6), figure)
+    trace = perturbed(case.trace, name, index)
+    delta = DELTA
+    if name == "mlp_pre":  # GELU's slope is not 1: the recomputed GELU moves by less
+        before, after = (float(t.mlp_pre[index]) for t in (case.trace, trace))
+        delta = abs(gelu_by_hand(after) - gelu_by_hand(before))
+    assert_reports(getattr(mlp_view(trace, case.tokens, 1, 6), figure), honest, delta)
 
 
 def test_gelu_curve_spans_the_tokens_pre_activations_and_the_shares_count_them(case):

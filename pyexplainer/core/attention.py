@@ -15,7 +15,7 @@ import numpy as np
 
 @dataclass(frozen=True, eq=False)
 class AttentionSteps:
-    """Every step of masked self-attention for one layer, all heads (float32)."""
+    """Every step of masked self-attention for one layer, all heads (float32 or float64)."""
 
     scores: np.ndarray  # (H, T, S) raw q . k
     scale: float  # 1 / sqrt(Dh)
@@ -45,22 +45,25 @@ def causal_mask(t: int, s: int) -> np.ndarray:
     return np.arange(s)[None, :] <= past + np.arange(t)[:, None]  # (1, S) <= (T, 1)
 
 
-def decompose_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> AttentionSteps:
+def decompose_attention(
+    q: np.ndarray, k: np.ndarray, v: np.ndarray, *, dtype: type = np.float32
+) -> AttentionSteps:
     """Scores, scale, mask, softmax and head outputs for q (H, T, Dh), k and v (H, S, Dh).
 
-    Computed in float32, the precision the model runs in, so the numbers match its own
-    attention output. GPT-2 divides by sqrt(Dh); we multiply by 1 / sqrt(Dh), which is
-    bit-identical when Dh is a power of 4 (Dh = 64 in GPT-2) and within 1 ulp otherwise.
+    Computed in `dtype`: float32 by default, the precision the model runs in, so the numbers
+    match its own attention output; float64 for a check against the model that differs from it
+    by the model's float32 rounding. GPT-2 divides by sqrt(Dh); we multiply by 1 / sqrt(Dh),
+    which is bit-identical when Dh is a power of 4 (Dh = 64 in GPT-2) and within 1 ulp otherwise.
     """
-    q, k, v = (np.asarray(a, dtype=np.float32) for a in (q, k, v))
+    q, k, v = (np.asarray(a, dtype=dtype) for a in (q, k, v))
     _check_qkv(q, k, v)
     t, d_head = q.shape[1:]
     s = k.shape[1]
     scale = 1.0 / math.sqrt(d_head)
     scores = q @ k.transpose(0, 2, 1)  # (H, T, Dh) @ (H, Dh, S) -> (H, T, S)
-    scaled = scores * np.float32(scale)  # (H, T, S)
+    scaled = scores * q.dtype.type(scale)  # (H, T, S)
     mask = causal_mask(t, s)  # (T, S)
-    masked = np.where(mask, scaled, np.float32(-np.inf))  # (H, T, S)
+    masked = np.where(mask, scaled, q.dtype.type(-np.inf))  # (H, T, S)
     probs = _softmax(masked)  # (H, T, S)
     head_outputs = probs @ v  # (H, T, S) @ (H, S, Dh) -> (H, T, Dh)
     return AttentionSteps(scores, scale, scaled, mask, masked, probs, head_outputs)

@@ -271,6 +271,8 @@ def attention_step_panel(view: AttentionRowView, m: Matrices, locale: str):
     }
     notes = {
         "weighted_sum": text("check.head", locale, difference=f"{view.head_mismatch:.1e}"),
+        "merge": text("check.merge", locale),
+        "projection": text("check.projection", locale),
         "residual": text("check.add", locale, difference=f"{view.add_mismatch:.1e}"),
     }
     figures = [

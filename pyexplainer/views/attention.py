@@ -1,9 +1,11 @@
 """The attention view: one head's computation for one query token, step by step, then the merge of
 all heads and the output projection, and the all-heads grid of one layer.
 
-Every step comes from core.attention.decompose_attention applied to the model's own Q, K and V,
-and ends at the model's own numbers (head_outputs, attn_out, residual_mid), with the difference
-shown: nothing here is recomputed another way.
+Steps 1-5 come from core.attention.decompose_attention applied in float64 to the model's own Q,
+K and V; their head output is checked against the model's float32 head_outputs. The merge is a
+reshape of the model's head outputs (nothing to recompute); the projection is the model's own
+attn_out, not rechecked (the trace has no c_proj weights); the residual add is recomputed in
+float64 from the stream and attn_out and checked against the model's residual_mid.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pyexplainer.core.attention import decompose_attention, merge_heads
-from pyexplainer.core.trace import Trace
+from pyexplainer.core.trace import Trace, largest_difference
 from pyexplainer.views.selection import checked_index, covered_tokens, row_of_position
 from pyexplainer.views.tokens import TokenView
 
@@ -24,7 +26,8 @@ STEPS = ("scores", "scale", "mask", "softmax", "weighted_sum", "merge", "project
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class AttentionRowView:
-    """Head `head` of block `layer` for the query at `position`, S keys; then all heads merged."""
+    """Head `head` of block `layer` for the query at `position`, S keys; then all heads merged.
+    Steps recomputed here are float64; the model's are float32."""
 
     layer: int
     head: int
@@ -40,15 +43,15 @@ class AttentionRowView:
     masked: np.ndarray  # (S,) scaled, -inf where the mask forbids
     weights: np.ndarray  # (S,) softmax of masked: 0 where forbidden, sums to 1
     values: np.ndarray  # (S, Dh) every value of this head
-    head_output: np.ndarray  # (Dh,) weights @ values
+    head_output: np.ndarray  # (Dh,) weights @ values, float64
     model_head_output: np.ndarray  # (Dh,) the model's own head output
-    head_mismatch: float  # max |head_output - model_head_output|
+    head_mismatch: float  # max |head_output - model_head_output|: the model's rounding
     heads: np.ndarray  # (H, Dh) every head's output for this query (the model's)
     merged: np.ndarray  # (D,) heads concatenated: column h * Dh + d is head h, dimension d
     projected: np.ndarray  # (D,) attn_out: merged @ c_proj weight + c_proj bias, by the model
     residual_before: np.ndarray  # (D,) the stream entering the block, residual[layer]
     residual_after: np.ndarray  # (D,) residual_mid[layer], after the attention add
-    add_mismatch: float  # max |residual_before + projected - residual_after|
+    add_mismatch: float  # max |residual_before + projected in float64 - residual_after|
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -73,7 +76,8 @@ def attention_row(
     row = row_of_position(trace, position)
     keys = trace.present_keys[layer, head]  # (S, Dh)
     values = trace.present_values[layer, head]  # (S, Dh)
-    steps = decompose_attention(trace.q[layer, head : head + 1], keys[None], values[None])
+    query = trace.q[layer, head : head + 1]  # (1, T, Dh)
+    steps = decompose_attention(query, keys[None], values[None], dtype=np.float64)
     head_output = steps.head_outputs[0, row]  # (Dh,)
     model_head_output = trace.head_outputs[layer, head, row]  # (Dh,)
     merged = merge_heads(trace.head_outputs[layer][:, row : row + 1])[0]  # (H, 1, Dh) -> (D,)
@@ -96,13 +100,13 @@ def attention_row(
         values=values,
         head_output=head_output,
         model_head_output=model_head_output,
-        head_mismatch=float(np.abs(head_output - model_head_output).max()),
+        head_mismatch=largest_difference(head_output, model_head_output),
         heads=trace.head_outputs[layer, :, row],
         merged=merged,
         projected=projected,
         residual_before=before,
         residual_after=after,
-        add_mismatch=float(np.abs(before + projected - after).max()),
+        add_mismatch=largest_difference(before.astype(np.float64) + projected, after),
     )
 
 

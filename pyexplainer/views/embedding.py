@@ -1,5 +1,8 @@
 """The embedding view: each token's row of wte, its position's row of wpe, and their sum, the
-residual stream entering block 0. Real values, drawn as colour strips on one shared scale."""
+residual stream entering block 0. Real values, drawn as colour strips on one shared scale.
+
+The check: the two rows added here in float64, against the model's own float32 sum (residual[0]),
+so it shows the model's rounding of that add, and more if the model added anything else."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pyexplainer.core.trace import Trace
+from pyexplainer.core.trace import Trace, largest_difference
 from pyexplainer.views.selection import covered_tokens
 from pyexplainer.views.tokens import TokenView
 
@@ -29,7 +32,7 @@ class EmbeddingRow:
 class EmbeddingView:
     rows: tuple[EmbeddingRow, ...]  # one per token this step computed (T)
     color_limit: float  # every strip uses the colour scale [-color_limit, color_limit]
-    sum_mismatch: float  # max |token + position - residual[0]| (0: the model adds exactly this)
+    sum_mismatch: float  # max |token + position in float64 - residual[0]|: the model's rounding
 
 
 def embedding_view(trace: Trace, tokens: Sequence[TokenView]) -> EmbeddingView:
@@ -41,5 +44,5 @@ def embedding_view(trace: Trace, tokens: Sequence[TokenView]) -> EmbeddingView:
         for t, v in enumerate(covered[trace.past_length :])
     )
     limit = float(max(np.abs(a).max() for a in (tok, pos, total)))
-    mismatch = float(np.abs(tok + pos - total).max())
+    mismatch = largest_difference(tok.astype(np.float64) + pos, total)  # (T, D) float64 sum
     return EmbeddingView(rows, limit, mismatch)

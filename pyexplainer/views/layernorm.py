@@ -2,8 +2,10 @@
 the normalised vector, the learned scale (gain) and shift (bias), and the output.
 
 GPT-2 has three kinds: ln1 before attention and ln2 before the MLP in every block, and lnf after
-the last block. Mean, std and output are the model's own (the trace); the view rebuilds the
-output from them and shows how far the rebuild is from the model's.
+the last block. Mean, std and output are the model's own (the trace). The normalised vector and
+the rebuilt output are recomputed here in float64 from the traced input alone (its own mean and
+variance, the config's epsilon, the traced gain and bias); how far that rebuild is from the
+model's float32 output is the view's check.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from pyexplainer.config import ModelConfig
-from pyexplainer.core.norm import layer_norm_steps
-from pyexplainer.core.trace import Trace
+from pyexplainer.core.norm import layer_norm
+from pyexplainer.core.trace import Trace, largest_difference
 from pyexplainer.views.overview import LAYER_NORMS
 from pyexplainer.views.selection import checked_index, covered_tokens, row_of_position
 from pyexplainer.views.tokens import TokenView
@@ -31,12 +33,12 @@ class LayerNormView:
     mean: float  # mean of input over D, by the model
     std: float  # sqrt(variance of input + epsilon), by the model
     epsilon: float  # added to the variance so that std is never 0
-    normalised: np.ndarray  # (D,) (input - mean) / std: mean 0, spread 1
+    normalised: np.ndarray  # (D,) (input - mean) / std, recomputed in float64: mean 0, spread 1
     gain: np.ndarray  # (D,) learned scale
     bias: np.ndarray  # (D,) learned shift
     output: np.ndarray  # (D,) the model's output
-    rebuilt: np.ndarray  # (D,) gain * normalised + bias
-    max_difference: float  # max |rebuilt - output|
+    rebuilt: np.ndarray  # (D,) gain * normalised + bias, float64
+    max_difference: float  # max |rebuilt - output|: the model's rounding
 
 
 def layer_norm_view(
@@ -59,7 +61,7 @@ def layer_norm_view(
         layer = checked_index("layer", layer, n_layer)
     x, mean, std, gain, bias, out = _layer_norm_tensors(trace, which, layer)
     x, mean, std, out = x[row], mean[row], std[row], out[row]  # (D,), (), (), (D,)
-    normalised, rebuilt = layer_norm_steps(x, mean, std, gain, bias)
+    recomputed = layer_norm(x, gain, bias, config.layer_norm_epsilon)  # float64, from x alone
     return LayerNormView(
         which=which,
         layer=layer,
@@ -69,12 +71,12 @@ def layer_norm_view(
         mean=float(mean),
         std=float(std),
         epsilon=config.layer_norm_epsilon,
-        normalised=normalised,
+        normalised=recomputed.normalised,
         gain=gain,
         bias=bias,
         output=out,
-        rebuilt=rebuilt,
-        max_difference=float(np.abs(rebuilt - out).max()),
+        rebuilt=recomputed.output,
+        max_difference=largest_difference(recomputed.output, out),
     )
 
 

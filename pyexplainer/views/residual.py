@@ -2,7 +2,8 @@
 what each block's attention and MLP add to it. Every block reads the stream (through a layer
 norm) and adds its result back: stream + attention = mid, mid + MLP = the next block's stream.
 
-Norms are L2 norms of D-vectors, float64.
+Norms are L2 norms of D-vectors, float64. The check: every add recomputed in float64 from the
+traced stream and what was added, against the model's own float32 next stream.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pyexplainer.core.trace import Trace
+from pyexplainer.core.trace import Trace, largest_difference
 from pyexplainer.views.selection import covered_tokens
 from pyexplainer.views.tokens import TokenView
 
@@ -26,7 +27,7 @@ class ResidualView:
     after_mlp: np.ndarray  # (L, T) norm of residual[l + 1], the stream leaving block l
     attention_added: np.ndarray  # (L, T) norm of attn_out[l], what attention adds
     mlp_added: np.ndarray  # (L, T) norm of mlp_out[l], what the MLP adds
-    add_mismatch: float  # max over every add of |stream + added - next stream|
+    add_mismatch: float  # max over every add of |stream + added, float64 - next stream|
 
 
 def residual_view(trace: Trace, tokens: Sequence[TokenView]) -> ResidualView:
@@ -34,7 +35,10 @@ def residual_view(trace: Trace, tokens: Sequence[TokenView]) -> ResidualView:
     covered = covered_tokens(trace, tokens)
     stream, mid = trace.residual, trace.residual_mid  # (L+1, T, D), (L, T, D)
     attn, mlp = trace.attn_out, trace.mlp_out  # (L, T, D)
-    mismatch = max(np.abs(stream[:-1] + attn - mid).max(), np.abs(mid + mlp - stream[1:]).max())
+    mismatch = max(
+        largest_difference(stream[:-1].astype(np.float64) + attn, mid),
+        largest_difference(mid.astype(np.float64) + mlp, stream[1:]),
+    )
     return ResidualView(
         positions=trace.past_length + np.arange(len(trace.input_ids)),
         labels=tuple(v.label for v in covered[trace.past_length :]),
@@ -43,7 +47,7 @@ def residual_view(trace: Trace, tokens: Sequence[TokenView]) -> ResidualView:
         after_mlp=_norms(stream[1:]),
         attention_added=_norms(attn),
         mlp_added=_norms(mlp),
-        add_mismatch=float(mismatch),
+        add_mismatch=mismatch,
     )
 
 
