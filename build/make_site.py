@@ -51,12 +51,20 @@ WEB = ROOT / "web"
 PACKAGE = ROOT / "pyexplainer"
 DEMO_CHECKPOINT = ROOT / "models" / "demo"
 # The code that decides what an export holds: a change to it makes the cached export stale.
-EXPORTER_SOURCES = [ROOT / "export" / n for n in ("graph.py", "export.py", "checkpoint.py")] + [
-    ROOT / "pyexplainer" / "core" / "trace.py"
-]
+EXPORTER_SOURCES = [
+    ROOT / "export" / n
+    for n in ("graph.py", "export.py", "checkpoint.py", "quantize.py", "fidelity.py")
+] + [ROOT / "pyexplainer" / "core" / "trace.py", ROOT / "models" / "demo" / "held_out.txt"]
 # Modules that only run in CPython (command line, file system, onnxruntime, the local server and
 # the benchmark): the browser never imports them, so they do not ship.
-CPYTHON_ONLY = {"__main__.py", "bench.py", "serve.py", "model_dir.py", "runtime/ort_cpython.py"}
+CPYTHON_ONLY = {
+    "__main__.py",
+    "bench.py",
+    "serve.py",
+    "model_dir.py",
+    "runtime/ort_cpython.py",
+    "runtime/float_weights.py",
+}
 PYSCRIPT_CONFIG = "pyscript.json"
 BUILD_INFO = "build-info.json"
 SERVICE_WORKER = Path(__file__).with_name("sw.js")
@@ -253,8 +261,9 @@ def usable_export(folder: Path) -> bool:
 
 
 def demo_model(cache: Path, checkpoint: Path = DEMO_CHECKPOINT) -> Path:
-    """The embedded demo checkpoint exported (int8) once per version of the checkpoint and of the
-    exporter, in the cache."""
+    """The embedded demo checkpoint exported (int4, the site's default quantization: the smallest
+    that passes its fidelity gate) once per version of the checkpoint and of the exporter, in
+    the cache."""
     if not (checkpoint / "config.json").is_file():
         raise BuildError(
             f"{checkpoint} holds no trained checkpoint yet (config.json + weights); "

@@ -1,4 +1,5 @@
-"""python -m export --model SRC --out DIR [--quantize int8|fp32] [--name NAME]"""
+"""python -m export --model SRC --out DIR [--quantize int4|int8|fp32] [--block-size N]
+[--name NAME] [--no-fidelity-gate]"""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import sys
 
 from export.checkpoint import CheckpointError
 from export.export import ExportError, export_model
-from export.graph import QUANTIZATIONS
+from export.graph import DEFAULT_BLOCK, QUANTIZATIONS
+from export.quantize import BLOCK_SIZES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,14 +26,36 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="output folder (replaced if it holds an export)")
     p.add_argument(
         "--quantize",
-        choices=QUANTIZATIONS,
-        default="int8",
-        help="weight storage (default int8; fp32 for checking)",
+        choices=list(QUANTIZATIONS),
+        default="int4",
+        help="weight storage, kept quantized while the model runs: int4 (attention and MLP "
+        "matrices 4-bit, embeddings 8-bit; the default), int8, or fp32 for checking",
+    )
+    p.add_argument(
+        "--block-size",
+        type=int,
+        choices=BLOCK_SIZES,
+        default=DEFAULT_BLOCK,
+        help=f"values per scale in the attention and MLP matrices (default {DEFAULT_BLOCK}); "
+        "it must divide the model width",
+    )
+    p.add_argument(
+        "--no-fidelity-gate",
+        action="store_true",
+        help="write a quantized export even below its fidelity gate (for random weights, "
+        "whose figures are only recorded); the manifest says the gate was not enforced",
     )
     p.add_argument("--name", help="model name shown on the page (default: folder name or hub id)")
     args = p.parse_args(argv)
     try:
-        manifest = export_model(args.model, args.out, quantize=args.quantize, name=args.name)
+        manifest = export_model(
+            args.model,
+            args.out,
+            quantize=args.quantize,
+            block=args.block_size,
+            name=args.name,
+            gate=not args.no_fidelity_gate,
+        )
     except (CheckpointError, ExportError) as e:
         print(f"export failed: {e}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""Checkpoint -> traced (int8 or fp32) ONNX model + tokenizer files + manifest.json, checked.
+"""Checkpoint -> traced (int4, int8 or fp32) ONNX model + tokenizer files + manifest.json, checked.
 
 The folder is written under a temporary name next to OUT and renamed only once everything,
 fidelity checks included, has succeeded: a failed export leaves nothing half-written.
@@ -16,8 +16,18 @@ import numpy as np
 import onnx
 
 from export.checkpoint import Checkpoint, load_checkpoint
-from export.fidelity import FIDELITY_TEXT, FP32_MAX_RELATIVE_DIFF, compare_fp32, compare_int8
-from export.graph import OPSET, build_model, symbolic_shape
+from export.fidelity import (
+    FIDELITY_TEXT,
+    FP32_MAX_RELATIVE_DIFF,
+    HELD_OUT_FILE,
+    HELD_OUT_TOKENS,
+    QUANTIZED_GATES,
+    compare_fp32,
+    compare_quantized,
+    gate_failures,
+)
+from export.graph import DEFAULT_BLOCK, OPSET, QUANTIZATIONS, build_model, symbolic_shape
+from export.quantize import QuantizationError, check_block, embedding_block
 from pyexplainer import __version__
 from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.trace import MODEL_INPUTS, MODEL_OUTPUTS, dtype_of
@@ -25,9 +35,18 @@ from pyexplainer.manifest import MANIFEST_FORMAT, MODEL_FILE, file_record
 from pyexplainer.runtime.ort_cpython import OrtRunner
 
 QUANTIZATION_SCHEMES = {
-    "int8": "int8 weights, symmetric, one float32 scale per output channel (per token row for the "
-    "embeddings and the tied output layer), DequantizeLinear; float32 activations",
+    "int4": "attention and MLP matrices 4-bit, the token and position embeddings (the token "
+    "embedding is also the tied output layer, stored once) 8-bit; symmetric, one float32 scale "
+    "per block of values along the reduction axis; float32 activations",
+    "int8": "every weight matrix 8-bit, symmetric, one float32 scale per block of values along "
+    "the reduction axis; float32 activations",
     "fp32": "float32 weights and activations",
+}
+# Which backend runs what (runtime/float_weights.py says why CPython differs)
+QUANTIZED_RUNTIMES = {
+    "browser": "MatMulNBits and GatherBlockQuantized compute from the quantized codes: no "
+    "float32 copy of a weight matrix is made",
+    "cpython": "the same weights dequantized to float32 once at load, then MatMul and Gather",
 }
 
 
@@ -70,11 +89,15 @@ def training_summary(folder: Path) -> dict | None:
     }
 
 
-def check_fidelity(ckpt: Checkpoint, quantize: str) -> tuple[bytes, dict]:
-    """Build the graph(s), compare them, return the bytes of the one to ship and the figures."""
+def check_fidelity(
+    ckpt: Checkpoint, quantize: str, block: int, gate: bool
+) -> tuple[bytes, dict]:
+    """Build the graph(s), compare them, return the bytes of the one to ship and the figures.
+    Refuses (ExportError) an fp32 graph that is not GPT-2, and with `gate` a quantized one
+    below its fidelity gate."""
     c = ckpt.config
-    ids = Tokenizer.from_strings(ckpt.vocab_json, ckpt.merges_txt).encode(FIDELITY_TEXT)
-    ids = ids[: c.n_positions]
+    tokenizer = Tokenizer.from_strings(ckpt.vocab_json, ckpt.merges_txt)
+    ids = tokenizer.encode(FIDELITY_TEXT)[: c.n_positions]
     fp32_bytes = build_model(c, ckpt.weights, "fp32").SerializeToString()
     run_fp32 = OrtRunner(fp32_bytes)
     fidelity = {
@@ -89,15 +112,40 @@ def check_fidelity(ckpt: Checkpoint, quantize: str) -> tuple[bytes, dict]:
         )
     if quantize == "fp32":
         return fp32_bytes, fidelity
-    int8_bytes = build_model(c, ckpt.weights, "int8").SerializeToString()
-    fidelity["int8_vs_fp32"] = compare_int8(OrtRunner(int8_bytes), run_fp32, c, ids)
-    return int8_bytes, fidelity
+    model_bytes = build_model(c, ckpt.weights, quantize, block).SerializeToString()
+    run_q = OrtRunner(model_bytes)
+    held_out = tokenizer.encode(HELD_OUT_FILE.read_text(encoding="utf-8"))
+    texts = {"fidelity_text": ids, "held_out": held_out[: min(HELD_OUT_TOKENS, c.n_positions)]}
+    figures = {name: compare_quantized(run_q, run_fp32, c, t) for name, t in texts.items()}
+    least_top1, most_kl = QUANTIZED_GATES[quantize]
+    failures = gate_failures(quantize, figures)
+    fidelity["quantized_vs_fp32"] = figures
+    fidelity["gate"] = {
+        "top1_agreement_at_least": least_top1,
+        "mean_kl_nats_at_most": most_kl,
+        "passed": not failures,
+        "enforced": gate,
+    }
+    if failures and gate:
+        raise ExportError(
+            f"the {quantize} graph is not faithful enough to fp32 ({'; '.join(failures)}); "
+            "nothing was written: export a more precise --quantize"
+        )
+    return model_bytes, fidelity
+
+
+def quantization_record(quantize: str, block: int) -> dict:
+    record = {"weights": quantize, "scheme": QUANTIZATION_SCHEMES[quantize]}
+    if quantize != "fp32":
+        record["block_size"] = block
+        record["runs"] = QUANTIZED_RUNTIMES
+    return record
 
 
 def make_manifest(
     ckpt: Checkpoint,
     name: str,
-    quantize: str,
+    quantization: dict,
     fidelity: dict,
     files: dict,
     source_folder: Path | None,
@@ -109,7 +157,7 @@ def make_manifest(
         "source": ckpt.source,
         "config": c.to_dict(),
         "parameters": int(sum(w.size for w in ckpt.weights.values())),
-        "quantization": {"weights": quantize, "scheme": QUANTIZATION_SCHEMES[quantize]},
+        "quantization": quantization,
         "onnx": {"file": MODEL_FILE, "opset": OPSET},
         "inputs": io_table(MODEL_INPUTS, c),
         "outputs": io_table(MODEL_OUTPUTS, c),
@@ -123,10 +171,15 @@ def make_manifest(
     return manifest
 
 
-def prepare_out(out: Path) -> Path:
-    """A fresh temporary folder beside OUT; refuse to replace a folder that is not an export."""
+def check_out(out: Path) -> None:
+    """Refuse to replace a folder that is not an export (before any work is done)."""
     if out.exists() and any(out.iterdir()) and not (out / "manifest.json").is_file():
         raise ExportError(f"{out} exists and is not an exported model folder; choose another --out")
+
+
+def prepare_out(out: Path) -> Path:
+    """A fresh temporary folder beside OUT."""
+    check_out(out)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -134,12 +187,31 @@ def prepare_out(out: Path) -> Path:
 
 
 def export_model(
-    model: str, out: str | Path, *, quantize: str = "int8", name: str | None = None
+    model: str,
+    out: str | Path,
+    *,
+    quantize: str = "int4",
+    block: int = DEFAULT_BLOCK,
+    name: str | None = None,
+    gate: bool = True,
 ) -> dict:
-    """Export checkpoint `model` (folder or hub id) into folder `out`; returns the manifest."""
+    """Export checkpoint `model` (folder or hub id) into folder `out`; returns the manifest.
+    `block`: values per scale in the attention and MLP matrices; `gate`: refuse a quantized
+    graph below its fidelity gate (off for random weights, whose figures are only recorded)."""
+    if quantize not in QUANTIZATIONS:
+        raise ExportError(
+            f"--quantize must be one of {', '.join(QUANTIZATIONS)}, not {quantize!r}"
+        )
     out = Path(out)
+    check_out(out)
     ckpt = load_checkpoint(model)
-    model_bytes, fidelity = check_fidelity(ckpt, quantize)
+    if quantize != "fp32":  # before any work: the blocks must divide the model's widths
+        try:
+            check_block(block, ckpt.config.n_embd, "the model width (c_attn, c_fc)")
+            embedding_block(ckpt.config.n_embd)
+        except QuantizationError as e:
+            raise ExportError(f"cannot quantize {model} as {quantize}: {e}") from e
+    model_bytes, fidelity = check_fidelity(ckpt, quantize, block, gate)
     tmp = prepare_out(out)
     try:
         contents = {
@@ -152,7 +224,8 @@ def export_model(
         files = {file_name: file_record(data) for file_name, data in contents.items()}
         source_folder = Path(ckpt.source["path"]) if "path" in ckpt.source else None
         name = name or (source_folder.name if source_folder else ckpt.source["id"])
-        manifest = make_manifest(ckpt, name, quantize, fidelity, files, source_folder)
+        quantization = quantization_record(quantize, block)
+        manifest = make_manifest(ckpt, name, quantization, fidelity, files, source_folder)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         if out.exists():
             shutil.rmtree(out)

@@ -1,11 +1,16 @@
-"""How faithful the exported graph is: fp32 vs an independent numpy forward, int8 vs fp32.
+"""How faithful the exported graph is: fp32 vs an independent numpy forward, a quantized graph
+vs fp32.
 
-Logits are compared at every position of a fixed text. The ONNX model is stepped one token at a
-time through its key/value cache (so the cached path is what gets checked), and once more as one
-full pass, which must give the last position's logits the cached steps gave.
+Logits are compared at every position of a text. The ONNX model is stepped one token at a time
+through its key/value cache (so the cached path is what gets checked), and once more as one full
+pass, which must give the last position's logits the cached steps gave. A quantized graph is
+measured on two texts, the fixed multi-sentence FIDELITY_TEXT and HELD_OUT_FILE (text the demo
+model never trained on), and refused below its gate (QUANTIZED_GATES).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -21,6 +26,13 @@ FIDELITY_TEXT = (
     "guessed the next word. It was not always right, but it was never random."
 )
 FP32_MAX_RELATIVE_DIFF = 1e-4  # max |onnx - numpy| / max |numpy| over all logits
+# The first 32 tokens of the first held-out chunk of each of the demo corpus's 11 sources
+# (export.train_demo.split_held_out: never trained on), 373 GPT-2 tokens
+HELD_OUT_FILE = Path(__file__).resolve().parent.parent / "models" / "demo" / "held_out.txt"
+HELD_OUT_TOKENS = 384  # at most this many of them (and at most the model's context)
+# weights -> (least top-1 agreement with fp32, largest mean KL(fp32 || quantized) in nats), on
+# every text measured
+QUANTIZED_GATES = {"int8": (0.98, 0.005), "int4": (0.92, 0.02)}
 
 
 def stepwise_logits(run: RunModel, c: ModelConfig, ids: list[int]) -> np.ndarray:
@@ -53,14 +65,40 @@ def compare_fp32(run: RunModel, c: ModelConfig, weights: dict, ids: list[int]) -
     }
 
 
-def compare_int8(run_int8: RunModel, run_fp32: RunModel, c: ModelConfig, ids: list[int]) -> dict:
-    q = stepwise_logits(run_int8, c, ids)
-    f = stepwise_logits(run_fp32, c, ids)
+def perplexity(logits: np.ndarray, ids: list[int]) -> float:
+    """exp of the mean negative log-likelihood of each next token: logits (T, V), ids (T,)."""
+    log_p = log_softmax(logits[:-1])  # (T-1, V)
+    return float(np.exp(-log_p[np.arange(len(ids) - 1), ids[1:]].mean()))
+
+
+def compare_quantized(run_q: RunModel, run_fp32: RunModel, c: ModelConfig, ids: list[int]) -> dict:
+    """A quantized graph against the fp32 one on the same tokens, every position."""
+    q = stepwise_logits(run_q, c, ids)  # (T, V)
+    f = stepwise_logits(run_fp32, c, ids)  # (T, V)
     log_p, log_q = log_softmax(f), log_softmax(q)
-    kl = (np.exp(log_p) * (log_p - log_q)).sum(-1)  # (T,) KL(fp32 || int8) in nats
+    kl = (np.exp(log_p) * (log_p - log_q)).sum(-1)  # (T,) KL(fp32 || quantized) in nats
     return {
         "positions": len(ids),
         "top1_agreement_vs_fp32": float((q.argmax(-1) == f.argmax(-1)).mean()),
         "mean_kl_nats_vs_fp32": float(kl.mean()),
         "max_kl_nats_vs_fp32": float(kl.max()),
+        "perplexity_fp32": perplexity(f, ids),
+        "perplexity_quantized": perplexity(q, ids),
     }
+
+
+def gate_failures(quantize: str, figures: dict[str, dict]) -> list[str]:
+    """What falls below the gate of `quantize`, text by text (empty: it passes)."""
+    least_top1, most_kl = QUANTIZED_GATES[quantize]
+    failures = []
+    for text, f in figures.items():
+        if not f["top1_agreement_vs_fp32"] >= least_top1:
+            failures.append(
+                f"{text}: top-1 agreement with fp32 {f['top1_agreement_vs_fp32']:.1%} "
+                f"< {least_top1:.0%}"
+            )
+        if not f["mean_kl_nats_vs_fp32"] <= most_kl:
+            failures.append(
+                f"{text}: mean KL from fp32 {f['mean_kl_nats_vs_fp32']:.4f} nats > {most_kl}"
+            )
+    return failures

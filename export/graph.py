@@ -2,10 +2,11 @@
 
 One graph serves a full pass and a cached generation step: it takes the new tokens' ids and the
 key/value cache of earlier tokens (P = 0 for a fresh prompt) and returns every tensor listed in
-pyexplainer.core.trace.TRACE_OUTPUTS plus the updated cache. Only plain ONNX operators that
-onnxruntime-web runs on WebAssembly: Gather, MatMul, Gemm, Add/Sub/Mul/Div/Pow, Sqrt, Tanh,
-ReduceMean, Softmax, TopK, Where, LessOrEqual, Range, Shape, Reshape, Transpose, Split, Concat,
-Unsqueeze, Squeeze and, for int8 weights, DequantizeLinear.
+pyexplainer.core.trace.TRACE_OUTPUTS plus the updated cache. Standard ONNX operators that
+onnxruntime-web runs on WebAssembly and WebGPU: Gather, MatMul, Gemm, Add/Sub/Mul/Div/Pow, Sqrt,
+Tanh, ReduceMean, Softmax, TopK, Where, LessOrEqual, Range, Shape, Reshape, Transpose, Split,
+Concat, Unsqueeze, Squeeze; for quantized weights two contrib operators of onnxruntime (CPU,
+WebAssembly and WebGPU kernels), MatMulNBits and GatherBlockQuantized.
 
 Two extras for the page's experiments: a what-if ablation (inputs head_keep, mlp_keep,
 ablate_to_mean replace chosen heads' or MLPs' outputs by zeros or by their mean over the pass's
@@ -15,10 +16,15 @@ the same one the last row goes through for the prediction; the outputs lens_prob
 each row's top LENS_TOP_K tokens). Unused, they cost a few elementwise operations per block and a
 softmax and top k over the vocabulary for the last row.
 
-int8: every weight matrix (token and position embeddings included; the output layer is the token
-embedding, tied) is stored as int8 with one float32 scale per output channel (symmetric, zero point
-0) and turned back into float32 by DequantizeLinear; activations stay float32, so every traced
-value is an honest float the int8 model computed. Biases and layer-norm parameters stay float32.
+Quantized weights stay quantized while the model runs (export/quantize.py has the layout):
+- int4: the attention and MLP matrices (c_attn, c_proj, c_fc) 4-bit in blocks of `block` values
+  along the reduction axis, one float32 scale per block, multiplied by MatMulNBits; the token
+  and position embeddings 8-bit, read by GatherBlockQuantized. The token embedding is stored
+  once: the input gather and the tied output layer (a MatMulNBits with N = V) read the same
+  codes.
+- int8: the same with every matrix 8-bit.
+Activations stay float32, so every traced value is an honest float the quantized model computed.
+Biases and layer-norm parameters stay float32.
 """
 
 from __future__ import annotations
@@ -27,31 +33,33 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from export.quantize import (
+    QuantizationError,
+    embedding_block,
+    quantize_embedding,
+    quantize_matmul_weight,
+)
 from pyexplainer.config import ModelConfig
 from pyexplainer.core.trace import LENS_TOP_K, MODEL_INPUTS, MODEL_OUTPUTS, TRACE_OUTPUTS, dtype_of
 
 OPSET = 17
-QUANTIZATIONS = ("int8", "fp32")
-
-
-def quantize_per_channel(w: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric int8 quantisation with one scale per slice along `axis`: w ~ q * scale."""
-    reduce = tuple(i for i in range(w.ndim) if i != axis)
-    scale = np.abs(w).max(axis=reduce) / 127.0
-    scale = np.where(scale == 0, 1.0, scale).astype(np.float32)
-    shape = [1] * w.ndim
-    shape[axis] = -1
-    q = np.clip(np.rint(w / scale.reshape(shape)), -127, 127).astype(np.int8)
-    return q, scale
+CONTRIB = "com.microsoft"  # MatMulNBits, GatherBlockQuantized
+# weight storage -> bits of the attention/MLP matrices and of the embeddings (None: float32)
+QUANTIZATIONS = {"int4": (4, 8), "int8": (8, 8), "fp32": (None, None)}
+DEFAULT_BLOCK = 32  # values per scale in the attention and MLP matrices
 
 
 class GraphBuilder:
     """Accumulates nodes and initializers; every method returns the name of its output."""
 
-    def __init__(self, quantize: str):
+    def __init__(self, quantize: str, block: int = DEFAULT_BLOCK):
         if quantize not in QUANTIZATIONS:
-            raise ValueError(f"quantize must be one of {QUANTIZATIONS}, not {quantize!r}")
+            raise QuantizationError(
+                f"quantize must be one of {', '.join(QUANTIZATIONS)}, not {quantize!r}"
+            )
         self.quantize = quantize
+        self.matrix_bits, self.embedding_bits = QUANTIZATIONS[quantize]
+        self.block = block
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self._count = 0
@@ -64,22 +72,59 @@ class GraphBuilder:
         self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
         return name
 
-    def weight(self, name: str, w: np.ndarray, channel_axis: int) -> str:
-        """A float32 weight: as it is (fp32) or int8 + per-channel scale -> DequantizeLinear."""
-        if self.quantize == "fp32":
-            return self.const(name, w.astype(np.float32))
-        q, scale = quantize_per_channel(w, channel_axis)
-        self.const(name + ".int8", q)
-        self.const(name + ".scale", scale)
-        self.const(name + ".zero_point", np.zeros_like(scale, dtype=np.int8))
+    def matmul(self, x: str, name: str, w: np.ndarray) -> str:
+        """x (T, K) @ w (K, N): a float32 MatMul, or MatMulNBits on w quantized along K."""
+        if self.matrix_bits is None:
+            return self.op("MatMul", x, self.const(name, w.astype(np.float32)))
+        codes, scales = quantize_matmul_weight(w, self.matrix_bits, self.block, name)
+        k, n = w.shape
+        return self.matmul_nbits(x, name, codes, scales, k, n, self.matrix_bits, self.block)
+
+    def matmul_nbits(self, x, name, codes, scales, k, n, bits, block) -> str:
+        """x (T, K) @ the weight whose codes (N, K / block, ...) and scales (N, K / block) are
+        stored as initializers name.codes and name.scales (added here unless already there)."""
+        if not any(t.name == name + ".codes" for t in self.initializers):
+            self.const(name + ".codes", codes)
+            self.const(name + ".scales", scales)
         return self.op(
-            "DequantizeLinear",
-            name + ".int8",
-            name + ".scale",
-            name + ".zero_point",
-            axis=channel_axis,
-            out=name,
+            "MatMulNBits",
+            x,
+            name + ".codes",
+            name + ".scales",
+            K=k,
+            N=n,
+            bits=bits,
+            block_size=block,
+            domain=CONTRIB,
         )
+
+    def embedding(self, name: str, w: np.ndarray, ids: str, out: str) -> tuple[str, tuple]:
+        """Rows `ids` of the embedding w (V, D) -> out (T, D): a float32 Gather, or
+        GatherBlockQuantized on w quantized along D. Returns out and, for a quantized w, what
+        the tied output layer needs to read the same codes: (codes, scales, block)."""
+        if self.embedding_bits is None:
+            table = self.const(name, w.astype(np.float32))
+            return self.op("Gather", table, ids, axis=0, out=out), (table,)
+        block = embedding_block(w.shape[1])
+        codes, scales = quantize_embedding(w, self.embedding_bits, block, name)
+        self.const(name + ".codes", codes)  # (V, D / block, block)
+        self.const(name + ".scales", scales)  # (V, D / block)
+        per_block = self.op(
+            "Unsqueeze", name + ".scales", self.const(self.fresh("last"), np.array([-1]))
+        )  # (V, D / block, 1): the same scales, in the shape GatherBlockQuantized asks
+        rows = self.op(
+            "GatherBlockQuantized",
+            name + ".codes",
+            ids,
+            per_block,
+            bits=self.embedding_bits,
+            block_size=block,
+            gather_axis=0,
+            quantize_axis=2,
+            domain=CONTRIB,
+        )  # (T, D / block, block)
+        width = self.const(self.fresh("width"), np.array([-1, w.shape[1]], dtype=np.int64))
+        return self.op("Reshape", rows, width, out=out), (codes, scales, block)
 
     def op(
         self,
@@ -151,8 +196,8 @@ def block(
         return g.const(p + name, w[p + name])
 
     def linear(x: str, name: str) -> str:  # HF Conv1D: x @ W + b, W stored (in, out)
-        weight = g.weight(p + name + ".weight", w[p + name + ".weight"], channel_axis=1)
-        return g.op("Add", g.op("MatMul", x, weight), param(name + ".bias"))
+        product = g.matmul(x, p + name + ".weight", w[p + name + ".weight"])
+        return g.op("Add", product, param(name + ".bias"))
 
     eps = c.layer_norm_epsilon
     gain1, bias1 = param("ln_1.weight"), param("ln_1.bias")  # (D,): learned scale, shift
@@ -239,15 +284,16 @@ def stack(g: GraphBuilder, tensors: list[str], out: str) -> str:
 
 
 def build_model(
-    c: ModelConfig, weights: dict[str, np.ndarray], quantize: str = "int8"
+    c: ModelConfig,
+    weights: dict[str, np.ndarray],
+    quantize: str = "int4",
+    block_size: int = DEFAULT_BLOCK,
 ) -> onnx.ModelProto:
-    g = GraphBuilder(quantize)
+    g = GraphBuilder(quantize, block_size)
     g.const("one_f32", np.float32(1.0))  # for ablated()
     mask = causal_mask(g)
-    wte = g.weight("wte", weights["wte.weight"], 0)  # (V, D), one scale per token row
-    wpe = g.weight("wpe", weights["wpe.weight"], 0)  # (n_positions, D)
-    tok = g.op("Gather", wte, "input_ids", axis=0, out="token_embedding")  # (T, D)
-    pos = g.op("Gather", wpe, "positions", axis=0, out="position_embedding")  # (T, D)
+    tok, wte = g.embedding("wte", weights["wte.weight"], "input_ids", "token_embedding")  # (T, D)
+    pos, _ = g.embedding("wpe", weights["wpe.weight"], "positions", "position_embedding")
     x = g.op("Add", tok, pos)
     trace: dict[str, list[str]] = {name: [] for name in TRACE_OUTPUTS}
     for layer in range(c.n_layer):
@@ -268,7 +314,7 @@ def build_model(
     return make_model_proto(g, c)
 
 
-def output_layer(g: GraphBuilder, c: ModelConfig, wte: str, gain: str, bias: str) -> None:
+def output_layer(g: GraphBuilder, c: ModelConfig, wte: tuple, gain: str, bias: str) -> None:
     """The rows lens_rows (N,) of the stacked residual stream, then its last row (the last
     position after the last block) -> ln_f -> the tied output layer: last_logits (V,) from the
     last row; the softmax's top LENS_TOP_K probabilities and token ids of all N + 1 rows:
@@ -280,7 +326,7 @@ def output_layer(g: GraphBuilder, c: ModelConfig, wte: str, gain: str, bias: str
     last_row = g.op("Sub", g.op("Shape", flat, start=0, end=1), "one_i64")  # (1,)
     rows = g.op("Gather", flat, g.op("Concat", "lens_rows", last_row, axis=0), axis=0)  # (N+1, D)
     normed, _, _ = layer_norm(g, rows, gain, bias, c.layer_norm_epsilon)  # (N+1, D)
-    logits = g.op("Gemm", normed, wte, transB=1)  # (N+1, V): the output layer is wte, tied
+    logits = tied_output(g, c, normed, wte)  # (N+1, V)
     last = g.op("Gather", logits, g.const("last_index", np.array([-1], dtype=np.int64)), axis=0)
     g.op(
         "Reshape", last, g.const("vocab_shape", np.array([-1], dtype=np.int64)), out="last_logits"
@@ -289,6 +335,16 @@ def output_layer(g: GraphBuilder, c: ModelConfig, wte: str, gain: str, bias: str
     probs = g.op("Softmax", logits, axis=-1)  # (N+1, V)
     k = g.const("lens_top_k", np.array([min(LENS_TOP_K, c.vocab_size)], dtype=np.int64))
     g.op("TopK", probs, k, axis=-1, outs=["lens_probs", "lens_ids"])
+
+
+def tied_output(g: GraphBuilder, c: ModelConfig, normed: str, wte: tuple) -> str:
+    """normed (N, D) @ wte.T -> logits (N, V): the output layer is the token embedding, tied;
+    quantized, MatMulNBits reads the codes the input gather reads (stored once)."""
+    if len(wte) == 1:
+        return g.op("Gemm", normed, wte[0], transB=1)
+    codes, scales, block = wte
+    bits = g.embedding_bits
+    return g.matmul_nbits(normed, "wte", codes, scales, c.n_embd, c.vocab_size, bits, block)
 
 
 def symbolic_shape(shape: tuple[str, ...], c: ModelConfig) -> list:
@@ -313,9 +369,10 @@ def make_model_proto(g: GraphBuilder, c: ModelConfig) -> onnx.ModelProto:
     inputs = [value_info(name, shape) for name, (shape, _) in MODEL_INPUTS.items()]
     outputs = [value_info(name, shape) for name, (shape, _) in MODEL_OUTPUTS.items()]
     graph = helper.make_graph(g.nodes, "pyexplainer_gpt2", inputs, outputs, g.initializers)
-    model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="pyexplainer-export"
-    )
+    opsets = [helper.make_opsetid("", OPSET)]
+    if g.quantize != "fp32":
+        opsets.append(helper.make_opsetid(CONTRIB, 1))
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="pyexplainer-export")
     model.ir_version = 8  # readable by every onnxruntime(-web) of the last years
     onnx.checker.check_model(model, full_check=False)
     return model

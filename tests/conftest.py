@@ -1,6 +1,6 @@
 """Shared fixtures: GPT-2's real vocabulary, a tiny random GPT-2 checkpoint in Hugging Face
-layout (made here, no download), and its fp32 and int8 exports; for the browser tests, the site
-built once per session, a server for it and headless Chromium."""
+layout (made here, no download), and its fp32, int8 and int4 exports; for the browser tests, the
+site built once per session, a server for it and headless Chromium."""
 
 import json
 import os
@@ -83,13 +83,23 @@ def tiny_fp32(tiny_checkpoint, tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def tiny_int8(tiny_checkpoint, tmp_path_factory) -> Path:
+def tiny_export(checkpoint: Path, out: Path, quantize: str) -> Path:
+    """A quantized export of the tiny random checkpoint: its figures recorded, not gated
+    (random weights make flat distributions whose top 1 is a coin toss)."""
     from export.export import export_model
 
-    out = tmp_path_factory.mktemp("export") / "tiny-int8"
-    export_model(str(tiny_checkpoint), out, quantize="int8")
+    export_model(str(checkpoint), out, quantize=quantize, gate=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_int8(tiny_checkpoint, tmp_path_factory) -> Path:
+    return tiny_export(tiny_checkpoint, tmp_path_factory.mktemp("export") / "tiny-int8", "int8")
+
+
+@pytest.fixture(scope="session")
+def tiny_int4(tiny_checkpoint, tmp_path_factory) -> Path:
+    return tiny_export(tiny_checkpoint, tmp_path_factory.mktemp("export") / "tiny-int4", "int4")
 
 
 def needed_program(name: str) -> str | None:

@@ -488,9 +488,9 @@ network = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def real_site(tiny_int8, tmp_path_factory):
+def real_site(tiny_int4, tmp_path_factory):
     out = tmp_path_factory.mktemp("real") / "site"
-    info = make_site.make_site(out, [tiny_int8])
+    info = make_site.make_site(out, [tiny_int4])
     return out, info
 
 
@@ -586,7 +586,7 @@ def test_without_node_the_node_checks_skip_except_under_ci(ci, monkeypatch, tmp_
 
 @network
 def test_real_build_pyodide_imports_numpy_and_the_package_from_the_site(
-    real_site, tiny_int8, tmp_path
+    real_site, tiny_int4, tmp_path
 ):
     """The shipped Pyodide + numpy wheel + package files, in Node's WebAssembly engine."""
     from pyexplainer.model_dir import open_model_dir
@@ -595,18 +595,14 @@ def test_real_build_pyodide_imports_numpy_and_the_package_from_the_site(
     text = "Hello, 世界 🙂 tokens"
     result = json.loads(node(NODE_PYODIDE, tmp_path, str(out), text))
     assert result["numpy"] == "2.2.5"
-    assert result["ids"] == open_model_dir(tiny_int8).tokenizer.encode(text)
+    assert result["ids"] == open_model_dir(tiny_int4).tokenizer.encode(text)
 
 
 @network
-def test_real_build_onnxruntime_web_runs_the_model_as_cpython_does(real_site, tiny_int8, tmp_path):
-    """onnxruntime-web's WebAssembly build on the shipped model, against onnxruntime in CPython:
-    a plain pass, then one with a head mean-ablated and the logit lens of every row.
-
-    CPython's session runs at the basic optimization level: its default level fuses int8
-    DequantizeLinear+MatMul into MatMulNBits, which onnxruntime-web does not, and the logits then
-    differ by ~1e-3.
-    """
+def test_real_build_onnxruntime_web_runs_the_model_as_cpython_does(real_site, tiny_int4, tmp_path):
+    """onnxruntime-web's WebAssembly build on the shipped int4 model (its MatMulNBits and
+    GatherBlockQuantized kernels), against onnxruntime's CPU kernels for the same operators in
+    CPython: a plain pass, then one with a head mean-ablated and the logit lens of every row."""
     import numpy as np
     import onnxruntime as ort
 
@@ -620,9 +616,9 @@ def test_real_build_onnxruntime_web_runs_the_model_as_cpython_does(real_site, ti
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     session = ort.InferenceSession(
-        str(tiny_int8 / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        str(tiny_int4 / "model.onnx"), options, providers=["CPUExecutionProvider"]
     )
-    c = open_model_dir(tiny_int8).manifest.config
+    c = open_model_dir(tiny_int4).manifest.config
     names = ["last_logits", "lens_probs", "lens_ids"]
     feeds = model_feeds(c, np.array(ids), KVCache.empty(c))
     plain, plain_lens, _ = session.run(names, feeds)

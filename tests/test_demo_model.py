@@ -26,9 +26,9 @@ def training():
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    for quantize in ("fp32", "int8"):
-        export_model(str(DEMO), out / quantize, quantize=quantize)
-    return {"fp32": out / "fp32", "int8": out / "int8"}
+    for quantize in ("fp32", "int8", "int4"):
+        export_model(str(DEMO), out / quantize, quantize=quantize)  # gated: refused below
+    return {q: out / q for q in ("fp32", "int8", "int4")}
 
 
 def test_files_match_their_recorded_sha256(training):
@@ -53,13 +53,24 @@ def test_is_a_gpt2_with_the_real_tokenizer():
     assert vocab == "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783"
 
 
-def test_export_passes_the_fidelity_checks(exports):
-    manifest = json.loads((exports["int8"] / "manifest.json").read_text())
+@pytest.mark.parametrize("quantize, top1, kl", [("int8", 0.98, 0.005), ("int4", 0.92, 0.02)])
+def test_quantized_exports_pass_their_fidelity_gates(exports, quantize, top1, kl):
+    """On the fixed text and on held-out text, against the fp32 export of the same weights."""
+    manifest = json.loads((exports[quantize] / "manifest.json").read_text())
     assert manifest["fidelity"]["fp32_vs_numpy"]["max_relative_diff_vs_numpy"] <= 1e-4
-    int8 = manifest["fidelity"]["int8_vs_fp32"]
-    assert int8["top1_agreement_vs_fp32"] >= 0.9 and int8["mean_kl_nats_vs_fp32"] < 0.01
+    figures = manifest["fidelity"]["quantized_vs_fp32"]
+    assert figures["held_out"]["positions"] == 256  # the demo's context
+    for f in figures.values():
+        assert f["top1_agreement_vs_fp32"] >= top1 and f["mean_kl_nats_vs_fp32"] <= kl
+        assert abs(f["perplexity_quantized"] / f["perplexity_fp32"] - 1) < 0.05
+    assert manifest["fidelity"]["gate"] == {
+        "top1_agreement_at_least": top1,
+        "mean_kl_nats_at_most": kl,
+        "passed": True,
+        "enforced": True,
+    }
     assert manifest["training"]["held_out"]["perplexity"] > 1
-    assert manifest["files"]["model.onnx"]["bytes"] < 16 * 2**20
+    assert manifest["files"]["model.onnx"]["bytes"] < 13 * 2**20
 
 
 def test_export_matches_the_loop_reference_on_the_committed_weights(exports):
