@@ -89,9 +89,7 @@ def training_summary(folder: Path) -> dict | None:
     }
 
 
-def check_fidelity(
-    ckpt: Checkpoint, quantize: str, block: int, gate: bool
-) -> tuple[bytes, dict]:
+def check_fidelity(ckpt: Checkpoint, quantize: str, block: int, gate: bool) -> tuple[bytes, dict]:
     """Build the graph(s), compare them, return the bytes of the one to ship and the figures.
     Refuses (ExportError) an fp32 graph that is not GPT-2, and with `gate` a quantized one
     below its fidelity gate."""
@@ -199,9 +197,7 @@ def export_model(
     `block`: values per scale in the attention and MLP matrices; `gate`: refuse a quantized
     graph below its fidelity gate (off for random weights, whose figures are only recorded)."""
     if quantize not in QUANTIZATIONS:
-        raise ExportError(
-            f"--quantize must be one of {', '.join(QUANTIZATIONS)}, not {quantize!r}"
-        )
+        raise ExportError(f"--quantize must be one of {', '.join(QUANTIZATIONS)}, not {quantize!r}")
     out = Path(out)
     check_out(out)
     ckpt = load_checkpoint(model)
