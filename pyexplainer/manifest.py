@@ -24,7 +24,7 @@ class ModelFileError(Exception):
 class Manifest:
     name: str
     config: ModelConfig
-    quantization: str  # "int8" or "fp32"
+    quantization: str  # "int4", "int8" or "fp32"
     files: dict[str, dict]  # file name -> {"sha256": hex, "bytes": int}
     raw: dict  # the whole manifest, for what the page shows (source, fidelity, tools)
 
@@ -55,6 +55,21 @@ def parse_manifest(raw: dict) -> Manifest:
         if name not in files:
             raise ModelFileError(f"manifest.json does not list {name}")
     return Manifest(raw.get("name", "model"), config, quantization, files, raw)
+
+
+def quantized_fidelity(raw: dict) -> dict | None:
+    """How close a quantized export is to float32 on held-out text, as the export measured
+    it (manifest fidelity.quantized_vs_fp32.held_out); None for fp32 or an older manifest."""
+    held_out = raw.get("fidelity", {}).get("quantized_vs_fp32", {}).get("held_out")
+    if not held_out:
+        return None
+    return {
+        "top1": held_out["top1_agreement_vs_fp32"],
+        "kl": held_out["mean_kl_nats_vs_fp32"],
+        "perplexity": held_out["perplexity_quantized"],
+        "perplexity_fp32": held_out["perplexity_fp32"],
+        "positions": held_out["positions"],
+    }
 
 
 def file_record(data: bytes) -> dict:

@@ -157,9 +157,7 @@ def dequantized_weights(onnx_path) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.parametrize("quantize", ["int4", "int8"])
-def test_quantized_model_computes_gpt2_with_its_dequantized_weights(
-    quantize, tiny_int4, tiny_int8
-):
+def test_quantized_model_computes_gpt2_with_its_dequantized_weights(quantize, tiny_int4, tiny_int8):
     """Exact, not statistical: every trace tensor of the model, run on its MatMulNBits and
     GatherBlockQuantized kernels as the page runs it, is the loop reference's on the weights
     its codes stand for; a wrong block layout or scale on any matrix fails."""
@@ -466,3 +464,18 @@ def test_an_unknown_quantization_or_a_block_that_does_not_divide_is_named(tmp_pa
     assert result.returncode == 1
     assert "32 values along its reduction axis" in result.stderr and "blocks of 64" in result.stderr
     assert not out.exists() and not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_the_model_line_reads_the_held_out_fidelity_of_a_quantized_export(tiny_int4, tiny_fp32):
+    from pyexplainer.manifest import quantized_fidelity
+
+    raw = json.loads((tiny_int4 / "manifest.json").read_text())
+    held_out = raw["fidelity"]["quantized_vs_fp32"]["held_out"]
+    assert quantized_fidelity(raw) == {
+        "top1": held_out["top1_agreement_vs_fp32"],
+        "kl": held_out["mean_kl_nats_vs_fp32"],
+        "perplexity": held_out["perplexity_quantized"],
+        "perplexity_fp32": held_out["perplexity_fp32"],
+        "positions": 64,
+    }
+    assert quantized_fidelity(json.loads((tiny_fp32 / "manifest.json").read_text())) is None
