@@ -159,7 +159,8 @@ def test_first_visit_runs_the_model_and_matches_cpython(student, cpython_model, 
     info = student.page.text_content("[data-testid=model-info]")
     assert "running on WebAssembly" in info and "held-out perplexity" in info
     check = student.page.text_content("[data-testid=attention-check]")
-    assert float(check.rsplit(" ", 1)[1].rstrip(".")) < 1e-5
+    assert "float64" in check and "float32" in check  # it says what it compares
+    assert 0 < float(check.rsplit(" ", 1)[1].rstrip(".")) < 1e-5  # float32 rounding, not 0
     # Pyodide runs without JSPI, whose stack switching crashes a tab now and then (boot.mjs)
     assert not student.page.evaluate("() => 'Suspending' in WebAssembly")
     # nothing but the site itself was asked for
@@ -446,6 +447,14 @@ def test_attention_heads_and_the_step_by_step_derivation(explained, cpython_mode
     s.screenshot("attention")
     s.page.click("[data-testid=attention-heatmap][data-head='0']")  # a heatmap picks its head
     assert step.get_attribute("data-head") == "0"
+    notes = {
+        name: s.page.text_content(f"[data-testid=attention-step] [data-step={name}] .note")
+        for name in ("weighted_sum", "merge", "projection", "residual")
+    }
+    assert notes["merge"].startswith("Nothing to check")
+    assert notes["projection"].startswith("Not rechecked")
+    for name in ("weighted_sum", "residual"):  # float64 against the model's float32: not 0
+        assert 0 < float(notes[name].rsplit(" ", 1)[1].rstrip(".")) < 1e-4
     zoom = "canvas[data-field='attention.zoom']"
     close(s.hover_cell(zoom, 5, 1), steps.probs[0, 5, 1])
 
