@@ -444,9 +444,6 @@ def test_attention_heads_and_the_step_by_step_derivation(explained, cpython_mode
     close(s.hover_cell(head_output, 0, 5), trace.head_outputs[2, 3, 4, 5])
     projected = "[data-testid=attention-step] canvas[data-field='attention.projected']"
     close(s.hover_cell(projected, 0, 11), trace.attn_out[2, 4, 11])
-    s.screenshot("attention")
-    s.page.click("[data-testid=attention-heatmap][data-head='0']")  # a heatmap picks its head
-    assert step.get_attribute("data-head") == "0"
     notes = {
         name: s.page.text_content(f"[data-testid=attention-step] [data-step={name}] .note")
         for name in ("weighted_sum", "merge", "projection", "residual")
@@ -455,6 +452,9 @@ def test_attention_heads_and_the_step_by_step_derivation(explained, cpython_mode
     assert notes["projection"].startswith("Not rechecked")
     for name in ("weighted_sum", "residual"):  # float64 against the model's float32: not 0
         assert 0 < float(notes[name].rsplit(" ", 1)[1].rstrip(".")) < 1e-4
+    s.screenshot("attention")
+    s.page.click("[data-testid=attention-heatmap][data-head='0']")  # a heatmap picks its head
+    assert step.get_attribute("data-head") == "0"
     zoom = "canvas[data-field='attention.zoom']"
     close(s.hover_cell(zoom, 5, 1), steps.probs[0, 5, 1])
 
