@@ -19,7 +19,7 @@ from pyodide.ffi import create_once_callable, create_proxy
 
 from pyexplainer.core.ablation import Ablation
 from pyexplainer.core.generation import KVCache, cache_after, checked_ids, model_feeds
-from pyexplainer.core.lens import LENS_MAX_POSITIONS, LogitLens
+from pyexplainer.core.lens import LogitLens, lens_spans
 from pyexplainer.core.sampling import sample_next_token
 from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.trace import Trace
@@ -657,15 +657,21 @@ class Page:
         return result[1] if result is not None and result[0] == self.all_ids else None
 
     async def compute_lens(self) -> None:
-        """The logit lens of the last LENS_MAX_POSITIONS positions at every depth: the whole text
-        once more, with the lens asked for those rows."""
+        """The logit lens of the last LENS_MAX_POSITIONS positions at every depth: those positions
+        once more, span by span after the cache of the text before each (lens_spans keeps each
+        call's output-layer arrays small), as core.generation.logit_lens does in CPython."""
         try:
-            ids, tokens = self.all_ids, self.tokens()
-            n = min(len(ids), LENS_MAX_POSITIONS)
-            empty = KVCache.empty(self.config)
-            _, outputs = await self.run_model(list(ids), empty, lens_positions=n)
+            ids, tokens, c = self.all_ids, self.tokens(), self.config
+            cache = cache_after(self.trace)  # (L, H, T, Dh): the step's keys cover the whole text
+            parts, inference_ms = [], 0.0
+            for start, stop in lens_spans(len(ids), c.n_layer, c.vocab_size):
+                span, past = list(ids[start:stop]), cache.prefix(start)
+                _, outputs = await self.run_model(span, past, lens_positions=len(span))
+                inference_ms += self.timings["inference_ms"]
+                parts.append(LogitLens.from_outputs(c.n_layer, len(span), outputs, start))
+            self.timings["inference_ms"] = inference_ms  # of every call
             started = js.performance.now()
-            lens = LogitLens.from_outputs(self.config.n_layer, len(ids), outputs)
+            lens = LogitLens.joined(parts)
             self.lens = (ids, logit_lens_view(lens, self.tokenizer, tokens))
             self.timings["lens_view_ms"] = js.performance.now() - started
         finally:

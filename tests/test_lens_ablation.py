@@ -4,9 +4,16 @@ own loop reference (tests/gpt2_reference.py) with the same parts switched off.""
 import numpy as np
 import pytest
 
+from pyexplainer.config import ModelConfig
 from pyexplainer.core.ablation import Ablation
-from pyexplainer.core.generation import KVCache, cache_after, forward, model_feeds
-from pyexplainer.core.lens import LogitLens, lens_rows
+from pyexplainer.core.generation import KVCache, cache_after, forward, logit_lens, model_feeds
+from pyexplainer.core.lens import (
+    LENS_CALL_BYTES,
+    LENS_MAX_POSITIONS,
+    LogitLens,
+    lens_rows,
+    lens_spans,
+)
 from pyexplainer.core.trace import LENS_TOP_K
 from pyexplainer.model_dir import open_model_dir
 from tests.conftest import TINY, tiny_weights
@@ -146,6 +153,72 @@ def test_lens_rows_are_depth_by_depth():
     assert lens_rows(2, 3, 0).tolist() == []
     assert lens_rows(2, 3, 3).tolist() == list(range(9))
     assert lens_rows(2, 3, 1).tolist() == [2, 5, 8]  # the last position at depths 0, 1, 2
+
+
+@pytest.mark.parametrize("call_bytes", [LENS_CALL_BYTES, 10 * 4 * 50257, 1])
+def test_the_lens_in_several_calls_is_the_lens_in_one(model, call_bytes):
+    """Spans of positions run again after the cache of those before them: the same lens as one
+    pass with every row asked for (10 rows a call: 3 positions; 1 byte: one position a call)."""
+    c = model.manifest.config
+    one, _ = model_lens(model)
+    calls = []
+
+    def run(feeds):
+        calls.append(feeds)
+        return model.run(feeds)
+
+    trace = forward(model.run, c, PROMPT)
+    lens = logit_lens(run, c, PROMPT, cache_after(trace), call_bytes=call_bytes)
+    assert len(calls) == len(lens_spans(len(PROMPT), c.n_layer, c.vocab_size, call_bytes))
+    assert len(calls) == {LENS_CALL_BYTES: 1, 10 * 4 * 50257: 3, 1: len(PROMPT)}[call_bytes]
+    assert lens.first_position == 0 and lens.ids.shape == one.ids.shape
+    np.testing.assert_array_equal(lens.ids[..., 0], one.ids[..., 0])
+    np.testing.assert_allclose(lens.probs, one.probs, rtol=1e-4, atol=1e-7)
+
+
+def test_the_lens_of_a_long_text_reads_its_last_positions(model):
+    c = model.manifest.config
+    ids = (PROMPT * 9)[: c.n_positions]  # 64 tokens, 3 positions a call
+    trace = forward(model.run, c, ids)
+    lens = logit_lens(model.run, c, ids, cache_after(trace), call_bytes=10 * 4 * 50257)
+    n = min(len(ids), LENS_MAX_POSITIONS)
+    assert lens.first_position == len(ids) - n and lens.ids.shape[1] == n
+    outputs = model.run(model_feeds(c, np.array(ids), KVCache.empty(c), lens_positions=n))
+    one = LogitLens.from_outputs(c.n_layer, len(ids), outputs)
+    np.testing.assert_array_equal(lens.ids[..., 0], one.ids[..., 0])
+    np.testing.assert_allclose(lens.probs, one.probs, rtol=1e-4, atol=1e-7)
+
+
+def test_the_lens_needs_the_cache_of_the_whole_text(model):
+    c = model.manifest.config
+    trace = forward(model.run, c, PROMPT[:-1])
+    with pytest.raises(ValueError, match="cache holds 7 positions, the text 8"):
+        logit_lens(model.run, c, PROMPT, cache_after(trace))
+
+
+def test_lens_calls_of_gpt2_small_stay_within_their_bytes():
+    """Each call's (rows, V) float32 arrays hold at most LENS_CALL_BYTES (one call for all 64
+    positions: 13 x 64 + 1 rows, 167 MB each); the spans cover the last 64 positions."""
+    c = ModelConfig(n_layer=12, n_head=12, n_embd=768, n_positions=1024, vocab_size=50257)
+    for n_tokens in (1, 13, 64, 1000):
+        spans = lens_spans(n_tokens, c.n_layer, c.vocab_size)
+        n = min(n_tokens, LENS_MAX_POSITIONS)
+        assert spans[0][0] == n_tokens - n and spans[-1][1] == n_tokens
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+        sizes = [stop - start for start, stop in spans]
+        assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+        rows = [(c.n_layer + 1) * size + 1 for size in sizes]
+        assert max(rows) * c.vocab_size * 4 <= LENS_CALL_BYTES
+    assert len(lens_spans(64, c.n_layer, c.vocab_size)) == 6
+
+
+def test_lenses_of_spans_that_do_not_follow_each_other_are_refused():
+    def part(first: int) -> LogitLens:
+        return LogitLens(np.ones((3, 2, 5)), np.ones((3, 2, 5), np.int64), first)
+
+    assert LogitLens.joined([part(0), part(2)]).probs.shape == (3, 4, 5)
+    with pytest.raises(ValueError, match="from position 3 does not follow one of positions 0 .. 1"):
+        LogitLens.joined([part(0), part(3)])
 
 
 def test_lens_outputs_of_another_shape_are_refused():

@@ -14,7 +14,7 @@ import numpy as np
 
 from pyexplainer.config import ModelConfig
 from pyexplainer.core.ablation import Ablation
-from pyexplainer.core.lens import lens_rows
+from pyexplainer.core.lens import LENS_CALL_BYTES, LogitLens, lens_rows, lens_spans
 from pyexplainer.core.sampling import sample_next_token
 from pyexplainer.core.trace import Trace
 
@@ -40,6 +40,10 @@ class KVCache:
     @property
     def length(self) -> int:
         return self.keys.shape[2]
+
+    def prefix(self, n: int) -> KVCache:
+        """The cache of the first n positions: (L, H, n, Dh) each (views, no copy)."""
+        return KVCache(self.keys[:, :, :n], self.values[:, :, :n])
 
 
 def check_context(n_tokens: int, c: ModelConfig) -> None:
@@ -103,6 +107,31 @@ def forward(
     cache = cache or KVCache.empty(c)
     ids = checked_ids(c, new_ids, cache)
     return Trace.from_outputs(ids, cache.length, run(model_feeds(c, ids, cache, ablation=ablation)))
+
+
+def logit_lens(
+    run: RunModel,
+    c: ModelConfig,
+    ids: Sequence[int],
+    cache: KVCache,
+    *,
+    call_bytes: int = LENS_CALL_BYTES,
+) -> LogitLens:
+    """The logit lens of the last positions of ids (T,) at every depth, `cache` holding the keys
+    and values of all T: each span of lens_spans run again as new tokens after the cache of the
+    positions before it, so the calls together cost about one pass and hold few rows at a time.
+
+    (The page awaits the same calls one by one: see app.py, compute_lens.)
+    """
+    if cache.length != len(ids):
+        raise ValueError(f"the cache holds {cache.length} positions, the text {len(ids)}")
+    parts = []
+    for start, stop in lens_spans(len(ids), c.n_layer, c.vocab_size, call_bytes):
+        past = cache.prefix(start)
+        new = checked_ids(c, ids[start:stop], past)
+        outputs = run(model_feeds(c, new, past, lens_positions=stop - start))
+        parts.append(LogitLens.from_outputs(c.n_layer, stop - start, outputs, start))
+    return LogitLens.joined(parts)
 
 
 def cache_after(trace: Trace) -> KVCache:

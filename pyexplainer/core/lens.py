@@ -15,6 +15,10 @@ import numpy as np
 # The lens reads the last positions only: its (rows, V) softmax takes (L+1) x positions x V
 # floats, 167 MB for GPT-2 small at 64 positions, and would not fit WebAssembly's 4 GB at 1024.
 LENS_MAX_POSITIONS = 64
+# ... and it asks for them in calls of at most this many bytes per (rows, V) float32 array: the
+# output layer's logits and their softmax live together in onnxruntime's heap, and a WebAssembly
+# memory never gives back what it grew to (GPT-2 small: 12 positions a call, 6 calls for 64).
+LENS_CALL_BYTES = 32 * 2**20
 
 
 def lens_rows(n_layers: int, n_tokens: int, n_positions: int) -> np.ndarray:
@@ -22,6 +26,21 @@ def lens_rows(n_layers: int, n_tokens: int, n_positions: int) -> np.ndarray:
     last n_positions positions at every depth, depth by depth: ((L+1) n_positions,) int64."""
     positions = np.arange(n_tokens - n_positions, n_tokens)
     return (np.arange(n_layers + 1)[:, None] * n_tokens + positions).reshape(-1).astype(np.int64)
+
+
+def lens_spans(
+    n_tokens: int, n_layers: int, vocab_size: int, call_bytes: int = LENS_CALL_BYTES
+) -> list[tuple[int, int]]:
+    """The last min(n_tokens, LENS_MAX_POSITIONS) positions as consecutive spans [start, stop),
+    one model call each: as few as keep a call's (L+1) (stop - start) + 1 rows (the last row is
+    always computed) x V float32 within call_bytes, and as even as can be (equal shapes reuse
+    onnxruntime's buffers). At least one position a call, whatever call_bytes says."""
+    n = min(n_tokens, LENS_MAX_POSITIONS)
+    rows = call_bytes // (4 * vocab_size)
+    per_call = max(1, (rows - 1) // (n_layers + 1))
+    calls = -(-n // per_call)  # ceil
+    stops = n_tokens - n + np.linspace(0, n, calls + 1).round().astype(int)  # (calls + 1,)
+    return [(int(a), int(b)) for a, b in zip(stops[:-1], stops[1:], strict=True)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,15 +53,34 @@ class LogitLens:
 
     @classmethod
     def from_outputs(
-        cls, n_layers: int, n_tokens: int, outputs: dict[str, np.ndarray]
+        cls, n_layers: int, n_tokens: int, outputs: dict[str, np.ndarray], past_length: int = 0
     ) -> LogitLens:
-        """From the model's lens_probs, lens_ids (N+1, K), asked with lens_rows: the N rows asked
-        for, then the model's own last row, which the lens already holds (dropped here)."""
+        """From the model's lens_probs, lens_ids (N+1, K) of a pass over n_tokens new tokens after
+        past_length cached ones, asked with lens_rows: the N rows asked for, then the model's own
+        last row, which the lens already holds (dropped here)."""
         probs, ids = outputs["lens_probs"][:-1], outputs["lens_ids"][:-1]  # (N, K)
         n_positions, left = divmod(probs.shape[0], n_layers + 1)
         if left or not 0 < n_positions <= n_tokens:
             raise ValueError(f"{probs.shape[0]} lens rows are not {n_layers + 1} depths of a text")
         shape = (n_layers + 1, n_positions, probs.shape[1])
         return cls(
-            probs.reshape(shape), ids.astype(np.int64).reshape(shape), n_tokens - n_positions
+            probs.reshape(shape),
+            ids.astype(np.int64).reshape(shape),
+            past_length + n_tokens - n_positions,
+        )
+
+    @classmethod
+    def joined(cls, parts: list[LogitLens]) -> LogitLens:
+        """The lenses of consecutive spans of positions (as lens_spans makes them) as one."""
+        for before, after in zip(parts, parts[1:], strict=False):
+            if after.first_position != before.first_position + before.probs.shape[1]:
+                raise ValueError(
+                    f"a lens from position {after.first_position} does not follow one of "
+                    f"positions {before.first_position} .. "
+                    f"{before.first_position + before.probs.shape[1] - 1}"
+                )
+        return cls(
+            np.concatenate([p.probs for p in parts], axis=1),  # (L+1, n, K)
+            np.concatenate([p.ids for p in parts], axis=1),
+            parts[0].first_position,
         )
