@@ -46,7 +46,7 @@ from pyexplainer.ui.overview import draw_overview
 from pyexplainer.views.attention import attention_grid, attention_row
 from pyexplainer.views.debugging import debugging
 from pyexplainer.views.embedding import embedding_view
-from pyexplainer.views.head_roles import head_roles, repeated_random_tokens
+from pyexplainer.views.head_roles import head_roles, induction_scores, repeated_random_tokens
 from pyexplainer.views.interpretability import DEFAULT_THRESHOLD, interpretability
 from pyexplainer.views.layernorm import layer_norm_view
 from pyexplainer.views.logit_lens import logit_lens_view
@@ -63,6 +63,7 @@ from pyexplainer.views.whatif import what_if_view
 SHOWN_PREDICTIONS = 15
 BUSY_BUTTONS = ("run-button", "generate-button", "recompute-button")  # off while the model runs
 FORM_FIELDS = ("INPUT", "SELECT", "TEXTAREA")
+INDUCTION_HALF = 50  # random tokens the induction pass repeats once (fewer in a short context)
 
 
 def described(error: Exception) -> str:
@@ -97,7 +98,8 @@ class Page:
         self.embed = False  # shown in an iframe: the open view only (?embed=1)
         self.role = "previous_token"  # the head role the ranked list sorts by
         self.role_minimum = 0.0  # the list shows heads scoring at least this
-        self.repeated: Trace | None = None  # the pass over a repeated random sequence
+        self.induction: np.ndarray | None = None  # (L, H) scores, once the head roles need them
+        self.induction_running = False
         self.position = 0  # absolute position of the token the detail views follow
         self.matrices = Matrices()
         self.rng = np.random.default_rng(0)
@@ -147,11 +149,8 @@ class Page:
         )
         self.show_status("starting_model")
         self.runner = await BrowserRunner.create(self.bridge, model)
+        del model  # onnxruntime-web copied it into its own memory: no second copy stays here
         self.show_model_info()
-        # One pass over a random sequence repeated once: what the induction scores read.
-        c = self.manifest.config
-        repeated = repeated_random_tokens(min(50, c.n_positions // 2), c.vocab_size, seed=0)
-        self.repeated = await self.step(repeated, KVCache.empty(c))
         document.querySelector(".loading").hidden = True
 
     async def download(self, base: str, name: str, *, into_js: bool = False):
@@ -943,11 +942,7 @@ class Page:
             view = layer_norm_view(trace, self.config, tokens, which, layer, self.position)
             views = [panels.layernorm_panel(view, m, locale)]
         elif kind == "heads":
-            roles_started = js.performance.now()
-            view = head_roles(trace, self.repeated)
-            self.timings["head_roles_ms"] = js.performance.now() - roles_started
-            half = len(self.repeated.input_ids) // 2
-            views = [panels.head_roles_panel(view, self.role, self.role_minimum, half, locale)]
+            views = [self.head_roles_panel()]
         elif kind == "lens":
             views = [self.lens_panel()]
         elif kind == "whatif":
@@ -973,6 +968,36 @@ class Page:
             self.lens_running = True
             asyncio.ensure_future(self.guarded(self.compute_lens))
         return experiments.logit_lens_pending(self.locale)
+
+    def head_roles_panel(self):
+        """Every head's role scores on the text; the induction scores once the model has run over
+        a random sequence repeated once, which starts the first time they are needed (as the lens
+        does), not at load."""
+        if self.induction is None and not self.induction_running:
+            self.induction_running = True
+            asyncio.ensure_future(self.guarded(self.compute_induction))
+        started = js.performance.now()
+        view = head_roles(self.full, self.induction)
+        self.timings["head_roles_ms"] = js.performance.now() - started
+        half, locale = self.induction_half, self.locale
+        return panels.head_roles_panel(view, self.role, self.role_minimum, half, locale)
+
+    @property
+    def induction_half(self) -> int:
+        return min(INDUCTION_HALF, self.config.n_positions // 2)
+
+    async def compute_induction(self) -> None:
+        """The (L, H) induction scores from one pass over repeated_random_tokens; only the scores
+        are kept, not that pass's trace."""
+        try:
+            c = self.config
+            ids = repeated_random_tokens(self.induction_half, c.vocab_size, seed=0)
+            checked, outputs = await self.run_model(ids, KVCache.empty(c))
+            self.induction = induction_scores(Trace.from_outputs(checked, 0, outputs))
+        finally:
+            self.induction_running = False
+        if self.stage[0] == "heads":
+            self.render_detail()
 
     def render_check(self) -> None:
         started = js.performance.now()

@@ -678,6 +678,9 @@ EN: dict[str, str] = {
         "{passing} of {total} heads score at least that (the list shows the first {shown})."
     ),
     "head_roles.excluded": "The first token can only attend to itself, so it is left out.",
+    "head_roles.computing": (
+        "Running the model over a random sequence repeated once, for the induction scores…"
+    ),
     # ------------------------------------------------------------------ heatmaps as text
     "matrix.label": "{name}: a heatmap of {rows} × {cols} values; hover or tap a cell to read it",
     "matrix.table.show": "Show the numbers",

@@ -612,6 +612,7 @@ ZH: dict[str, str] = {
     "head_roles.minimum": "只显示得分不低于",
     "head_roles.count": "{total} 个注意力头中有 {passing} 个达到该分数（列表显示前 {shown} 个）。",
     "head_roles.excluded": "第一个词元只能关注它自己，因此不计入。",
+    "head_roles.computing": "正在让模型运行一段重复一次的随机序列，以计算归纳分数……",
     # ------------------------------------------------------------------ heatmaps as text
     "matrix.label": (
         "{name}：由 {rows} × {cols} 个数值构成的热图；将指针悬停或轻触某个单元格即可读出其数值"

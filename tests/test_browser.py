@@ -85,8 +85,11 @@ class Student:
         return [(int(i), float(p)) for i, p in rows]
 
     def open(self, kind: str) -> None:
-        """Click a stage tab and let the page draw it."""
+        """Click a stage tab and let the page draw it (the head roles with their induction
+        scores, which the model computes when the tab first opens)."""
         self.page.click(f"[data-testid=stage-tabs] [data-kind={kind}]")
+        if kind == "heads":
+            self.page.wait_for_selector("[data-testid=head-roles][data-state=ready]")
 
     def pick(self, testid: str, value) -> None:
         self.page.select_option(f"[data-testid={testid}]", str(value))

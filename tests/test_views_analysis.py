@@ -18,6 +18,7 @@ from pyexplainer.views.head_roles import (
     first_token_score,
     head_roles,
     induction_score,
+    induction_scores,
     mean_entropy,
     previous_token_score,
     ranked_heads,
@@ -260,7 +261,7 @@ def test_induction_scores_match_loops_over_the_reference(tiny_fp32):
     n = 12
     ids = repeated_random_tokens(n, model.manifest.config.vocab_size, seed=3)
     repeated = forward(model.run, model.manifest.config, ids)
-    view = head_roles(repeated, repeated)
+    view = head_roles(repeated, induction_scores(repeated))
     ref = reference_forward(ids, tiny_weights(), L, H)["attention_probs"]  # (L, H, 2n, 2n)
     for layer in range(L):
         for head in range(H):

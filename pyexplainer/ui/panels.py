@@ -762,7 +762,8 @@ def head_roles_panel(
 ):
     """The heads scoring at least `minimum` in one role, ranked by it; a click opens that head in
     the attention view. repeated_half: the length of the random sequence the induction scores
-    repeat."""
+    repeat. Until the model has run over it (view.induction is None) a note says so, and the
+    induction ranking waits for it."""
     choice = make(
         "select",
         "",
@@ -779,7 +780,8 @@ def head_roles_panel(
         data_testid="head-role-minimum",
         data_action="role-minimum",
     )
-    passing = ranked_heads(view, role, minimum)
+    pending = view.induction is None
+    passing = [] if pending and role == "induction" else ranked_heads(view, role, minimum)
     ranked = passing[:SHOWN_HEADS]
     total = view.previous_token.size
     items = [
@@ -812,7 +814,13 @@ def head_roles_panel(
         ),
         make("ol", "", *items, class_="ranked-heads"),
         make("p", text("head_roles.excluded", locale), class_="note"),
+        *(
+            [make("p", text("head_roles.computing", locale), class_="note", role="status")]
+            if pending
+            else []
+        ),
         class_="panel analysis",
         data_testid="head-roles",
         data_role=role,
+        data_state="computing" if pending else "ready",
     )

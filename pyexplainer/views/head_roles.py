@@ -89,9 +89,9 @@ def induction_score(probs: np.ndarray) -> np.ndarray:
     return probs[..., queries, queries - n + 1].mean(axis=-1)
 
 
-def head_roles(trace: Trace, repeated: Trace | None = None) -> HeadRolesView:
-    """Every head's role scores over the rows of `trace`; induction from `repeated`, the pass
-    over repeated_random_tokens (from position 0, in one trace)."""
+def head_roles(trace: Trace, induction: np.ndarray | None = None) -> HeadRolesView:
+    """Every head's role scores over the rows of `trace`; induction: (L, H) induction_scores of
+    the pass over repeated_random_tokens (kept instead of that pass: a whole trace)."""
     probs = [trace.attention(layer).probs for layer in range(trace.q.shape[0])]  # L x (H, T, S)
     past = trace.past_length
     return HeadRolesView(
@@ -99,7 +99,7 @@ def head_roles(trace: Trace, repeated: Trace | None = None) -> HeadRolesView:
         first_token=np.stack([first_token_score(p, past) for p in probs]),
         self_attention=np.stack([self_attention_score(p, past) for p in probs]),
         entropy=np.stack([mean_entropy(p, past) for p in probs]),
-        induction=None if repeated is None else _induction_scores(repeated),
+        induction=induction,
     )
 
 
@@ -118,7 +118,7 @@ def ranked_heads(view: HeadRolesView, role: str, minimum: float = -np.inf) -> li
     return sorted(heads, key=lambda h: -h.score)  # stable: ties keep (layer, head) order
 
 
-def _induction_scores(repeated: Trace) -> np.ndarray:
+def induction_scores(repeated: Trace) -> np.ndarray:
     """(L, H) induction scores from a one-step trace over a sequence repeated once."""
     ids = repeated.input_ids
     n = len(ids) // 2
