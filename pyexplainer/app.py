@@ -22,7 +22,7 @@ from pyexplainer.core.generation import KVCache, cache_after, checked_ids, model
 from pyexplainer.core.lens import LogitLens, lens_spans
 from pyexplainer.core.sampling import sample_next_token
 from pyexplainer.core.tokenizer import Tokenizer
-from pyexplainer.core.trace import Trace
+from pyexplainer.core.trace import LENS_OUTPUTS, Trace
 from pyexplainer.manifest import (
     MODEL_FILE,
     TOKENIZER_FILES,
@@ -46,7 +46,12 @@ from pyexplainer.ui.overview import draw_overview
 from pyexplainer.views.attention import attention_grid, attention_row
 from pyexplainer.views.debugging import debugging
 from pyexplainer.views.embedding import embedding_view
-from pyexplainer.views.head_roles import head_roles, induction_scores, repeated_random_tokens
+from pyexplainer.views.head_roles import (
+    INDUCTION_OUTPUTS,
+    head_roles,
+    induction_scores,
+    repeated_random_tokens,
+)
 from pyexplainer.views.interpretability import DEFAULT_THRESHOLD, interpretability
 from pyexplainer.views.layernorm import layer_norm_view
 from pyexplainer.views.logit_lens import logit_lens_view
@@ -632,13 +637,15 @@ class Page:
         *,
         ablation: Ablation | None = None,
         lens_positions: int = 0,
+        fetch: tuple[str, ...] = (),
     ) -> tuple[np.ndarray, dict]:
-        """One pass: the checked ids (T,) and every output of the model."""
+        """One pass: the checked ids (T,) and every output of the model, or only those in
+        `fetch` (the rest stay inside onnxruntime-web: no copy in JS or in Python's heap)."""
         c = self.config
         ids = checked_ids(c, new_ids, cache)
         feeds = model_feeds(c, ids, cache, ablation=ablation, lens_positions=lens_positions)
         started = js.performance.now()
-        outputs = await self.runner.run(feeds)
+        outputs = await self.runner.run(feeds, fetch)
         self.timings["inference_ms"] = js.performance.now() - started
         return ids, outputs
 
@@ -662,10 +669,10 @@ class Page:
         try:
             ids, tokens, c = self.all_ids, self.tokens(), self.config
             cache = cache_after(self.trace)  # (L, H, T, Dh): the step's keys cover the whole text
-            parts, inference_ms = [], 0.0
+            parts, inference_ms, fetch = [], 0.0, tuple(LENS_OUTPUTS)  # not the step's trace
             for start, stop in lens_spans(len(ids), c.n_layer, c.vocab_size):
                 span, past = list(ids[start:stop]), cache.prefix(start)
-                _, outputs = await self.run_model(span, past, lens_positions=len(span))
+                _, outputs = await self.run_model(span, past, lens_positions=len(span), fetch=fetch)
                 inference_ms += self.timings["inference_ms"]
                 parts.append(LogitLens.from_outputs(c.n_layer, len(span), outputs, start))
             self.timings["inference_ms"] = inference_ms  # of every call
@@ -681,7 +688,9 @@ class Page:
     async def run_ablation(self) -> None:
         ids, ablation, before = self.all_ids, self.ablation, self.trace.last_logits  # (V,)
         empty = KVCache.empty(self.config)
-        _, outputs = await self.run_model(list(ids), empty, ablation=ablation)
+        _, outputs = await self.run_model(
+            list(ids), empty, ablation=ablation, fetch=("last_logits",)
+        )
         after = outputs["last_logits"]  # (V,)
         self.what_if = (ids, what_if_view(self.tokenizer, before, after, ablation))
         self.render_detail()
@@ -992,8 +1001,8 @@ class Page:
         try:
             c = self.config
             ids = repeated_random_tokens(self.induction_half, c.vocab_size, seed=0)
-            checked, outputs = await self.run_model(ids, KVCache.empty(c))
-            self.induction = induction_scores(Trace.from_outputs(checked, 0, outputs))
+            _, out = await self.run_model(ids, KVCache.empty(c), fetch=INDUCTION_OUTPUTS)
+            self.induction = induction_scores(ids, *(out[name] for name in INDUCTION_OUTPUTS))
         finally:
             self.induction_running = False
         if self.stage[0] == "heads":

@@ -261,7 +261,8 @@ def test_induction_scores_match_loops_over_the_reference(tiny_fp32):
     n = 12
     ids = repeated_random_tokens(n, model.manifest.config.vocab_size, seed=3)
     repeated = forward(model.run, model.manifest.config, ids)
-    view = head_roles(repeated, induction_scores(repeated))
+    scores = induction_scores(ids, repeated.q, repeated.present_keys, repeated.present_values)
+    view = head_roles(repeated, scores)
     ref = reference_forward(ids, tiny_weights(), L, H)["attention_probs"]  # (L, H, 2n, 2n)
     for layer in range(L):
         for head in range(H):

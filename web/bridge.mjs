@@ -54,14 +54,16 @@ async function sessionOn(backend, modelBytes, caps, note, noteDetail = "") {
 
 /** Run one pass. inputs: {name: {type: "int64" | "float32", data: BigInt64Array |
  *  Float32Array, dims: number[]}} for every model input (pyexplainer/core/trace.py).
- *  Returns {name: {type, data, dims}} for every model output (lens_ids are int64). */
-export async function run(handle, inputs) {
+ *  Returns {name: {type, data, dims}} for every model output (lens_ids are int64), or only for
+ *  those named in `fetches` (an array of names): the others are never copied out of the
+ *  WebAssembly memory. */
+export async function run(handle, inputs, fetches) {
   const { ort, session } = handle;
   const feeds = {};
   for (const [name, { type, data, dims }] of Object.entries(inputs)) {
     feeds[name] = new ort.Tensor(type, data, dims);
   }
-  const results = await session.run(feeds);
+  const results = await (fetches ? session.run(feeds, fetches) : session.run(feeds));
   const out = {};
   for (const [name, tensor] of Object.entries(results)) {
     out[name] = { type: tensor.type, data: tensor.data, dims: Array.from(tensor.dims) };

@@ -8,6 +8,7 @@ between `core.generation.model_feeds` and `Trace.from_outputs`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import js  # Pyodide only
 import numpy as np
@@ -38,12 +39,16 @@ class BrowserRunner:
             str(handle.noteDetail),
         )
 
-    async def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The model's named inputs (int64 or float32 arrays) -> its named outputs."""
+    async def run(
+        self, feeds: dict[str, np.ndarray], outputs: Sequence[str] = ()
+    ) -> dict[str, np.ndarray]:
+        """The model's named inputs (int64 or float32 arrays) -> its named outputs: all of them,
+        or only `outputs` (the rest never cross into JS or Python)."""
         inputs = js.Object.new()
         for name, array in feeds.items():
             setattr(inputs, name, _js_tensor(array, dtype_of(name)))
-        results = await self.bridge.run(self.handle, inputs)
+        fetches = to_js(list(outputs)) if outputs else None
+        results = await self.bridge.run(self.handle, inputs, fetches)
         outputs = {}
         for name in js.Object.keys(results):
             tensor = getattr(results, name)

@@ -11,16 +11,18 @@ current token's earlier occurrence is how a model continues a pattern it has see
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 
-from pyexplainer.core.attention import causal_mask, row_entropy
+from pyexplainer.core.attention import causal_mask, decompose_attention, row_entropy
 from pyexplainer.core.trace import Trace
 
 END_OF_TEXT = 50256  # GPT-2's special <|endoftext|> token, never drawn as a random token
 
 # Role ids, each named in the catalogue as "head_roles.<id>" with a ".definition".
 ROLES = ("previous_token", "first_token", "self_attention", "entropy", "induction")
+INDUCTION_OUTPUTS = ("q", "present_keys", "present_values")  # what induction_scores reads
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -118,14 +120,18 @@ def ranked_heads(view: HeadRolesView, role: str, minimum: float = -np.inf) -> li
     return sorted(heads, key=lambda h: -h.score)  # stable: ties keep (layer, head) order
 
 
-def induction_scores(repeated: Trace) -> np.ndarray:
-    """(L, H) induction scores from a one-step trace over a sequence repeated once."""
-    ids = repeated.input_ids
+def induction_scores(
+    ids: Sequence[int], q: np.ndarray, keys: np.ndarray, values: np.ndarray
+) -> np.ndarray:
+    """(L, H) induction scores of one pass from position 0 over ids (2n,), a sequence repeated
+    once: its q (L, H, 2n, Dh), present_keys and present_values (L, H, 2n, Dh), the model
+    outputs INDUCTION_OUTPUTS (all the page asks the model for on that pass)."""
+    ids = np.asarray(ids)
     n = len(ids) // 2
-    if repeated.past_length or len(ids) % 2 or n < 1 or not np.array_equal(ids[:n], ids[n:]):
-        raise ValueError("the induction trace must run a sequence repeated once, from position 0")
-    layers = range(repeated.q.shape[0])
-    return np.stack([induction_score(repeated.attention(layer).probs) for layer in layers])
+    if keys.shape[2] != len(ids) or len(ids) % 2 or n < 1 or not np.array_equal(ids[:n], ids[n:]):
+        raise ValueError("the induction pass must run a sequence repeated once, from position 0")
+    probs = [decompose_attention(q[i], keys[i], values[i]).probs for i in range(q.shape[0])]
+    return np.stack([induction_score(p) for p in probs])  # L x (H, 2n, 2n) -> (L, H)
 
 
 def _informative_rows(t: int, past_length: int) -> np.ndarray:
