@@ -65,7 +65,7 @@ REDRAW_FINISHED = """n => {
   return (s.dataset.redraws || '0') !== n || s.classList.contains('error');
 }"""
 STAGE_TABS = "[data-testid=stage-tabs] button[data-kind]"
-HEAD_ROLES_READY = "[data-testid=head-roles][data-state=ready]"  # with the induction scores
+HEAD_ROLES_READY = "[data-testid=head-roles]:not([data-state=computing])"  # induction scores in
 # Resolves when every finite CSS animation has ended: a redrawn panel unfolds (it moves), and
 # Playwright waits for a moving target to stand still before it clicks.
 ANIMATIONS_ENDED = """() => Promise.all(
