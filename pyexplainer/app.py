@@ -29,6 +29,7 @@ from pyexplainer.manifest import (
     ModelFileError,
     check_file,
     parse_manifest,
+    quantized_fidelity,
 )
 from pyexplainer.messages import LOCALE_NAMES, choose_locale, format_number, text
 from pyexplainer.runtime.ort_browser import BrowserRunner
@@ -206,6 +207,16 @@ class Page:
                 n_positions=c.n_positions,
             )
         ]
+        fidelity = quantized_fidelity(self.manifest.raw)
+        if fidelity:
+            facts.append(
+                text(
+                    "ui.model_fidelity",
+                    locale,
+                    quantization=self.manifest.quantization,
+                    **fidelity,
+                )
+            )
         training = self.manifest.raw.get("training")
         if training:
             facts.append(
@@ -996,8 +1007,8 @@ class Page:
         return min(INDUCTION_HALF, self.config.n_positions // 2)
 
     async def compute_induction(self) -> None:
-        """The (L, H) induction scores from one pass over repeated_random_tokens; only the scores
-        are kept, not that pass's trace."""
+        """The (L, H) induction scores from one pass over repeated_random_tokens: only what they
+        read crosses from the model, and only the scores are kept."""
         try:
             c = self.config
             ids = repeated_random_tokens(self.induction_half, c.vocab_size, seed=0)

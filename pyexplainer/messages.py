@@ -33,6 +33,11 @@ EN: dict[str, str] = {
         "{name}: GPT-2, {n_layer} layers, {n_head} heads, d={n_embd}, {parameters_m:.1f}M "
         "parameters, {quantization} weights, context {n_positions} tokens"
     ),
+    "ui.model_fidelity": (
+        "{quantization} against float32 on {positions} held-out tokens: the same top token "
+        "{top1:.1%} of the time, mean KL {kl:.4f} nats, perplexity {perplexity:.1f} "
+        "(float32 {perplexity_fp32:.1f})"
+    ),
     "ui.model_perplexity": (
         "held-out perplexity {perplexity:.0f} (unigram baseline {baseline:.0f})"
     ),

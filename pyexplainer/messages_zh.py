@@ -26,6 +26,10 @@ ZH: dict[str, str] = {
         "{name}：GPT-2，{n_layer} 层，{n_head} 个注意力头，d={n_embd}，"
         "{parameters_m:.1f}M 个参数，{quantization} 权重，上下文 {n_positions} 个词元"
     ),
+    "ui.model_fidelity": (
+        "{quantization} 与 float32 在 {positions} 个留出词元上对比：最可能的词元 {top1:.1%} "
+        "相同，平均 KL {kl:.4f} nats，困惑度 {perplexity:.1f}（float32 {perplexity_fp32:.1f}）"
+    ),
     "ui.model_perplexity": "留出集困惑度 {perplexity:.0f}（一元语法基线 {baseline:.0f}）",
     "ui.running_on": "运行于 {backend}",
     "ui.tokens_heading": "词元",

@@ -161,6 +161,9 @@ def test_first_visit_runs_the_model_and_matches_cpython(student, cpython_model, 
     assert_same_predictions(student.predictions(), expected_predictions(cpython_model, text))
     info = student.page.text_content("[data-testid=model-info]")
     assert "running on WebAssembly" in info and "held-out perplexity" in info
+    fidelity = cpython_model.manifest.raw["fidelity"]["quantized_vs_fp32"]["held_out"]
+    top1 = f"{fidelity['top1_agreement_vs_fp32']:.1%}"
+    assert f"int4 against float32 on 256 held-out tokens: the same top token {top1}" in info
     check = student.page.text_content("[data-testid=attention-check]")
     assert "float64" in check and "float32" in check  # it says what it compares
     assert 0 < float(check.rsplit(" ", 1)[1].rstrip(".")) < 1e-5  # float32 rounding, not 0
