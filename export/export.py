@@ -20,11 +20,11 @@ from export.fidelity import (
     FIDELITY_TEXT,
     FP32_MAX_RELATIVE_DIFF,
     HELD_OUT_FILE,
-    HELD_OUT_TOKENS,
     QUANTIZED_GATES,
     compare_fp32,
     compare_quantized,
     gate_failures,
+    pooled,
 )
 from export.graph import DEFAULT_BLOCK, OPSET, QUANTIZATIONS, build_model, symbolic_shape
 from export.quantize import QuantizationError, check_block, embedding_block
@@ -32,6 +32,7 @@ from pyexplainer import __version__
 from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.trace import MODEL_INPUTS, MODEL_OUTPUTS, dtype_of
 from pyexplainer.manifest import MANIFEST_FORMAT, MODEL_FILE, file_record
+from pyexplainer.runtime.float_weights import RUNTIMES
 from pyexplainer.runtime.ort_cpython import OrtRunner
 
 QUANTIZATION_SCHEMES = {
@@ -41,12 +42,6 @@ QUANTIZATION_SCHEMES = {
     "int8": "every weight matrix 8-bit, symmetric, one float32 scale per block of values along "
     "the reduction axis; float32 activations",
     "fp32": "float32 weights and activations",
-}
-# Which backend runs what (runtime/float_weights.py says why CPython differs)
-QUANTIZED_RUNTIMES = {
-    "browser": "MatMulNBits and GatherBlockQuantized compute from the quantized codes: no "
-    "float32 copy of a weight matrix is made",
-    "cpython": "the same weights dequantized to float32 once at load, then MatMul and Gather",
 }
 
 
@@ -112,13 +107,15 @@ def check_fidelity(ckpt: Checkpoint, quantize: str, block: int, gate: bool) -> t
         return fp32_bytes, fidelity
     model_bytes = build_model(c, ckpt.weights, quantize, block).SerializeToString()
     run_q = OrtRunner(model_bytes)
-    held_out = tokenizer.encode(HELD_OUT_FILE.read_text(encoding="utf-8"))
-    texts = {"fidelity_text": ids, "held_out": held_out[: min(HELD_OUT_TOKENS, c.n_positions)]}
+    held_out = tokenizer.encode(HELD_OUT_FILE.read_text(encoding="utf-8"))[: c.n_positions]
+    texts = {"fidelity_text": ids, "held_out": held_out}
     figures = {name: compare_quantized(run_q, run_fp32, c, t) for name, t in texts.items()}
+    both = pooled(figures)
     least_top1, most_kl = QUANTIZED_GATES[quantize]
-    failures = gate_failures(quantize, figures)
-    fidelity["quantized_vs_fp32"] = figures
+    failures = gate_failures(quantize, both)
+    fidelity["quantized_vs_fp32"] = {**figures, "both_texts": both}
     fidelity["gate"] = {
+        "over": "both_texts",
         "top1_agreement_at_least": least_top1,
         "mean_kl_nats_at_most": most_kl,
         "passed": not failures,
@@ -126,17 +123,19 @@ def check_fidelity(ckpt: Checkpoint, quantize: str, block: int, gate: bool) -> t
     }
     if failures and gate:
         raise ExportError(
-            f"the {quantize} graph is not faithful enough to fp32 ({'; '.join(failures)}); "
-            "nothing was written: export a more precise --quantize"
+            f"the {quantize} graph is not faithful enough to fp32 over "
+            f"{both['positions']} positions ({'; '.join(failures)}); nothing was written: "
+            "export a more precise --quantize or a smaller --block-size"
         )
     return model_bytes, fidelity
 
 
-def quantization_record(quantize: str, block: int) -> dict:
+def quantization_record(quantize: str, block: int, width: int) -> dict:
     record = {"weights": quantize, "scheme": QUANTIZATION_SCHEMES[quantize]}
     if quantize != "fp32":
-        record["block_size"] = block
-        record["runs"] = QUANTIZED_RUNTIMES
+        record["block_size"] = block  # of the attention and MLP matrices
+        record["embedding_block_size"] = embedding_block(width)
+        record["runs"] = RUNTIMES
     return record
 
 
@@ -176,8 +175,7 @@ def check_out(out: Path) -> None:
 
 
 def prepare_out(out: Path) -> Path:
-    """A fresh temporary folder beside OUT."""
-    check_out(out)
+    """A fresh temporary folder beside OUT (which check_out has let through)."""
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -202,9 +200,8 @@ def export_model(
     check_out(out)
     ckpt = load_checkpoint(model)
     if quantize != "fp32":  # before any work: the blocks must divide the model's widths
-        try:
+        try:  # (a block that divides the width divides 4 * width; the embeddings' block too)
             check_block(block, ckpt.config.n_embd, "the model width (c_attn, c_fc)")
-            embedding_block(ckpt.config.n_embd)
         except QuantizationError as e:
             raise ExportError(f"cannot quantize {model} as {quantize}: {e}") from e
     model_bytes, fidelity = check_fidelity(ckpt, quantize, block, gate)
@@ -220,7 +217,7 @@ def export_model(
         files = {file_name: file_record(data) for file_name, data in contents.items()}
         source_folder = Path(ckpt.source["path"]) if "path" in ckpt.source else None
         name = name or (source_folder.name if source_folder else ckpt.source["id"])
-        quantization = quantization_record(quantize, block)
+        quantization = quantization_record(quantize, block, ckpt.config.n_embd)
         manifest = make_manifest(ckpt, name, quantization, fidelity, files, source_folder)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         if out.exists():

@@ -77,15 +77,14 @@ class GraphBuilder:
         if self.matrix_bits is None:
             return self.op("MatMul", x, self.const(name, w.astype(np.float32)))
         codes, scales = quantize_matmul_weight(w, self.matrix_bits, self.block, name)
+        self.const(name + ".codes", codes)  # (N, K / block, block * bits / 8)
+        self.const(name + ".scales", scales)  # (N, K / block)
         k, n = w.shape
-        return self.matmul_nbits(x, name, codes, scales, k, n, self.matrix_bits, self.block)
+        return self.matmul_nbits(x, name, k, n, self.matrix_bits, self.block)
 
-    def matmul_nbits(self, x, name, codes, scales, k, n, bits, block) -> str:
-        """x (T, K) @ the weight whose codes (N, K / block, ...) and scales (N, K / block) are
-        stored as initializers name.codes and name.scales (added here unless already there)."""
-        if not any(t.name == name + ".codes" for t in self.initializers):
-            self.const(name + ".codes", codes)
-            self.const(name + ".scales", scales)
+    def matmul_nbits(self, x: str, name: str, k: int, n: int, bits: int, block: int) -> str:
+        """x (T, K) @ the weight (K, N) whose codes and scales are the initializers name.codes
+        (N, K / block, block * bits / 8) and name.scales (N, K / block)."""
         return self.op(
             "MatMulNBits",
             x,
@@ -98,13 +97,12 @@ class GraphBuilder:
             domain=CONTRIB,
         )
 
-    def embedding(self, name: str, w: np.ndarray, ids: str, out: str) -> tuple[str, tuple]:
-        """Rows `ids` of the embedding w (V, D) -> out (T, D): a float32 Gather, or
-        GatherBlockQuantized on w quantized along D. Returns out and, for a quantized w, what
-        the tied output layer needs to read the same codes: (codes, scales, block)."""
+    def embedding(self, name: str, w: np.ndarray, ids: str, out: str) -> str:
+        """Rows `ids` of the embedding w (V, D) -> out (T, D): a float32 Gather of the
+        initializer `name`, or GatherBlockQuantized of name.codes (V, D / block, block) and
+        name.scales (V, D / block), w quantized along D in blocks of embedding_block(D)."""
         if self.embedding_bits is None:
-            table = self.const(name, w.astype(np.float32))
-            return self.op("Gather", table, ids, axis=0, out=out), (table,)
+            return self.op("Gather", self.const(name, w.astype(np.float32)), ids, axis=0, out=out)
         block = embedding_block(w.shape[1])
         codes, scales = quantize_embedding(w, self.embedding_bits, block, name)
         self.const(name + ".codes", codes)  # (V, D / block, block)
@@ -124,7 +122,7 @@ class GraphBuilder:
             domain=CONTRIB,
         )  # (T, D / block, block)
         width = self.const(self.fresh("width"), np.array([-1, w.shape[1]], dtype=np.int64))
-        return self.op("Reshape", rows, width, out=out), (codes, scales, block)
+        return self.op("Reshape", rows, width, out=out)
 
     def op(
         self,
@@ -292,8 +290,8 @@ def build_model(
     g = GraphBuilder(quantize, block_size)
     g.const("one_f32", np.float32(1.0))  # for ablated()
     mask = causal_mask(g)
-    tok, wte = g.embedding("wte", weights["wte.weight"], "input_ids", "token_embedding")  # (T, D)
-    pos, _ = g.embedding("wpe", weights["wpe.weight"], "positions", "position_embedding")
+    tok = g.embedding("wte", weights["wte.weight"], "input_ids", "token_embedding")  # (T, D)
+    pos = g.embedding("wpe", weights["wpe.weight"], "positions", "position_embedding")
     x = g.op("Add", tok, pos)
     trace: dict[str, list[str]] = {name: [] for name in TRACE_OUTPUTS}
     for layer in range(c.n_layer):
@@ -310,11 +308,11 @@ def build_model(
     for name, tensors in trace.items():
         if tensors:
             stack(g, tensors, name)
-    output_layer(g, c, wte, gainf, biasf)
+    output_layer(g, c, gainf, biasf)
     return make_model_proto(g, c)
 
 
-def output_layer(g: GraphBuilder, c: ModelConfig, wte: tuple, gain: str, bias: str) -> None:
+def output_layer(g: GraphBuilder, c: ModelConfig, gain: str, bias: str) -> None:
     """The rows lens_rows (N,) of the stacked residual stream, then its last row (the last
     position after the last block) -> ln_f -> the tied output layer: last_logits (V,) from the
     last row; the softmax's top LENS_TOP_K probabilities and token ids of all N + 1 rows:
@@ -326,7 +324,7 @@ def output_layer(g: GraphBuilder, c: ModelConfig, wte: tuple, gain: str, bias: s
     last_row = g.op("Sub", g.op("Shape", flat, start=0, end=1), "one_i64")  # (1,)
     rows = g.op("Gather", flat, g.op("Concat", "lens_rows", last_row, axis=0), axis=0)  # (N+1, D)
     normed, _, _ = layer_norm(g, rows, gain, bias, c.layer_norm_epsilon)  # (N+1, D)
-    logits = tied_output(g, c, normed, wte)  # (N+1, V)
+    logits = tied_output(g, c, normed)  # (N+1, V)
     last = g.op("Gather", logits, g.const("last_index", np.array([-1], dtype=np.int64)), axis=0)
     g.op(
         "Reshape", last, g.const("vocab_shape", np.array([-1], dtype=np.int64)), out="last_logits"
@@ -337,14 +335,13 @@ def output_layer(g: GraphBuilder, c: ModelConfig, wte: tuple, gain: str, bias: s
     g.op("TopK", probs, k, axis=-1, outs=["lens_probs", "lens_ids"])
 
 
-def tied_output(g: GraphBuilder, c: ModelConfig, normed: str, wte: tuple) -> str:
-    """normed (N, D) @ wte.T -> logits (N, V): the output layer is the token embedding, tied;
-    quantized, MatMulNBits reads the codes the input gather reads (stored once)."""
-    if len(wte) == 1:
-        return g.op("Gemm", normed, wte[0], transB=1)
-    codes, scales, block = wte
-    bits = g.embedding_bits
-    return g.matmul_nbits(normed, "wte", codes, scales, c.n_embd, c.vocab_size, bits, block)
+def tied_output(g: GraphBuilder, c: ModelConfig, normed: str) -> str:
+    """normed (N, D) @ wte.T -> logits (N, V): the output layer is the token embedding, tied; its
+    initializers (g.embedding's "wte", or "wte.codes" and "wte.scales") are read once more."""
+    if g.embedding_bits is None:
+        return g.op("Gemm", normed, "wte", transB=1)
+    block = embedding_block(c.n_embd)
+    return g.matmul_nbits(normed, "wte", c.n_embd, c.vocab_size, g.embedding_bits, block)
 
 
 def symbolic_shape(shape: tuple[str, ...], c: ModelConfig) -> list:

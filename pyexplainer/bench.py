@@ -862,13 +862,20 @@ def command(args: argparse.Namespace) -> int:
     if not args.chromium.exists():
         print(f"error: no Chromium at {args.chromium} (apt-get install chromium)", file=sys.stderr)
         return 1
+    quantizations = tuple(args.gpt2_small_quantize.split(","))
+    unknown = sorted(set(quantizations) - set(GPT2_SMALL_QUANTIZATIONS))
+    if unknown:
+        print(
+            f"error: --gpt2-small-quantize {','.join(unknown)}: the site ships "
+            f"{', '.join(GPT2_SMALL_QUANTIZATIONS)}",
+            file=sys.stderr,
+        )
+        return 1
     backends = ("wasm",) if args.skip_webgpu else tuple(BACKEND_FLAGS)
     try:
         report = run_bench(
             args.site,
-            Settings(
-                args.repeat, backends, args.chromium, tuple(args.gpt2_small_quantize.split(","))
-            ),
+            Settings(args.repeat, backends, args.chromium, quantizations),
             gpt2_small=not args.skip_gpt2_small,
             work_dir=args.work_dir,
         )

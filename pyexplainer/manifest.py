@@ -11,7 +11,8 @@ import hashlib
 from pyexplainer.config import ModelConfig
 from pyexplainer.core.trace import MODEL_INPUTS, MODEL_OUTPUTS
 
-MANIFEST_FORMAT = "pyexplainer-model/1"
+# 2: weights kept quantized (MatMulNBits, GatherBlockQuantized); 1 held DequantizeLinear graphs
+MANIFEST_FORMAT = "pyexplainer-model/2"
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILES = ("vocab.json", "merges.txt")
 
@@ -33,7 +34,8 @@ def parse_manifest(raw: dict) -> Manifest:
     if not isinstance(raw, dict) or raw.get("format") != MANIFEST_FORMAT:
         raise ModelFileError(
             f"manifest.json is not a {MANIFEST_FORMAT} manifest "
-            f"(format: {raw.get('format') if isinstance(raw, dict) else None!r})"
+            f"(format: {raw.get('format') if isinstance(raw, dict) else None!r}); "
+            "export the model again with this version's python -m export"
         )
     try:
         config = ModelConfig.from_dict(raw["config"])

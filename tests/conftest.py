@@ -83,12 +83,17 @@ def tiny_fp32(tiny_checkpoint, tmp_path_factory) -> Path:
     return out
 
 
+# Values per scale in the tiny exports' matrices: not the embeddings' block (the width, 32), so
+# a mix-up of the two fails
+TINY_BLOCK = 16
+
+
 def tiny_export(checkpoint: Path, out: Path, quantize: str) -> Path:
     """A quantized export of the tiny random checkpoint: its figures recorded, not gated
     (random weights make flat distributions whose top 1 is a coin toss)."""
     from export.export import export_model
 
-    export_model(str(checkpoint), out, quantize=quantize, gate=False)
+    export_model(str(checkpoint), out, quantize=quantize, block=TINY_BLOCK, gate=False)
     return out
 
 

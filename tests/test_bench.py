@@ -341,3 +341,16 @@ def test_the_benchmark_measures_a_small_site(small_site, tmp_path):
         assert webgpu["running_on"] == "WebGPU" and webgpu["gpu_adapter"]
     else:
         assert webgpu["reason"]
+
+
+def test_an_unshipped_gpt2_small_quantization_is_named_before_anything_runs(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "pyexplainer", "bench", "--site", str(tmp_path)]
+        + ["--gpt2-small-quantize", "int4,int3", "--chromium", sys.executable],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "--gpt2-small-quantize int3: the site ships int4, int8" in done.stderr

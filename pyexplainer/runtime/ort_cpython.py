@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pyexplainer.runtime.float_weights import with_float_weights
+from pyexplainer.runtime.float_weights import with_float_8bit_matmuls
 
 
 class OrtRunner:
@@ -15,9 +15,9 @@ class OrtRunner:
     def __init__(
         self, model: bytes | Path, *, threads: int | None = None, float_weights: bool = True
     ):
-        """float_weights: run a quantized graph on its weights dequantized once at load
-        (runtime/float_weights.py: the same numbers, at float speed); False runs its
-        MatMulNBits and GatherBlockQuantized kernels, as the page does."""
+        """float_weights: run each 8-bit MatMulNBits as a float MatMul on its weight dequantized
+        once at load (runtime/float_weights.py: the same numbers, at float speed); False runs
+        every quantized kernel as the page does."""
         import onnxruntime as ort  # imported here: the package itself needs only numpy
 
         options = ort.SessionOptions()
@@ -30,7 +30,7 @@ class OrtRunner:
         options.log_severity_level = 3
         data = model.read_bytes() if isinstance(model, Path) else model
         if float_weights:
-            data = with_float_weights(data)
+            data = with_float_8bit_matmuls(data)
         self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         self.output_names = [o.name for o in self.session.get_outputs()]
 
