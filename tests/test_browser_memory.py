@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 
 # Before the page's scripts: every WebAssembly memory (Pyodide's, onnxruntime-web's: made with
 # `new WebAssembly.Memory` when threaded, exported by its instance otherwise), and a weak
-# reference to every Uint8Array made with a length (the page makes the model's that way).
+# reference to every Uint8Array made (the model's: the ones of its length in bytes).
 WATCH = """(() => {
   const memories = [], arrays = [];
   const Memory = WebAssembly.Memory;
@@ -35,7 +35,7 @@ WATCH = """(() => {
   globalThis.Uint8Array = new Proxy(Uint8Array, {
     construct(target, args, newTarget) {
       const a = Reflect.construct(target, args, newTarget);
-      if (typeof args[0] === "number") arrays.push([args[0], new WeakRef(a)]);
+      arrays.push([a.byteLength, new WeakRef(a)]);
       return a;
     },
   });
@@ -83,7 +83,7 @@ def test_the_model_bytes_are_not_kept_once_the_session_has_them(watched, site):
     """The page streams the model into one Uint8Array for onnxruntime-web, which copies it into
     its own memory: after that no reference may keep the array (a second copy of the model)."""
     n = model_bytes(site)
-    assert watched.evaluate(f"watched.madeArrays({n})") == 1  # the download's array
+    assert watched.evaluate(f"watched.madeArrays({n})") >= 1  # the download's array
     collect_garbage(watched)
     assert watched.evaluate(f"watched.liveArrays({n})") == 0
 

@@ -5,27 +5,55 @@ from __future__ import annotations
 import hashlib
 
 import js  # Pyodide only
+from pyodide.ffi import to_js
 
 from pyexplainer.manifest import ModelFileError, check_digest
 
 
-async def read_chunks(url: str, on_chunk) -> None:
-    """Call on_chunk(js Uint8Array) for each piece of url's body as it arrives."""
+async def _response(url: str):
     try:
         response = await js.fetch(url)
     except Exception as e:  # a JS TypeError: offline, server gone, blocked
         raise ModelFileError(f"{url} could not be downloaded ({e})") from e
     if not response.ok:
         raise ModelFileError(f"{url} could not be downloaded (HTTP {response.status})")
-    reader = response.body.getReader()
-    while True:
-        try:
-            part = await reader.read()
-        except Exception as e:
-            raise ModelFileError(f"the download of {url} broke off ({e})") from e
-        if part.done:
-            return
+    return response
+
+
+async def _read(reader, url: str, *args):
+    try:
+        return await reader.read(*args)
+    except Exception as e:
+        raise ModelFileError(f"the download of {url} broke off ({e})") from e
+
+
+async def read_chunks(url: str, on_chunk) -> None:
+    """Call on_chunk(js Uint8Array) for each piece of url's body as it arrives."""
+    reader = (await _response(url)).body.getReader()
+    while not (part := await _read(reader, url)).done:
         on_chunk(part.value)
+
+
+async def read_into(url: str, size: int, on_chunk):
+    """url's body read straight into one JS Uint8Array of `size` bytes, calling on_chunk(view)
+    for each piece as it lands: (the array, the body's length). A reader that brings its own
+    buffer ("byob") fills the array in place, so no piece is allocated beside it (with a plain
+    reader every piece is a new array: a second copy of the body, garbage for the collector to
+    find). A body longer than `size` is counted, not kept."""
+    reader = (await _response(url)).body.getReader(
+        to_js({"mode": "byob"}, dict_converter=js.Object.fromEntries)
+    )
+    buffer, received = js.ArrayBuffer.new(size), 0
+    while received < size:
+        part = await _read(reader, url, js.Uint8Array.new(buffer, received, size - received))
+        if part.done:  # shorter than the manifest says: the size check names it
+            return None, received
+        buffer = part.value.buffer  # each read hands the buffer over and back
+        received += part.value.byteLength
+        on_chunk(part.value)
+    while not (part := await _read(reader, url, js.Uint8Array.new(64 * 1024))).done:
+        received += part.value.byteLength
+    return js.Uint8Array.new(buffer), received
 
 
 async def fetch_bytes(url: str) -> bytes:
@@ -37,20 +65,17 @@ async def fetch_bytes(url: str) -> bytes:
 
 async def fetch_checked_js(url: str, name: str, manifest, on_progress):
     """url's body as one JS Uint8Array, its size and sha256 checked against the manifest while
-    it streams in: the model never lands whole in Python's heap (which never shrinks)."""
-    total = manifest.files[name]["bytes"]
-    target = js.Uint8Array.new(total)
+    it streams in: the model never lands whole in Python's heap (which never shrinks), nor
+    twice in the JS heap."""
     digest = hashlib.sha256()
     received = 0
 
-    def take(chunk) -> None:
+    def take(view) -> None:
         nonlocal received
-        digest.update(chunk.to_bytes())  # a copy of this piece only
-        if received + chunk.length <= total:
-            target.set(chunk, received)
-        received += chunk.length
+        digest.update(view.to_bytes())  # a copy of this piece only
+        received += view.byteLength
         on_progress(received)
 
-    await read_chunks(url, take)
-    check_digest(manifest, name, received, digest.hexdigest())  # size and sha256, named
+    target, length = await read_into(url, manifest.files[name]["bytes"], take)
+    check_digest(manifest, name, length, digest.hexdigest())  # size and sha256, named
     return target
