@@ -106,28 +106,37 @@ def check_fidelity(ckpt: Checkpoint, quantize: str, block: int, gate: bool) -> t
     if quantize == "fp32":
         return fp32_bytes, fidelity
     model_bytes = build_model(c, ckpt.weights, quantize, block).SerializeToString()
-    run_q = OrtRunner(model_bytes)
     held_out = tokenizer.encode(HELD_OUT_FILE.read_text(encoding="utf-8"))[: c.n_positions]
     texts = {"fidelity_text": ids, "held_out": held_out}
-    figures = {name: compare_quantized(run_q, run_fp32, c, t) for name, t in texts.items()}
+    gated = measure_quantized(OrtRunner(model_bytes), run_fp32, c, texts, quantize, gate)
+    return model_bytes, {**fidelity, **gated}
+
+
+def measure_quantized(
+    run_q: OrtRunner, run_fp32: OrtRunner, c, texts: dict, quantize: str, gate: bool
+) -> dict:
+    """The quantized graph against fp32 on each text and on all their positions together, and
+    its gate; with `gate`, ExportError below it."""
+    figures = {name: compare_quantized(run_q, run_fp32, c, ids) for name, ids in texts.items()}
     both = pooled(figures)
     least_top1, most_kl = QUANTIZED_GATES[quantize]
     failures = gate_failures(quantize, both)
-    fidelity["quantized_vs_fp32"] = {**figures, "both_texts": both}
-    fidelity["gate"] = {
-        "over": "both_texts",
-        "top1_agreement_at_least": least_top1,
-        "mean_kl_nats_at_most": most_kl,
-        "passed": not failures,
-        "enforced": gate,
-    }
     if failures and gate:
         raise ExportError(
             f"the {quantize} graph is not faithful enough to fp32 over "
             f"{both['positions']} positions ({'; '.join(failures)}); nothing was written: "
             "export a more precise --quantize or a smaller --block-size"
         )
-    return model_bytes, fidelity
+    return {
+        "quantized_vs_fp32": {**figures, "both_texts": both},
+        "gate": {
+            "over": "both_texts",
+            "top1_agreement_at_least": least_top1,
+            "mean_kl_nats_at_most": most_kl,
+            "passed": not failures,
+            "enforced": gate,
+        },
+    }
 
 
 def quantization_record(quantize: str, block: int, width: int) -> dict:
