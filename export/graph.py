@@ -108,7 +108,7 @@ class GraphBuilder:
         self.const(name + ".codes", codes)  # (V, D / block, block)
         self.const(name + ".scales", scales)  # (V, D / block)
         per_block = self.op(
-            "Unsqueeze", name + ".scales", self.const(self.fresh("last"), np.array([-1]))
+            "Unsqueeze", name + ".scales", self.const(self.fresh("last"), np.array([-1], np.int64))
         )  # (V, D / block, 1): the same scales, in the shape GatherBlockQuantized asks
         rows = self.op(
             "GatherBlockQuantized",
