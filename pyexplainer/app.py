@@ -18,8 +18,8 @@ import numpy as np
 from pyodide.ffi import create_once_callable, create_proxy
 
 from pyexplainer.core.ablation import Ablation
-from pyexplainer.core.generation import KVCache, cache_after, checked_ids, model_feeds
-from pyexplainer.core.lens import LogitLens, lens_spans
+from pyexplainer.core.generation import KVCache, cache_after, checked_ids, lens_calls, model_feeds
+from pyexplainer.core.lens import LogitLens
 from pyexplainer.core.sampling import sample_next_token
 from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.trace import LENS_OUTPUTS, Trace
@@ -676,13 +676,12 @@ class Page:
     async def compute_lens(self) -> None:
         """The logit lens of the last LENS_MAX_POSITIONS positions at every depth: those positions
         once more, span by span after the cache of the text before each (lens_spans keeps each
-        call's output-layer arrays small), as core.generation.logit_lens does in CPython."""
+        call's output-layer arrays small): core.generation.lens_calls, as logit_lens runs them."""
         try:
             ids, tokens, c = self.all_ids, self.tokens(), self.config
             cache = cache_after(self.trace)  # (L, H, T, Dh): the step's keys cover the whole text
             parts, inference_ms, fetch = [], 0.0, tuple(LENS_OUTPUTS)  # not the step's trace
-            for start, stop in lens_spans(len(ids), c.n_layer, c.vocab_size):
-                span, past = list(ids[start:stop]), cache.prefix(start)
+            for start, span, past in lens_calls(c, ids, cache):
                 _, outputs = await self.run_model(span, past, lens_positions=len(span), fetch=fetch)
                 inference_ms += self.timings["inference_ms"]
                 parts.append(LogitLens.from_outputs(c.n_layer, len(span), outputs, start))

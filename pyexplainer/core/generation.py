@@ -109,6 +109,20 @@ def forward(
     return Trace.from_outputs(ids, cache.length, run(model_feeds(c, ids, cache, ablation=ablation)))
 
 
+def lens_calls(
+    c: ModelConfig, ids: Sequence[int], cache: KVCache, call_bytes: int = LENS_CALL_BYTES
+) -> list[tuple[int, list[int], KVCache]]:
+    """The model calls of the logit lens of the last positions of ids (T,), `cache` holding the
+    keys and values of all T: (start, the span's ids, the cache of the positions before it) for
+    each span of lens_spans, run again as new tokens with lens_positions = len(span ids), so the
+    calls together cost about one pass and hold few rows at a time. The page awaits them one by
+    one (app.py, compute_lens); logit_lens runs them here."""
+    if cache.length != len(ids):
+        raise ValueError(f"the cache holds {cache.length} positions, the text {len(ids)}")
+    spans = lens_spans(len(ids), c.n_layer, c.vocab_size, call_bytes)
+    return [(start, list(ids[start:stop]), cache.prefix(start)) for start, stop in spans]
+
+
 def logit_lens(
     run: RunModel,
     c: ModelConfig,
@@ -117,20 +131,11 @@ def logit_lens(
     *,
     call_bytes: int = LENS_CALL_BYTES,
 ) -> LogitLens:
-    """The logit lens of the last positions of ids (T,) at every depth, `cache` holding the keys
-    and values of all T: each span of lens_spans run again as new tokens after the cache of the
-    positions before it, so the calls together cost about one pass and hold few rows at a time.
-
-    (The page awaits the same calls one by one: see app.py, compute_lens.)
-    """
-    if cache.length != len(ids):
-        raise ValueError(f"the cache holds {cache.length} positions, the text {len(ids)}")
+    """The logit lens of the last positions of ids at every depth, in the calls of lens_calls."""
     parts = []
-    for start, stop in lens_spans(len(ids), c.n_layer, c.vocab_size, call_bytes):
-        past = cache.prefix(start)
-        new = checked_ids(c, ids[start:stop], past)
-        outputs = run(model_feeds(c, new, past, lens_positions=stop - start))
-        parts.append(LogitLens.from_outputs(c.n_layer, stop - start, outputs, start))
+    for start, span, past in lens_calls(c, ids, cache, call_bytes):
+        outputs = run(model_feeds(c, checked_ids(c, span, past), past, lens_positions=len(span)))
+        parts.append(LogitLens.from_outputs(c.n_layer, len(span), outputs, start))
     return LogitLens.joined(parts)
 
 

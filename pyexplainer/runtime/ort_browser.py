@@ -40,14 +40,14 @@ class BrowserRunner:
         )
 
     async def run(
-        self, feeds: dict[str, np.ndarray], outputs: Sequence[str] = ()
+        self, feeds: dict[str, np.ndarray], fetch: Sequence[str] = ()
     ) -> dict[str, np.ndarray]:
         """The model's named inputs (int64 or float32 arrays) -> its named outputs: all of them,
-        or only `outputs` (the rest never cross into JS or Python)."""
+        or only those named in `fetch` (the rest never cross into JS or Python)."""
         inputs = js.Object.new()
         for name, array in feeds.items():
             setattr(inputs, name, _js_tensor(array, dtype_of(name)))
-        fetches = to_js(list(outputs)) if outputs else None
+        fetches = to_js(list(fetch)) if fetch else None
         results = await self.bridge.run(self.handle, inputs, fetches)
         outputs = {}
         for name in js.Object.keys(results):

@@ -18,8 +18,8 @@ import numpy as np
 from pyexplainer.config import ModelConfig
 from pyexplainer.core.norm import layer_norm
 from pyexplainer.core.trace import Trace, largest_difference
-from pyexplainer.views.overview import LAYER_NORMS
 from pyexplainer.views.selection import checked_index, covered_tokens, row_of_position
+from pyexplainer.views.stages import LAYER_NORMS
 from pyexplainer.views.tokens import TokenView
 
 

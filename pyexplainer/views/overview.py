@@ -24,7 +24,6 @@ import numpy as np
 
 from pyexplainer.core.sampling import next_token_distribution
 from pyexplainer.core.trace import Trace
-from pyexplainer.views.stages import LAYER_NORMS as LAYER_NORMS  # views.layernorm reads it here
 from pyexplainer.views.stages import Stage
 
 EMBEDDING_STAGE: Stage = ("embedding",)
