@@ -1,4 +1,5 @@
-"""python build/make_site.py --out DIR [--model EXPORTED_MODEL_DIR ...] [--cache DIR]
+"""python build/make_site.py --out DIR [--model EXPORTED_MODEL_DIR ...] [--default NAME]
+[--cache DIR]
 
 Assembles the static site: one folder that any static server (GitHub Pages included, or
 `python -m pyexplainer serve DIR`) serves as it is. Nothing in it is fetched from another host.
@@ -217,8 +218,9 @@ def model_summary(name: str, raw: dict, files: dict[str, bytes]) -> dict:
     return summary
 
 
-def copy_models(out: Path, folders: list[Path]) -> list[dict]:
-    """Copy each checked model to DIR/models/<name>/ and write DIR/models/index.json."""
+def copy_models(out: Path, folders: list[Path], default: str | None = None) -> list[dict]:
+    """Copy each checked model to DIR/models/<name>/ and write DIR/models/index.json, whose
+    default is the model named `default` (the first model without it)."""
     models = []
     for folder in folders:
         raw, files = read_model(folder)
@@ -233,7 +235,10 @@ def copy_models(out: Path, folders: list[Path]) -> list[dict]:
         for file_name, data in files.items():
             write(out, f"models/{name}/{file_name}", data)
         models.append(model_summary(name, raw, files))
-    index = {"default": models[0]["name"], "models": models}
+    names = [m["name"] for m in models]
+    if default is not None and default not in names:
+        raise BuildError(f"--default {default}: the site has no such model ({', '.join(names)})")
+    index = {"default": default or names[0], "models": models}
     write(out, "models/index.json", (json.dumps(index, indent=2) + "\n").encode())
     return models
 
@@ -340,8 +345,10 @@ def make_site(
     cache: Path | None = None,
     lock: dict | None = None,
     web: Path = WEB,
+    default: str | None = None,
 ) -> dict:
-    """Build the site into `out`; returns build-info.json's content."""
+    """Build the site into `out` (its default model: the one named `default`, else the first);
+    returns build-info.json's content."""
     out, cache = Path(out).resolve(), Path(cache or default_cache())
     lock = lock or read_lock()
     models = [Path(m) for m in models] or [demo_model(cache)]
@@ -349,7 +356,7 @@ def make_site(
     try:
         copy_web(tmp, web)
         py_files = copy_package(tmp)
-        summaries = copy_models(tmp, models)  # before any download: a bad model fails fast
+        summaries = copy_models(tmp, models, default)  # before any download: fails fast
         third = copy_third_party(tmp, cache / "third_party", lock)
         pyscript_config(tmp, py_files, lock)
         files = site_files(tmp)
@@ -378,6 +385,11 @@ def main(argv: list[str] | None = None) -> int:
         help="an exported model folder (repeatable; default: the demo model)",
     )
     p.add_argument(
+        "--default",
+        metavar="NAME",
+        help="the model the page opens with, by its name (default: the first --model)",
+    )
+    p.add_argument(
         "--cache",
         type=Path,
         default=default_cache(),
@@ -385,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     try:
-        info = make_site(args.out, args.model, cache=args.cache)
+        info = make_site(args.out, args.model, cache=args.cache, default=args.default)
     except (BuildError, PinError) as e:
         print(f"build failed: {e}", file=sys.stderr)
         return 1

@@ -19,7 +19,13 @@ from pyexplainer.config import ModelConfig
 SUPPORTED_ACTIVATIONS = ("gelu_new", "gelu_pytorch_tanh")  # GPT-2's tanh approximation of GELU
 # config.json switches that make a model compute something other than GPT-2, with GPT-2's value
 UNSUPPORTED_VARIANTS = {"scale_attn_weights": True, "scale_attn_by_inverse_layer_idx": False}
-HUB_FILES = ["config.json", "model.safetensors", "vocab.json", "merges.txt", "tokenizer.json"]
+# What the export reads of a hub repository: config.json and, of each pair, the first files when
+# the repository has them, else the second (read_weights and read_tokenizer_files prefer them so)
+HUB_CONFIG = "config.json"
+HUB_ALTERNATIVES = [
+    (["model.safetensors"], ["pytorch_model.bin"]),
+    (["vocab.json", "merges.txt"], ["tokenizer.json"]),
+]
 
 
 class CheckpointError(Exception):
@@ -46,9 +52,7 @@ def resolve_source(model: str) -> tuple[Path, dict]:
             "(config.json + model.safetensors + vocab.json/merges.txt)"
         )
     try:
-        from huggingface_hub import snapshot_download
-
-        folder = snapshot_download(model, allow_patterns=HUB_FILES + ["pytorch_model.bin"])
+        folder = download_hub(model)
     except ImportError as e:
         raise CheckpointError(
             f"{model!r} is not a local folder, and huggingface_hub is not "
@@ -60,7 +64,20 @@ def resolve_source(model: str) -> tuple[Path, dict]:
             f"{type(e).__name__}: {e}\nwithout network access, pass a local folder in Hugging "
             "Face layout instead, e.g. --model path/to/gpt2"
         ) from e
-    return Path(folder), {"kind": "hugging face hub", "id": model}
+    return folder, {"kind": "hugging face hub", "id": model, "revision": folder.name}
+
+
+def download_hub(model: str) -> Path:
+    """The snapshot folder (named by its commit) holding the files the export reads of hub
+    repository `model`; offline (HF_HUB_OFFLINE=1), from the hub cache."""
+    from huggingface_hub import snapshot_download
+
+    preferred = [HUB_CONFIG] + [name for first, _ in HUB_ALTERNATIVES for name in first]
+    folder = Path(snapshot_download(model, allow_patterns=preferred))
+    for first, second in HUB_ALTERNATIVES:
+        if not all((folder / name).is_file() for name in first):  # the repository has not them
+            snapshot_download(model, revision=folder.name, allow_patterns=second)
+    return folder
 
 
 def read_config(folder: Path) -> ModelConfig:

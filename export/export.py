@@ -49,6 +49,19 @@ class ExportError(Exception):
     """The export ran but its output failed a check; the message says which."""
 
 
+class FidelityGateError(ExportError):
+    """A quantized graph below its fidelity gate (a more precise quantization may pass);
+    `failures` says what fell below it."""
+
+    def __init__(self, quantize: str, positions: int, failures: list[str]):
+        super().__init__(
+            f"the {quantize} graph is not faithful enough to fp32 over {positions} positions "
+            f"({'; '.join(failures)}); nothing was written: export a more precise --quantize "
+            "or a smaller --block-size"
+        )
+        self.failures = failures
+
+
 def tool_versions() -> dict[str, str]:
     import onnxruntime
 
@@ -122,11 +135,7 @@ def measure_quantized(
     least_top1, most_kl = QUANTIZED_GATES[quantize]
     failures = gate_failures(quantize, both)
     if failures and gate:
-        raise ExportError(
-            f"the {quantize} graph is not faithful enough to fp32 over "
-            f"{both['positions']} positions ({'; '.join(failures)}); nothing was written: "
-            "export a more precise --quantize or a smaller --block-size"
-        )
+        raise FidelityGateError(quantize, both["positions"], failures)
     return {
         "quantized_vs_fp32": {**figures, "both_texts": both},
         "gate": {

@@ -262,6 +262,18 @@ def test_models_are_copied_and_listed(tiny_int8, tiny_fp32, tmp_path):
     )
 
 
+def test_the_default_model_is_the_one_named_else_the_first(tiny_int8, tiny_fp32, tmp_path):
+    int8 = renamed(tiny_int8, tmp_path / "a", "tiny-int8")
+    fp32 = renamed(tiny_fp32, tmp_path / "b", "tiny-fp32")
+    make_site.copy_models(tmp_path / "site", [int8, fp32], default="tiny-fp32")
+    index = json.loads((tmp_path / "site" / "models" / "index.json").read_text())
+    assert index["default"] == "tiny-fp32"
+    with pytest.raises(
+        BuildError, match=r"--default gpt2: .* no such model \(tiny-int8, tiny-fp32\)"
+    ):
+        make_site.copy_models(tmp_path / "other", [int8, fp32], default="gpt2")
+
+
 def test_a_model_with_its_training_summary_lists_it(tiny_int8, tmp_path):
     model = tmp_path / "trained"
     shutil.copytree(tiny_int8, model)
