@@ -658,7 +658,7 @@ def test_the_pages_workflow_builds_the_site_and_deploys_that_folder():
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
     build_steps = workflow["jobs"]["build"]["steps"]
     commands = [step["run"] for step in build_steps if "run" in step]
-    assert "python build/make_site.py --out site" in commands
+    assert "python build/hub_models.py site --out site $HUB_MODELS" in commands  # test_hub.py
     upload = next(s for s in build_steps if s.get("uses", "").startswith("actions/upload-pages"))
     assert upload["with"]["path"] == "site"
     assert workflow["permissions"]["pages"] == "write"
