@@ -5,8 +5,8 @@ key/value cache of earlier tokens (P = 0 for a fresh prompt) and returns every t
 pyexplainer.core.trace.TRACE_OUTPUTS plus the updated cache. Standard ONNX operators that
 onnxruntime-web runs on WebAssembly and WebGPU: Gather, MatMul, Gemm, Add/Sub/Mul/Div/Pow, Sqrt,
 Tanh, ReduceMean, Softmax, TopK, Where, LessOrEqual, Range, Shape, Reshape, Transpose, Split,
-Concat, Unsqueeze, Squeeze; for quantized weights two contrib operators of onnxruntime (CPU,
-WebAssembly and WebGPU kernels), MatMulNBits and GatherBlockQuantized.
+Concat, Unsqueeze, Squeeze; for quantized weights DequantizeLinear (opset 21, blocked) and one
+contrib operator of onnxruntime (CPU, WebAssembly and WebGPU kernels), GatherBlockQuantized.
 
 Two extras for the page's experiments: a what-if ablation (inputs head_keep, mlp_keep,
 ablate_to_mean replace chosen heads' or MLPs' outputs by zeros or by their mean over the pass's
@@ -16,15 +16,20 @@ the same one the last row goes through for the prediction; the outputs lens_prob
 each row's top LENS_TOP_K tokens). Unused, they cost a few elementwise operations per block and a
 softmax and top k over the vocabulary for the last row.
 
-Quantized weights stay quantized while the model runs (export/quantize.py has the layout):
+Quantized weights are stored quantized (export/quantize.py has the layout):
 - int4: the attention and MLP matrices (c_attn, c_proj, c_fc) 4-bit in blocks of `block` values
-  along the reduction axis, one float32 scale per block, multiplied by MatMulNBits; the token
+  along the reduction axis, one float32 scale per block: DequantizeLinear -> MatMul; the token
   and position embeddings 8-bit, read by GatherBlockQuantized. The token embedding is stored
-  once: the input gather and the tied output layer (a MatMulNBits with N = V) read the same
-  codes.
+  once: the input gather and the tied output layer (DequantizeLinear -> Gemm with transB) read
+  the same codes.
 - int8: the same with every matrix 8-bit.
-Activations stay float32, so every traced value is an honest float the quantized model computed.
-Biases and layer-norm parameters stay float32.
+Whether they stay quantized while the model runs is the runtime's choice, made when the session
+is created (pyexplainer/runtime/weights.py): as it is, each DequantizeLinear turns one matrix's
+codes into floats for the one product that needs them (no float copy of the model is kept);
+with onnxruntime's session option session.disable_quant_qdq, constant folding turns every
+DequantizeLinear into its float32 matrix once at load (the speed of float weights, their memory).
+Both compute the same numbers. Activations stay float32, so every traced value is an honest
+float the quantized model computed. Biases and layer-norm parameters stay float32.
 """
 
 from __future__ import annotations
@@ -34,16 +39,18 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from export.quantize import (
+    EMBEDDING_ZERO_POINT,
     QuantizationError,
     embedding_block,
+    pack_int4,
     quantize_embedding,
     quantize_matmul_weight,
 )
 from pyexplainer.config import ModelConfig
 from pyexplainer.core.trace import LENS_TOP_K, MODEL_INPUTS, MODEL_OUTPUTS, TRACE_OUTPUTS, dtype_of
 
-OPSET = 17
-CONTRIB = "com.microsoft"  # MatMulNBits, GatherBlockQuantized
+OPSET = 21  # DequantizeLinear's block_size and int4
+CONTRIB = "com.microsoft"  # GatherBlockQuantized
 # weight storage -> bits of the attention/MLP matrices and of the embeddings (None: float32)
 QUANTIZATIONS = {"int4": (4, 8), "int8": (8, 8), "fp32": (None, None)}
 DEFAULT_BLOCK = 32  # values per scale in the attention and MLP matrices
@@ -63,6 +70,7 @@ class GraphBuilder:
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self._count = 0
+        self._made: dict[str, str] = {}  # nodes made once and read twice, by name
 
     def fresh(self, hint: str) -> str:
         self._count += 1
@@ -73,29 +81,23 @@ class GraphBuilder:
         return name
 
     def matmul(self, x: str, name: str, w: np.ndarray) -> str:
-        """x (T, K) @ w (K, N): a float32 MatMul, or MatMulNBits on w quantized along K."""
+        """x (T, K) @ w (K, N): a float32 MatMul, or a MatMul on DequantizeLinear of w's codes,
+        quantized in blocks along K."""
         if self.matrix_bits is None:
             return self.op("MatMul", x, self.const(name, w.astype(np.float32)))
         codes, scales = quantize_matmul_weight(w, self.matrix_bits, self.block, name)
-        self.const(name + ".codes", codes)  # (N, K / block, block * bits / 8)
-        self.const(name + ".scales", scales)  # (N, K / block)
-        k, n = w.shape
-        return self.matmul_nbits(x, name, k, n, self.matrix_bits, self.block)
-
-    def matmul_nbits(self, x: str, name: str, k: int, n: int, bits: int, block: int) -> str:
-        """x (T, K) @ the weight (K, N) whose codes and scales are the initializers name.codes
-        (N, K / block, block * bits / 8) and name.scales (N, K / block)."""
-        return self.op(
-            "MatMulNBits",
-            x,
-            name + ".codes",
-            name + ".scales",
-            K=k,
-            N=n,
-            bits=bits,
-            block_size=block,
-            domain=CONTRIB,
-        )
+        if self.matrix_bits == 4:  # (K, N) int4, two to a byte
+            packed = pack_int4(codes)
+            self.initializers.append(
+                helper.make_tensor(name + ".codes", TensorProto.INT4, codes.shape, packed, True)
+            )
+        else:
+            self.const(name + ".codes", codes)  # (K, N) int8
+        self.const(name + ".scales", scales)  # (K / block, N)
+        weight = self.op(
+            "DequantizeLinear", name + ".codes", name + ".scales", axis=0, block_size=self.block
+        )  # (K, N) float32: q * the scale of its block
+        return self.op("MatMul", x, weight)
 
     def embedding(self, name: str, w: np.ndarray, ids: str, out: str) -> str:
         """Rows `ids` of the embedding w (V, D) -> out (T, D): a float32 Gather of the
@@ -104,25 +106,32 @@ class GraphBuilder:
         if self.embedding_bits is None:
             return self.op("Gather", self.const(name, w.astype(np.float32)), ids, axis=0, out=out)
         block = embedding_block(w.shape[1])
-        codes, scales = quantize_embedding(w, self.embedding_bits, block, name)
-        self.const(name + ".codes", codes)  # (V, D / block, block)
+        codes, scales = quantize_embedding(w, block, name)
+        self.const(name + ".codes", codes)  # (V, D / block, block) uint8
         self.const(name + ".scales", scales)  # (V, D / block)
-        per_block = self.op(
-            "Unsqueeze", name + ".scales", self.const(self.fresh("last"), np.array([-1], np.int64))
-        )  # (V, D / block, 1): the same scales, in the shape GatherBlockQuantized asks
         rows = self.op(
             "GatherBlockQuantized",
             name + ".codes",
             ids,
-            per_block,
+            self.block_scales(name),
             bits=self.embedding_bits,
             block_size=block,
             gather_axis=0,
             quantize_axis=2,
             domain=CONTRIB,
         )  # (T, D / block, block)
-        width = self.const(self.fresh("width"), np.array([-1, w.shape[1]], dtype=np.int64))
-        return self.op("Reshape", rows, width, out=out)
+        return self.op("Reshape", rows, self.width(w.shape[1]), out=out)
+
+    def block_scales(self, name: str) -> str:
+        """An embedding's scales (V, D / block) -> (V, D / block, 1): one per block of its
+        codes (V, D / block, block), the shape GatherBlockQuantized and DequantizeLinear ask."""
+        if name + ".block_scales" not in self._made:
+            last = self.const(self.fresh("last"), np.array([-1], np.int64))
+            self._made[name + ".block_scales"] = self.op("Unsqueeze", name + ".scales", last)
+        return self._made[name + ".block_scales"]
+
+    def width(self, d: int) -> str:
+        return self.const(self.fresh("width"), np.array([-1, d], dtype=np.int64))
 
     def op(
         self,
@@ -143,12 +152,12 @@ class GraphBuilder:
 
 def layer_norm(g: GraphBuilder, x: str, gamma: str, beta: str, eps: float) -> tuple[str, str, str]:
     """x (T, D) -> (normalised output (T, D), mean (T,), std (T,)), std = sqrt(var + eps)."""
-    mean = g.op("ReduceMean", x, axes=[-1], keepdims=1)  # (T, 1)
+    axes = g.const(g.fresh("last_axis"), np.array([-1], dtype=np.int64))
+    mean = g.op("ReduceMean", x, axes, keepdims=1)  # (T, 1)
     centred = g.op("Sub", x, mean)
-    var = g.op("ReduceMean", g.op("Mul", centred, centred), axes=[-1], keepdims=1)
+    var = g.op("ReduceMean", g.op("Mul", centred, centred), axes, keepdims=1)
     std = g.op("Sqrt", g.op("Add", var, g.const(g.fresh("eps"), np.float32(eps))))
     out = g.op("Add", g.op("Mul", g.op("Div", centred, std), gamma), beta)
-    axes = g.const(g.fresh("last_axis"), np.array([-1], dtype=np.int64))
     return out, g.op("Squeeze", mean, axes), g.op("Squeeze", std, axes)
 
 
@@ -167,7 +176,7 @@ def ablated(g: GraphBuilder, x: str, keep: str, axis: int) -> str:
     position axis). A head's output is taken before c_proj, whose bias stays; an MLP's after
     it, bias included."""
     fill = g.op("Mul", g.op("Sub", "one_f32", keep), "ablate_to_mean")
-    mean = g.op("ReduceMean", x, axes=[axis], keepdims=1)
+    mean = g.op("ReduceMean", x, g.const(g.fresh("axis"), np.array([axis], np.int64)), keepdims=1)
     return g.op("Add", g.op("Mul", x, keep), g.op("Mul", mean, fill))
 
 
@@ -340,8 +349,19 @@ def tied_output(g: GraphBuilder, c: ModelConfig, normed: str) -> str:
     initializers (g.embedding's "wte", or "wte.codes" and "wte.scales") are read once more."""
     if g.embedding_bits is None:
         return g.op("Gemm", normed, "wte", transB=1)
-    block = embedding_block(c.n_embd)
-    return g.matmul_nbits(normed, "wte", c.n_embd, c.vocab_size, g.embedding_bits, block)
+    v, d = c.vocab_size, c.n_embd
+    zero_point = g.const(
+        "wte.zero_point", np.full((v, d // embedding_block(d), 1), EMBEDDING_ZERO_POINT, np.uint8)
+    )  # (V, D / block, 1): DequantizeLinear has no default zero point of 128
+    rows = g.op(
+        "DequantizeLinear",
+        "wte.codes",
+        g.block_scales("wte"),
+        zero_point,
+        axis=2,
+        block_size=embedding_block(d),
+    )  # (V, D / block, block) float32
+    return g.op("Gemm", normed, g.op("Reshape", rows, g.width(d)), transB=1)
 
 
 def symbolic_shape(shape: tuple[str, ...], c: ModelConfig) -> list:
@@ -370,6 +390,6 @@ def make_model_proto(g: GraphBuilder, c: ModelConfig) -> onnx.ModelProto:
     if g.quantize != "fp32":
         opsets.append(helper.make_opsetid(CONTRIB, 1))
     model = helper.make_model(graph, opset_imports=opsets, producer_name="pyexplainer-export")
-    model.ir_version = 8  # readable by every onnxruntime(-web) of the last years
+    model.ir_version = 10  # opset 21: onnxruntime 1.20 and later, onnxruntime-web 1.20 and later
     onnx.checker.check_model(model, full_check=False)
     return model

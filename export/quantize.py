@@ -1,13 +1,15 @@
-"""Block-wise weight quantization in the layout of onnxruntime's MatMulNBits and
-GatherBlockQuantized (com.microsoft contrib operators), which compute straight from it: the
-weights stay small in memory while the model runs.
+"""Block-wise weight quantization in the layouts the model's operators read: standard ONNX
+DequantizeLinear (opset 21, blocked) for the attention and MLP matrices and the tied output
+layer, onnxruntime's GatherBlockQuantized (com.microsoft) for the embeddings' rows.
 
 A matrix is cut into blocks of `block` consecutive values along its reduction axis; each block
 keeps one float32 scale, and each value a `bits`-bit code: symmetric, q = round(w / scale) in
 [-2**(bits - 1), 2**(bits - 1) - 1], the scale chosen per block to make the block's squared
-error least (SCALE_FRACTIONS), stored as the unsigned code q + 2**(bits - 1) (the operators'
-default zero point), 4-bit codes two to a byte, the lower one in the low nibble. The weight the
-model computes with is (code - 2**(bits - 1)) * scale.
+error least (SCALE_FRACTIONS). The weight the model computes with is q * scale.
+- A linear layer's weight (K, N), used as x @ w: the signed codes q as they are, (K, N) int4 or
+  int8 (ONNX packs int4 two to a byte, the first in the low nibble), scales (K / block, N).
+- An embedding (V, D), one row per token, 8-bit: the unsigned codes q + 128 (V, D / block,
+  block) uint8 (GatherBlockQuantized's default zero point is 128), scales (V, D / block).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 BITS = (4, 8)
-BLOCK_SIZES = (16, 32, 64, 128, 256)  # powers of two, as MatMulNBits asks
+BLOCK_SIZES = (16, 32, 64, 128, 256)
 
 
 class QuantizationError(ValueError):
@@ -37,9 +39,9 @@ def check_block(block: int, length: int, what: str) -> None:
 SCALE_FRACTIONS = np.linspace(1.0, 0.7, 7)
 
 
-def quantize_rows(w: np.ndarray, bits: int, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """w (R, C): each row quantized in blocks along C -> codes (R, C / block, block * bits / 8)
-    uint8 and scales (R, C / block) float32."""
+def quantize_blocks(w: np.ndarray, bits: int, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """w (R, C): each row quantized in blocks along C -> signed codes q (R, C / block, block)
+    int8 and scales (R, C / block) float32."""
     if bits not in BITS:
         raise QuantizationError(f"bits must be one of {BITS}, not {bits}")
     rows, cols = w.shape
@@ -47,38 +49,49 @@ def quantize_rows(w: np.ndarray, bits: int, block: int) -> tuple[np.ndarray, np.
     qmax = 2 ** (bits - 1) - 1  # codes -qmax - 1 .. qmax
     largest = np.abs(blocks).max(axis=-1)  # (R, C/b)
     largest = np.where(largest == 0, 1.0, largest)
-    best_scale, best_error = None, None
+    best_scale, best_error, best_q = None, None, None
     for fraction in SCALE_FRACTIONS:
         scale = (largest * fraction / qmax).astype(np.float32)  # (R, C/b)
-        q = np.clip(np.rint(blocks / scale[..., None]), -qmax - 1, qmax)
+        q = np.clip(np.rint(blocks / scale[..., None]), -qmax - 1, qmax)  # (R, C/b, b)
         error = ((q * scale[..., None] - blocks) ** 2).sum(axis=-1)  # (R, C/b)
         if best_scale is None:
-            best_scale, best_error = scale, error
+            best_scale, best_error, best_q = scale, error, q
         else:
             better = error < best_error
             best_scale = np.where(better, scale, best_scale)
             best_error = np.where(better, error, best_error)
-    q = np.clip(np.rint(blocks / best_scale[..., None]), -qmax - 1, qmax).astype(np.int16)
-    codes = (q + qmax + 1).astype(np.uint8)  # (R, C/b, b): the zero point is qmax + 1
-    if bits == 4:
-        codes = codes[..., 0::2] | (codes[..., 1::2] << 4)  # (R, C/b, b/2)
-    return codes, best_scale
+            best_q = np.where(better[..., None], q, best_q)
+    return best_q.astype(np.int8), best_scale
 
 
 def quantize_matmul_weight(
     w: np.ndarray, bits: int, block: int, what: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A linear layer's weight w (K, N), used as x @ w, in MatMulNBits' layout: B (N, K / block,
-    block * bits / 8) uint8, quantized along K, and scales (N, K / block)."""
+    """A linear layer's weight w (K, N), used as x @ w -> signed codes (K, N) int8 (values of
+    `bits` bits) and scales (K / block, N): quantized along K, DequantizeLinear's blocked
+    layout on axis 0."""
     check_block(block, w.shape[0], what)
-    return quantize_rows(w.T, bits, block)
+    q, scales = quantize_blocks(w.T, bits, block)  # (N, K/b, b), (N, K/b): rows are columns of w
+    return np.ascontiguousarray(q.reshape(w.shape[1], -1).T), np.ascontiguousarray(scales.T)
 
 
-def quantize_embedding(w: np.ndarray, bits: int, block: int, what: str):
-    """An embedding (V, D), one row per token: rows quantized along D, the layout both
-    GatherBlockQuantized (gathering rows) and MatMulNBits (x @ w.T, N = V, K = D) read."""
+EMBEDDING_ZERO_POINT = 128  # GatherBlockQuantized's default for uint8 codes
+
+
+def quantize_embedding(w: np.ndarray, block: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """An embedding (V, D), one row per token, 8-bit along D -> unsigned codes (V, D / block,
+    block) uint8 and scales (V, D / block): the layout GatherBlockQuantized gathers rows from
+    and the tied output layer's DequantizeLinear reads."""
     check_block(block, w.shape[1], what)
-    return quantize_rows(w, bits, block)
+    q, scales = quantize_blocks(w, 8, block)
+    return (q.astype(np.int16) + EMBEDDING_ZERO_POINT).astype(np.uint8), scales
+
+
+def pack_int4(q: np.ndarray) -> bytes:
+    """Signed 4-bit values (any shape, an even count) -> ONNX's int4 raw data: two's complement
+    nibbles, two to a byte, the first (in row-major order) in the low nibble."""
+    nibbles = (q.ravel().astype(np.int16) & 15).astype(np.uint8)
+    return (nibbles[0::2] | (nibbles[1::2] << 4)).tobytes()
 
 
 def embedding_block(width: int) -> int:

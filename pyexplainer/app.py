@@ -154,7 +154,9 @@ class Page:
             files["vocab.json"].decode("utf-8"), files["merges.txt"].decode("utf-8")
         )
         self.show_status("starting_model")
-        self.runner = await BrowserRunner.create(self.bridge, model)
+        self.runner = await BrowserRunner.create(
+            self.bridge, model, self.manifest.raw["parameters"]
+        )
         del model  # onnxruntime-web copied it into its own memory: no second copy stays here
         self.show_model_info()
         document.querySelector(".loading").hidden = True
@@ -238,6 +240,14 @@ class Page:
         if self.runner.backend == "wasm" and not self.caps.threads:
             backend += text("ui.facts_separator", locale) + text("ui.single_threaded", locale)
         facts.append(text("ui.running_on", locale, backend=backend))
+        if self.manifest.quantization != "fp32":  # runtime/weights.py chose
+            facts.append(
+                text(
+                    "ui.weights_folded" if self.runner.folded else "ui.weights_kept",
+                    locale,
+                    quantization=self.manifest.quantization,
+                )
+            )
         element("model-info").textContent = text("ui.facts_separator", locale).join(facts)
 
     # ------------------------------------------------------------------ events

@@ -36,6 +36,7 @@ from pyexplainer.config import ModelConfig
 from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.manifest import MODEL_FILE, TOKENIZER_FILES, ModelFileError
 from pyexplainer.model_dir import read_checked, read_manifest
+from pyexplainer.runtime.weights import folds_weights
 from pyexplainer.serve import SiteHandler, make_server, url_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,6 +128,13 @@ WASM_ONLY_TARGETS = {
     "all_views_after_run_ms",
     "logit_lens_T64_ms",
 }
+# A device the size of a school Chromebook or a phone, where GPT-2 small's weights stay quantized
+SMALL_DEVICE_GB = 4
+SMALL_DEVICE = "wasm_4gb_device"  # the report's key
+SMALL_DEVICE_SCRIPT = (
+    f"Object.defineProperty(Navigator.prototype, 'deviceMemory', {{get: () => {SMALL_DEVICE_GB}}})"
+)
+
 MEASURED = {
     "bytes": "bytes the local server sent (status line, headers, body as encoded on the wire, "
     "gzip for text and WebAssembly) while a fresh browser context loaded the page to its first "
@@ -172,6 +180,12 @@ MEASURED = {
     "head_switch = clicking another head's button under its heatmap, open_stage = clicking each "
     "stage tab in turn; all_views_after_run_ms = total_ms of running the prompt (tokens, "
     "predictions, overview and the open stage) + page_ms of opening every other stage tab once",
+    "running_on": "the page's model line: the backend, and whether the weights were kept "
+    "quantized or folded into float32 at load (pyexplainer/runtime/weights.py decides by "
+    "navigator.deviceMemory, which headless Chromium gives as 8)",
+    SMALL_DEVICE: "the same on WebAssembly with navigator.deviceMemory reported as "
+    f"{SMALL_DEVICE_GB} (GB), measured where that changes the page's choice: the weights stay "
+    "quantized instead of being folded at load",
     "values": "medians over the repeats (runs lists each)",
 }
 
@@ -603,8 +617,22 @@ class Visits:
         self.peak_js_heap = max(self.peak_js_heap, peak_js_heap(page))
 
 
-def measure_backend(playwright, backend: str, site: ServedSite, settings: Settings, targets):
-    """Every figure of one model on one backend, from a browser launched for that backend."""
+def device_runs(backend: str, parameters: int) -> list[tuple[str, str]]:
+    """(report key, init script) of each run on `backend`: as Chromium is (it says 8 GB), and on
+    WebAssembly as a 4 GB device too where that changes whether the weights fold at load."""
+    runs = [(backend, "")]
+    if backend == "wasm" and folds_weights(parameters, 8, "wasm") != folds_weights(
+        parameters, SMALL_DEVICE_GB, "wasm"
+    ):
+        runs.append((SMALL_DEVICE, SMALL_DEVICE_SCRIPT))
+    return runs
+
+
+def measure_backend(
+    playwright, backend: str, site: ServedSite, settings: Settings, targets, init_script: str = ""
+):
+    """Every figure of one model on one backend, from a browser launched for that backend
+    (init_script, if any, runs in every page before its own scripts)."""
     browser = playwright.chromium.launch(
         executable_path=str(settings.chromium),
         args=[*CHROMIUM_FLAGS, *BACKEND_FLAGS[backend], *BENCH_FLAGS],
@@ -618,6 +646,8 @@ def measure_backend(playwright, backend: str, site: ServedSite, settings: Settin
                 context = browser.new_context(viewport={"width": 1280, "height": 800})
                 try:
                     context.add_init_script(JS_HEAP_SAMPLER)
+                    if init_script:
+                        context.add_init_script(init_script)
                     page = context.new_page()
                     page.set_default_timeout(ACTION_TIMEOUT_MS)
                     visits.cold_then_warm(page, site)
@@ -744,13 +774,19 @@ def model_report(site_dir: Path, settings: Settings, targets: dict) -> dict:
     try:
         with sync_playwright() as playwright:
             for backend in settings.backends:
-                log(f"{manifest.name} on {backend}")
-                try:
-                    report[backend] = measure_backend(
-                        playwright, backend, site, settings, backend_targets(targets, backend)
-                    )
-                except (BenchError, PlaywrightError) as e:
-                    report[backend] = {"error": str(e).splitlines()[0]}
+                for key, init_script in device_runs(backend, report["parameters"] or 0):
+                    log(f"{manifest.name} on {key}")
+                    try:
+                        report[key] = measure_backend(
+                            playwright,
+                            backend,
+                            site,
+                            settings,
+                            backend_targets(targets, backend),
+                            init_script,
+                        )
+                    except (BenchError, PlaywrightError) as e:
+                        report[key] = {"error": str(e).splitlines()[0]}
     finally:
         server.shutdown()
         server.server_close()

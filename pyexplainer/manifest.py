@@ -11,7 +11,8 @@ import hashlib
 from pyexplainer.config import ModelConfig
 from pyexplainer.core.trace import MODEL_INPUTS, MODEL_OUTPUTS
 
-# 2: weights kept quantized (MatMulNBits, GatherBlockQuantized); 1 held DequantizeLinear graphs
+# 2: weights stored quantized in blocks (DequantizeLinear or MatMulNBits, GatherBlockQuantized);
+# 1 held int8 DequantizeLinear graphs, always folded at load
 MANIFEST_FORMAT = "pyexplainer-model/2"
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILES = ("vocab.json", "merges.txt")

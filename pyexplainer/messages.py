@@ -91,6 +91,13 @@ EN: dict[str, str] = {
     "ui.click_to_append": "Click a token to append it yourself.",
     "ui.predictions_label": "Most probable next tokens",
     "ui.recompute": "Recompute without the cache",
+    "ui.weights_kept": (
+        "weights kept {quantization} in memory (each matrix unpacked only for its product)"
+    ),
+    "ui.weights_folded": (
+        "weights unpacked from {quantization} to float32 once at load (they fit this device's "
+        "memory: faster)"
+    ),
     "ui.backend_wasm": "WebAssembly, {threads} thread(s)",
     "ui.single_threaded": "single-threaded: the page is not cross-origin isolated",
     "ui.load_failed": "could not load the model: {error}",

@@ -76,6 +76,10 @@ ZH: dict[str, str] = {
     "ui.click_to_append": "点击一个词元，亲手把它接到文字后面。",
     "ui.predictions_label": "最可能的下一个词元",
     "ui.recompute": "不用缓存重新计算",
+    "ui.weights_kept": "权重在内存中保持 {quantization}（每个矩阵只在相乘时解包）",
+    "ui.weights_folded": (
+        "权重在加载时一次性从 {quantization} 解包为 float32（本设备内存足够：更快）"
+    ),
     "ui.backend_wasm": "WebAssembly，{threads} 个线程",
     "ui.single_threaded": "单线程：页面没有跨源隔离",
     "ui.load_failed": "无法加载模型：{error}",

@@ -114,6 +114,16 @@ def test_the_forward_pass_and_interaction_targets_hold_on_webassembly_only():
     assert backend_targets(targets, "webgpu") == {"cold_start_ms": 10_000}
 
 
+def test_a_4_gb_device_is_measured_where_it_keeps_the_weights_quantized():
+    from pyexplainer.bench import SMALL_DEVICE, device_runs
+
+    gpt2_small, demo = 124_439_808, 11_500_000
+    assert [key for key, _ in device_runs("wasm", gpt2_small)] == ["wasm", SMALL_DEVICE]
+    assert "deviceMemory" in device_runs("wasm", gpt2_small)[1][1]
+    assert [key for key, _ in device_runs("wasm", demo)] == ["wasm"]  # folds on both
+    assert [key for key, _ in device_runs("webgpu", gpt2_small)] == ["webgpu"]
+
+
 def test_a_latency_holds_page_and_wall_time_each_against_the_target():
     redraws = [{"page_ms": 40.0, "wall_ms": 90.0}, {"page_ms": 60.0, "wall_ms": 130.0}]
     assert latency(redraws, 100) == {

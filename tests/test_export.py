@@ -20,9 +20,10 @@ from tests.gpt2_reference import reference_forward
 PROMPT = [464, 3290, 318, 257, 1310, 1110, 286, 262, 2050, 13, 632, 1110]  # 12 GPT-2 ids
 
 # Operators onnxruntime-web runs on WebAssembly (the CPU kernels, "full ONNX operator coverage")
-# and, for the same list, on WebGPU (js/web/docs/webgpu-operators.md); the only contrib ones are
-# the two quantized kernels (in onnxruntime-web 1.29's WebAssembly binaries and WebGPU).
-CONTRIB_OPERATORS = {"MatMulNBits", "GatherBlockQuantized"}
+# and, for the same list, on WebGPU (js/web/docs/webgpu-operators.md); the quantized graphs add
+# DequantizeLinear and one contrib operator, GatherBlockQuantized (in onnxruntime-web 1.29's
+# WebAssembly binaries and WebGPU).
+QUANTIZED_OPERATORS = {"DequantizeLinear", "GatherBlockQuantized"}
 WEB_OPERATORS = {
     "Add",
     "Concat",
@@ -128,7 +129,7 @@ def test_manifest_records_files_config_and_fidelity(tiny_int4):
     quantization = manifest["quantization"]
     assert quantization["weights"] == "int4" and quantization["block_size"] == TINY_BLOCK
     assert quantization["embedding_block_size"] == TINY["n_embd"]
-    assert set(quantization["runs"]) == {"browser", "cpython"}
+    assert set(quantization["runs"]) == {"browser_webassembly", "browser_webgpu", "cpython"}
     assert set(manifest["outputs"]) == {*TRACE_OUTPUTS, *LENS_OUTPUTS}
     assert manifest["outputs"]["q"]["shape"] == [2, 4, "T", 8]
     for name, record in manifest["files"].items():

@@ -1,67 +1,91 @@
-"""Quantized storage kept quantized at run time: the MatMulNBits / GatherBlockQuantized layout
-against the tests' own dequantization and the originals, the kernels against the loop reference,
-the per-block scale choice, the fidelity gate, sizes, and bad quantization options."""
+"""Quantized storage: the DequantizeLinear / GatherBlockQuantized layouts against the tests' own
+reading of them (the ONNX spec's) and the originals, the graph against the loop reference on
+those weights, kept quantized and folded at load alike, the per-block scale choice, the fidelity
+gate, sizes, and bad quantization options."""
 
 import json
 
 import numpy as np
 import onnx
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
 from export.fidelity import gate_failures, pooled
-from export.quantize import SCALE_FRACTIONS, quantize_rows
+from export.quantize import SCALE_FRACTIONS, quantize_blocks
 from pyexplainer.core.generation import forward
 from pyexplainer.core.trace import TRACE_OUTPUTS
 from pyexplainer.model_dir import open_model_dir
 from tests.conftest import TINY, TINY_BLOCK, tiny_weights
 from tests.gpt2_reference import reference_forward
-from tests.test_export import PROMPT, WEB_OPERATORS, bad_checkpoint, run_export
+from tests.test_export import (
+    PROMPT,
+    QUANTIZED_OPERATORS,
+    WEB_OPERATORS,
+    bad_checkpoint,
+    run_export,
+)
 
-CONTRIB_OPERATORS = {"MatMulNBits", "GatherBlockQuantized"}
+
+def signed_values(t: onnx.TensorProto) -> np.ndarray:
+    """An int4 or int8 initializer's values, read from its raw bytes as the ONNX spec lays them
+    out: int4 two's complement, two to a byte, the first in the low nibble."""
+    raw = np.frombuffer(t.raw_data, dtype=np.uint8)
+    if t.data_type == TensorProto.INT8:
+        return raw.view(np.int8).astype(np.int64).reshape(t.dims)
+    assert t.data_type == TensorProto.INT4
+    nibbles = np.empty(2 * raw.size, dtype=np.int64)
+    nibbles[0::2], nibbles[1::2] = raw & 15, raw >> 4
+    return np.where(nibbles > 7, nibbles - 16, nibbles)[: int(np.prod(t.dims))].reshape(t.dims)
 
 
-def unpacked_codes(codes: np.ndarray, bits: int) -> np.ndarray:
-    """uint8 (R, blocks, bytes) -> the signed values (R, blocks, block), low nibble first."""
-    if bits == 8:
-        return codes.astype(np.int64) - 128
-    values = np.empty((*codes.shape[:2], codes.shape[2] * 2), dtype=np.int64)
-    values[..., 0::2], values[..., 1::2] = codes & 15, codes >> 4
-    return values - 8
+def embedding_rows(codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """uint8 codes (V, D/b, b), zero point 128, scales (V, D/b) -> (V, D)."""
+    return ((codes.astype(np.int64) - 128) * scales[..., None]).reshape(len(codes), -1)
+
+
+def matrix_weights(model: onnx.ModelProto) -> dict[str, np.ndarray]:
+    """Each linear layer's weight (K, N) as its DequantizeLinear defines it: code * the scale of
+    its block of `block_size` rows."""
+    raw = {t.name: t for t in model.graph.initializer}
+    weights = {}
+    for node in model.graph.node:
+        if node.op_type != "DequantizeLinear" or node.input[0] == "wte.codes":
+            continue
+        block = helper_attr(node, "block_size")
+        assert helper_attr(node, "axis") == 0 and len(node.input) == 2  # no zero point: 0
+        q = signed_values(raw[node.input[0]])  # (K, N)
+        scales = numpy_helper.to_array(raw[node.input[1]])  # (K/b, N)
+        weights[node.input[0].removesuffix(".codes")] = q * np.repeat(scales, block, axis=0)
+    return weights
 
 
 def dequantized_weights(onnx_path) -> dict[str, np.ndarray]:
-    """The weights a quantized model computes with, read from its graph as MatMulNBits and
-    GatherBlockQuantized define them: (code - zero point) * the block's scale."""
-    from onnx import helper, numpy_helper
-
+    """The weights a quantized model computes with, read from its graph as DequantizeLinear and
+    GatherBlockQuantized define them."""
     model = onnx.load(str(onnx_path))
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    weights = {}
-    for node in model.graph.node:
-        if node.op_type != "MatMulNBits":
-            continue
-        bits = next(helper.get_attribute_value(a) for a in node.attribute if a.name == "bits")
-        codes, scales = inits[node.input[1]], inits[node.input[2]]  # (N, K/b, .), (N, K/b)
-        rows = (unpacked_codes(codes, bits) * scales[..., None]).reshape(codes.shape[0], -1)
-        name = node.input[1].removesuffix(".codes")
-        weights["wte.weight" if name == "wte" else name] = rows if name == "wte" else rows.T
-    codes, scales = inits["wpe.codes"], inits["wpe.scales"]  # 8-bit, read by a gather
-    weights["wpe.weight"] = (unpacked_codes(codes, 8) * scales[..., None]).reshape(len(codes), -1)
+    weights = matrix_weights(model)
+    for name in ("wte", "wpe"):  # 8-bit rows, read by a gather (and wte by the output layer)
+        weights[name + ".weight"] = embedding_rows(inits[name + ".codes"], inits[name + ".scales"])
     for name in tiny_weights():
         weights.setdefault(name, inits.get(name))
     return weights
 
 
+@pytest.mark.parametrize("fold", [False, True], ids=["kept quantized", "folded at load"])
 @pytest.mark.parametrize("quantize", ["int4", "int8"])
-def test_quantized_model_computes_gpt2_with_its_dequantized_weights(quantize, tiny_int4, tiny_int8):
-    """Exact, not statistical: every trace tensor of the model, run on its MatMulNBits and
-    GatherBlockQuantized kernels as the page runs it, is the loop reference's on the weights
-    its codes stand for; a wrong block layout or scale on any matrix fails."""
+def test_quantized_model_computes_gpt2_with_its_dequantized_weights(
+    quantize, fold, tiny_int4, tiny_int8
+):
+    """Exact, not statistical: every trace tensor of the model, its weights kept quantized as a
+    small device's page runs it or folded into float32 at load as CPython and a large device
+    run it, is the loop reference's on the weights its codes stand for; a wrong block layout,
+    sign or scale on any matrix fails."""
     from pyexplainer.runtime.ort_cpython import OrtRunner
 
     folder = {"int4": tiny_int4, "int8": tiny_int8}[quantize]
-    kernels = OrtRunner((folder / "model.onnx").read_bytes(), float_weights=False)
-    trace = forward(kernels, open_model_dir(folder).manifest.config, PROMPT)
+    runner = OrtRunner((folder / "model.onnx").read_bytes(), fold_weights=fold)
+    trace = forward(runner, open_model_dir(folder).manifest.config, PROMPT)
     weights = dequantized_weights(folder / "model.onnx")
     expected = reference_forward(PROMPT, weights, TINY["n_layer"], TINY["n_head"])
     for name in [n for n in TRACE_OUTPUTS if not n.startswith(("present_", "last_logits"))]:
@@ -69,20 +93,38 @@ def test_quantized_model_computes_gpt2_with_its_dequantized_weights(quantize, ti
     np.testing.assert_allclose(trace.last_logits, expected["logits"][-1], rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("quantize", ["int4", "int8"])
-def test_cpython_float_matmuls_compute_what_the_kernels_compute(quantize, tiny_int4, tiny_int8):
-    """CPython runs each 8-bit MatMulNBits as a float MatMul (for speed): the same numbers as
-    the quantized kernels the page runs."""
-    from pyexplainer.runtime.ort_cpython import OrtRunner
+def test_folding_at_load_leaves_no_dequantize_and_kept_leaves_every_one(tiny_int4, tmp_path):
+    """The session option really folds (else "folded" would run the kept graph at its speed),
+    and without it nothing is folded (else "kept" would hold float32 copies)."""
+    import onnxruntime as ort
 
-    folder = {"int4": tiny_int4, "int8": tiny_int8}[quantize]
-    model = open_model_dir(folder)
-    kernels = OrtRunner((folder / "model.onnx").read_bytes(), float_weights=False)
-    c = model.manifest.config
-    fast, exact = forward(model.run, c, PROMPT), forward(kernels, c, PROMPT)
-    for name in ("token_embedding", "position_embedding", "mlp_out", "residual"):
-        np.testing.assert_allclose(getattr(fast, name), getattr(exact, name), atol=1e-5)
-    np.testing.assert_allclose(fast.last_logits, exact.last_logits, atol=1e-4)
+    from pyexplainer.runtime.weights import FOLD_OPTION
+
+    def optimized_ops(fold: bool) -> list[str]:
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.optimized_model_filepath = str(tmp_path / f"fold-{fold}.onnx")
+        if fold:
+            options.add_session_config_entry(*FOLD_OPTION)
+        ort.InferenceSession(str(tiny_int4 / "model.onnx"), options)
+        return [n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node]
+
+    exported = [n.op_type for n in onnx.load(str(tiny_int4 / "model.onnx")).graph.node]
+    dequantizes = exported.count("DequantizeLinear")
+    assert dequantizes == 4 * TINY["n_layer"] + 1  # c_attn, c_proj, c_fc, c_proj; the output
+    assert optimized_ops(fold=False).count("DequantizeLinear") == dequantizes
+    folded = optimized_ops(fold=True)
+    assert "DequantizeLinear" not in folded and "GatherBlockQuantized" in folded
+
+
+def test_the_device_memory_rule_folds_gpt2_small_on_8_gb_not_on_4():
+    from pyexplainer.runtime.weights import folds_weights
+
+    gpt2_small, demo = 124_439_808, 11_500_000
+    assert folds_weights(gpt2_small, 8, "wasm") and not folds_weights(gpt2_small, 4, "wasm")
+    assert not folds_weights(gpt2_small, None, "wasm")  # the browser does not say: small
+    assert folds_weights(demo, 1, "wasm") and folds_weights(demo, None, "wasm")
+    assert folds_weights(gpt2_small, 2, "webgpu")  # no int4 DequantizeLinear on WebGPU
 
 
 @pytest.mark.parametrize("quantize", ["int4", "int8"])
@@ -92,28 +134,20 @@ def test_no_float32_weight_matrix_remains(quantize, tiny_int4, tiny_int8, tiny_f
     model = onnx.load(str(folder / "model.onnx"))
     d = TINY["n_embd"]
     for t in model.graph.initializer:
-        if t.data_type == onnx.TensorProto.FLOAT:
+        if t.data_type == TensorProto.FLOAT:
             assert t.name.endswith(".scales") or np.prod(t.dims) <= 4 * d, t.name
-    codes = {t.name: t for t in model.graph.initializer if t.name.endswith(".codes")}
-    assert {"wte.codes", "wpe.codes", "h.0.attn.c_attn.weight.codes"} <= set(codes)
-    assert all(t.data_type == onnx.TensorProto.UINT8 for t in codes.values())
+    codes = {t.name: t.data_type for t in model.graph.initializer if t.name.endswith(".codes")}
+    matrix_type = {"int4": TensorProto.INT4, "int8": TensorProto.INT8}[quantize]
+    assert codes.pop("wte.codes") == codes.pop("wpe.codes") == TensorProto.UINT8
+    assert set(codes.values()) == {matrix_type} and len(codes) == 4 * TINY["n_layer"]
     ops = {n.op_type for n in model.graph.node}
-    assert CONTRIB_OPERATORS <= ops and ops <= WEB_OPERATORS | CONTRIB_OPERATORS
-    assert "Gemm" not in ops  # the tied output layer reads wte's codes, not a float copy
+    assert QUANTIZED_OPERATORS <= ops and ops <= WEB_OPERATORS | QUANTIZED_OPERATORS
     readers = [n.op_type for n in model.graph.node if "wte.codes" in n.input]
-    assert sorted(readers) == ["GatherBlockQuantized", "MatMulNBits"]  # stored once, read twice
-    bits = {
-        helper_attr(n, "bits")
-        for n in model.graph.node
-        if n.op_type == "MatMulNBits" and n.input[1] != "wte.codes"
-    }
-    assert bits == {int(quantize[3:])}
+    assert sorted(readers) == ["DequantizeLinear", "GatherBlockQuantized"]  # stored once
     assert (folder / "model.onnx").stat().st_size < 0.3 * (tiny_fp32 / "model.onnx").stat().st_size
 
 
 def helper_attr(node, name: str):
-    from onnx import helper
-
     return next(helper.get_attribute_value(a) for a in node.attribute if a.name == name)
 
 
@@ -121,17 +155,14 @@ def helper_attr(node, name: str):
 def test_int4_codes_restore_the_originals_within_half_a_step(tiny_int4, name):
     """Block-wise along the reduction axis: block b of output column n holds w[16b:16b+16, n]
     (a square matrix too, where a transposed layout would still run)."""
-    from onnx import numpy_helper
-
-    inits = {
-        t.name: numpy_helper.to_array(t)
-        for t in onnx.load(str(tiny_int4 / "model.onnx")).graph.initializer
-    }
+    model = onnx.load(str(tiny_int4 / "model.onnx"))
+    inits = {t.name: t for t in model.graph.initializer}
     original = tiny_weights()[name]  # (K, N)
-    codes, scales = inits[name + ".codes"], inits[name + ".scales"]
-    assert codes.shape == (original.shape[1], original.shape[0] // TINY_BLOCK, TINY_BLOCK // 2)
-    restored = (unpacked_codes(codes, 4) * scales[..., None]).reshape(len(codes), -1).T  # (K, N)
-    step = np.repeat(scales.T, TINY_BLOCK, axis=0)  # (K, N): the scale of each value's block
+    scales = numpy_helper.to_array(inits[name + ".scales"])  # (K/b, N)
+    assert tuple(inits[name + ".codes"].dims) == original.shape
+    assert scales.shape == (original.shape[0] // TINY_BLOCK, original.shape[1])
+    restored = matrix_weights(model)[name]  # (K, N)
+    step = np.repeat(scales, TINY_BLOCK, axis=0)  # (K, N): the scale of each value's block
     clipped = np.abs(original) > 7.5 * step  # the largest values a chosen scale may clip
     assert np.all(np.abs(restored - original)[~clipped] <= step[~clipped] / 2 + 1e-7)
     assert clipped.mean() < 0.05
@@ -202,7 +233,7 @@ def test_each_block_keeps_the_candidate_scale_with_the_least_squared_error(bits)
     rng = np.random.default_rng(3)
     w = (rng.standard_normal((6, 64)) * rng.uniform(0.01, 1, (6, 1))).astype(np.float32)
     w[0, 5] = -4.0  # an outlier
-    codes, scales = quantize_rows(w, bits, 16)  # (6, 4, .), (6, 4)
+    codes, scales = quantize_blocks(w, bits, 16)  # (6, 4, 16), (6, 4)
     qmax = 2 ** (bits - 1) - 1
     for r in range(6):
         for b in range(4):
@@ -215,6 +246,9 @@ def test_each_block_keeps_the_candidate_scale_with_the_least_squared_error(bits)
             best = min(errors, key=errors.get)
             assert scales[r, b] == pytest.approx(best, rel=1e-6)
             assert scales[r, b] <= np.abs(block).max() / qmax * (1 + 1e-6)
+    np.testing.assert_array_equal(
+        codes, np.clip(np.rint(w.reshape(6, 4, 16) / scales[..., None]), -qmax - 1, qmax)
+    )
     if bits == 4:  # 16 levels: the outlier's block is better clipped
         assert scales[0, 0] < np.abs(w[0, :16]).max() / qmax
 

@@ -24,23 +24,26 @@ export async function capabilities() {
   };
 }
 
-/** An inference session for the model bytes (Uint8Array): {session, ort, backend, threads, note,
- *  noteDetail}. WebGPU is tried alone, so that `backend` says what really runs; if it fails,
- *  WebAssembly. note says why not WebGPU ("", "no_webgpu", "webgpu_failed": the page words it in
- *  its language) and noteDetail is the browser's own error text. */
-export async function createSession(modelBytes, preferWebGPU) {
+/** An inference session for the model bytes (Uint8Array): {session, ort, backend, threads,
+ *  folded, note, noteDetail}. WebGPU is tried alone, so that `backend` says what really runs; if
+ *  it fails, WebAssembly. fold: {webgpu, wasm} booleans, whether to turn the quantized weights
+ *  into float32 at load on each backend (pyexplainer/runtime/weights.py decides); `folded` says
+ *  what was done. note says why not WebGPU ("", "no_webgpu", "webgpu_failed": the page words it
+ *  in its language) and noteDetail is the browser's own error text. */
+export async function createSession(modelBytes, preferWebGPU, fold) {
   const caps = await capabilities();
   if (preferWebGPU && caps.webgpu) {
     try {
-      return await sessionOn("webgpu", modelBytes, caps, "");
+      return await sessionOn("webgpu", modelBytes, caps, fold.webgpu, "");
     } catch (error) {
-      return await sessionOn("wasm", modelBytes, caps, "webgpu_failed", String(error?.message ?? error));
+      const detail = String(error?.message ?? error);
+      return await sessionOn("wasm", modelBytes, caps, fold.wasm, "webgpu_failed", detail);
     }
   }
-  return await sessionOn("wasm", modelBytes, caps, caps.webgpu ? "" : "no_webgpu");
+  return await sessionOn("wasm", modelBytes, caps, fold.wasm, caps.webgpu ? "" : "no_webgpu");
 }
 
-async function sessionOn(backend, modelBytes, caps, note, noteDetail = "") {
+async function sessionOn(backend, modelBytes, caps, folded, note, noteDetail = "") {
   const ort = await import(ORT_DIR + (backend === "webgpu" ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs"));
   ort.env.wasm.wasmPaths = ORT_DIR;
   ort.env.wasm.numThreads = caps.threads ? Math.min(4, caps.cores) : 1;
@@ -48,8 +51,10 @@ async function sessionOn(backend, modelBytes, caps, note, noteDetail = "") {
     executionProviders: [backend],
     // no kernel fusion: the same arithmetic as pyexplainer's CPython runtime
     graphOptimizationLevel: "basic",
+    // constant folding turns each DequantizeLinear of the weights into float32, once
+    ...(folded ? { extra: { session: { disable_quant_qdq: "1" } } } : {}),
   });
-  return { session, ort, backend, threads: ort.env.wasm.numThreads, note, noteDetail };
+  return { session, ort, backend, threads: ort.env.wasm.numThreads, folded, note, noteDetail };
 }
 
 /** Run one pass. inputs: {name: {type: "int64" | "float32", data: BigInt64Array |

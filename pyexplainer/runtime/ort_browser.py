@@ -15,6 +15,9 @@ import numpy as np
 from pyodide.ffi import to_js
 
 from pyexplainer.core.trace import dtype_of
+from pyexplainer.runtime.weights import folds_weights
+
+BACKENDS = ("wasm", "webgpu")
 
 
 @dataclasses.dataclass
@@ -23,18 +26,26 @@ class BrowserRunner:
     handle: object  # what bridge.createSession returned
     backend: str  # "webgpu" or "wasm": what really runs
     threads: int
+    folded: bool  # the quantized weights turned into float32 at load (runtime/weights.py)
     note: str  # why not WebGPU, when it is not: "", "no_webgpu" or "webgpu_failed" (ui.* keys)
     note_detail: str  # the browser's own words for why WebGPU failed
 
     @classmethod
-    async def create(cls, bridge, model, *, prefer_webgpu: bool = True):
-        """model: the ONNX file as a JS Uint8Array (the page streams it there, see app.py)."""
-        handle = await bridge.createSession(model, prefer_webgpu)
+    async def create(cls, bridge, model, parameters: int, *, prefer_webgpu: bool = True):
+        """model: the ONNX file as a JS Uint8Array (the page streams it there, see app.py), of a
+        model with `parameters` weights."""
+        memory = getattr(js.navigator, "deviceMemory", None)  # GiB; Chromium only
+        memory = float(memory) if isinstance(memory, int | float) else None
+        fold = {backend: folds_weights(parameters, memory, backend) for backend in BACKENDS}
+        handle = await bridge.createSession(
+            model, prefer_webgpu, to_js(fold, dict_converter=js.Object.fromEntries)
+        )
         return cls(
             bridge,
             handle,
             str(handle.backend),
             int(handle.threads),
+            bool(handle.folded),
             str(handle.note),
             str(handle.noteDetail),
         )

@@ -6,18 +6,18 @@ from pathlib import Path
 
 import numpy as np
 
-from pyexplainer.runtime.float_weights import with_float_8bit_matmuls
+from pyexplainer.runtime.weights import FOLD_OPTION
 
 
 class OrtRunner:
     """A `RunModel` (see core.generation) backed by an onnxruntime InferenceSession."""
 
     def __init__(
-        self, model: bytes | Path, *, threads: int | None = None, float_weights: bool = True
+        self, model: bytes | Path, *, threads: int | None = None, fold_weights: bool = True
     ):
-        """float_weights: run each 8-bit MatMulNBits as a float MatMul on its weight dequantized
-        once at load (runtime/float_weights.py: the same numbers, at float speed); False runs
-        every quantized kernel as the page does."""
+        """fold_weights: turn each DequantizeLinear of the weights into its float32 matrix once
+        at load (runtime/weights.py: the same numbers, at float speed); False unpacks them on
+        every pass, as the page does on a small device."""
         import onnxruntime as ort  # imported here: the package itself needs only numpy
 
         options = ort.SessionOptions()
@@ -28,9 +28,9 @@ class OrtRunner:
         if threads:
             options.intra_op_num_threads = threads
         options.log_severity_level = 3
+        if fold_weights:
+            options.add_session_config_entry(*FOLD_OPTION)
         data = model.read_bytes() if isinstance(model, Path) else model
-        if float_weights:
-            data = with_float_8bit_matmuls(data)
         self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         self.output_names = [o.name for o in self.session.get_outputs()]
 
