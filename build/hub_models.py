@@ -30,7 +30,7 @@ import shutil
 import sys
 from pathlib import Path
 
-import make_site  # noqa: E402  (build/ is sys.path[0] when run as a script)
+import make_site  # build/ is sys.path[0] when run as a script
 from make_site import BuildError, default_cache, demo_model, files_sha256, usable_export
 from third_party import PinError
 
