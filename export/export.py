@@ -32,8 +32,8 @@ from pyexplainer import __version__
 from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.trace import MODEL_INPUTS, MODEL_OUTPUTS, dtype_of
 from pyexplainer.manifest import MANIFEST_FORMAT, MODEL_FILE, file_record
-from pyexplainer.runtime.float_weights import RUNTIMES
 from pyexplainer.runtime.ort_cpython import OrtRunner
+from pyexplainer.runtime.weights import RUNTIMES
 
 QUANTIZATION_SCHEMES = {
     "int4": "attention and MLP matrices 4-bit, the token and position embeddings (the token "
