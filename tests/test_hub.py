@@ -84,9 +84,7 @@ def small_tokenizer() -> dict[str, bytes]:
     header, *merges = (VOCAB_DIR / "merges.txt").read_text(encoding="utf-8").splitlines()
     merges = merges[: SMALL["vocab_size"] - 256]
     small = {token: i for token, i in vocab.items() if i < SMALL["vocab_size"]}
-    assert [small_token for small_token in merges] and all(
-        vocab[m.replace(" ", "")] == 256 + i for i, m in enumerate(merges)
-    )
+    assert all(vocab[m.replace(" ", "")] == 256 + i for i, m in enumerate(merges))
     return {
         "vocab.json": json.dumps(small, ensure_ascii=False).encode(),
         "merges.txt": "\n".join([header, *merges, ""]).encode(),
