@@ -64,7 +64,6 @@ CPYTHON_ONLY = {
     "serve.py",
     "model_dir.py",
     "runtime/ort_cpython.py",
-    "runtime/float_weights.py",
 }
 PYSCRIPT_CONFIG = "pyscript.json"
 BUILD_INFO = "build-info.json"
@@ -299,17 +298,27 @@ def site_files(out: Path) -> dict[str, dict]:
     return {rel: file_record(p.read_bytes()) for rel, p in paths.items() if rel != BUILD_INFO}
 
 
-def service_worker(out: Path, files: dict[str, dict]) -> None:
-    """DIR/sw.js from build/sw.js, named after this build's content (unless web/ has one)."""
-    if "sw.js" in files:
-        return
+BUILD_ID_MARK = "__BUILD_ID__"  # in web/index.html's meta and build/sw.js
+
+
+def stamp_build(out: Path, files: dict[str, dict]) -> str:
+    """The build's id, a digest of every file (names and sha256, before stamping), written in
+    place of BUILD_ID_MARK into DIR/index.html (the page knows its build) and DIR/sw.js, made
+    from build/sw.js unless web/ has its own (the worker's cache is named after it)."""
     build_id = sha256_hex(json.dumps(files, sort_keys=True).encode())[:16]
-    text = SERVICE_WORKER.read_text(encoding="utf-8").replace("__BUILD_ID__", build_id)
-    write(out, "sw.js", text.encode())
-    files["sw.js"] = file_record(text.encode())
+    templates = {"index.html": out / "index.html"} if "index.html" in files else {}
+    if "sw.js" not in files:
+        templates["sw.js"] = SERVICE_WORKER
+    for rel, template in templates.items():
+        data = template.read_text(encoding="utf-8").replace(BUILD_ID_MARK, build_id).encode()
+        write(out, rel, data)
+        files[rel] = file_record(data)
+    return build_id
 
 
-def build_info(out: Path, files: dict[str, dict], third: dict, models: list[dict]) -> dict:
+def build_info(
+    out: Path, build_id: str, files: dict[str, dict], third: dict, models: list[dict]
+) -> dict:
     groups = {"runtime": 0, "app": 0, "models": 0}
     runtime = tuple(f"{e['folder']}/" for e in third.values())
     for rel, entry in files.items():
@@ -318,6 +327,7 @@ def build_info(out: Path, files: dict[str, dict], third: dict, models: list[dict
         else:
             groups["runtime" if rel.startswith(runtime) else "app"] += entry["bytes"]
     info = {
+        "build": build_id,
         "pyexplainer": __version__,
         "third_party": third,
         "models": [m["name"] for m in models],
@@ -360,8 +370,8 @@ def make_site(
         third = copy_third_party(tmp, cache / "third_party", lock)
         pyscript_config(tmp, py_files, lock)
         files = site_files(tmp)
-        service_worker(tmp, files)
-        info = build_info(tmp, files, third, summaries)
+        build_id = stamp_build(tmp, files)
+        info = build_info(tmp, build_id, files, third, summaries)
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)

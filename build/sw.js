@@ -4,10 +4,24 @@
 // 1. Cross-origin isolation: every response it hands the page carries COOP/COEP/CORP, so
 //    SharedArrayBuffer (onnxruntime-web threads) works after the page has reloaded once under it.
 // 2. Offline: the shell and every same-origin file the page fetched are kept in a cache named
-//    after the build, so the next visit works with the server gone. A new build is a new sw.js,
-//    hence a new cache; the old one is deleted when the new worker activates.
+//    after the build, so the next visit works with the server gone.
+// Redeploys never mix two builds. A page is always asked of the server first (the cache answers
+// only offline), so a new deploy is what the next visit opens; its build id (index.html's
+// <meta name="pyexplainer-build">) tells every worker which build that tab runs, and each tab's
+// files come from that build's cache or from the server, never from another build's cache. What
+// this worker fetches for a newer build's tab goes into that build's cache, which the newer
+// worker keeps when it activates; it deletes every other build's cache. Nothing is read from the
+// browser's HTTP cache, which may hold files of an earlier deploy.
 const BUILD_ID = "__BUILD_ID__";
-const CACHE = `pyexplainer-${BUILD_ID}`;
+const CACHE = cacheOf(BUILD_ID);
+const BUILD_META = /<meta name="pyexplainer-build" content="([0-9a-f]+)">/;
+const builds = new Map(); // tab (client id) -> the build it runs, when not this worker's
+const deployed = new Set(); // builds the server sent a page of: a newer deploy, not an older tab
+
+function cacheOf(build) {
+  return `pyexplainer-${build}`;
+}
+
 const ISOLATION = {
   "Cross-Origin-Opener-Policy": "same-origin",
   "Cross-Origin-Embedder-Policy": "require-corp",
@@ -22,7 +36,8 @@ const SHELL = ["./", "./index.html", "./boot.mjs", "./style.css", "./pyscript/co
 self.addEventListener("install", (event) => {
   event.waitUntil(
     (async () => {
-      await (await caches.open(CACHE)).addAll(SHELL);
+      const fresh = SHELL.map((url) => new Request(url, { cache: "reload" }));
+      await (await caches.open(CACHE)).addAll(fresh);
       await self.skipWaiting();
     })(),
   );
@@ -39,8 +54,20 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+// A tab says which build it runs (web/boot.mjs, when it starts and when a new worker takes it
+// over); the answer is this worker's build: a tab of an older build then offers a reload.
+self.addEventListener("message", (event) => {
+  const build = event.data?.pyexplainerBuild;
+  if (typeof build !== "string" || !event.source) return;
+  if (build === BUILD_ID) builds.delete(event.source.id);
+  else builds.set(event.source.id, build);
+  event.source.postMessage({ pyexplainerWorkerBuild: BUILD_ID });
+});
+
 function isolated(response) {
-  if (response.type === "opaque" || response.status === 0) return response;
+  if (response.type === "opaque" || response.type === "opaqueredirect" || response.status === 0) {
+    return response;
+  }
   const headers = new Headers(response.headers);
   for (const [name, value] of Object.entries(ISOLATION)) headers.set(name, value);
   return new Response(response.body, {
@@ -50,17 +77,53 @@ function isolated(response) {
   });
 }
 
-async function cacheFirst(event) {
-  const request = event.request;
-  const cache = await caches.open(CACHE);
-  const cached = await cache.match(request, { ignoreSearch: request.mode === "navigate" });
-  if (cached) return isolated(cached);
-  const response = await fetch(request);
+function fromServer(request) {
+  return fetch(request, { cache: "no-cache" }); // revalidated: never an earlier deploy's copy
+}
+
+function store(event, cacheName, request, response) {
   if (response.status === 200 && response.type === "basic") {
-    // Cache in the background: the page reads the body as it arrives (its progress bar), and a
-    // full quota only costs the offline copy, never this download.
-    event.waitUntil(cache.put(request, response.clone()).catch(() => {}));
+    // In the background: the page reads the body as it arrives (its progress bar), and a full
+    // quota only costs the offline copy, never this download.
+    const copy = response.clone();
+    event.waitUntil(
+      caches.open(cacheName).then((cache) => cache.put(request, copy)).catch(() => {}),
+    );
   }
+}
+
+async function page(event) {
+  const request = event.request;
+  let response;
+  try {
+    response = await fromServer(request);
+  } catch (offline) {
+    const cached = await (await caches.open(CACHE)).match(request, { ignoreSearch: true });
+    if (cached) return isolated(cached);
+    throw offline;
+  }
+  const build = response.ok ? (await response.clone().text()).match(BUILD_META)?.[1] : undefined;
+  if (build && build !== BUILD_ID) deployed.add(build);
+  if (build && event.resultingClientId) {
+    if (build === BUILD_ID) builds.delete(event.resultingClientId);
+    else builds.set(event.resultingClientId, build);
+  }
+  store(event, cacheOf(build || BUILD_ID), request, response);
+  return isolated(response);
+}
+
+async function file(event) {
+  const request = event.request;
+  const build = builds.get(event.clientId) || BUILD_ID;
+  const name = cacheOf(build);
+  if (build === BUILD_ID || (await caches.has(name))) {
+    const cached = await (await caches.open(name)).match(request);
+    if (cached) return isolated(cached);
+  }
+  const response = await fromServer(request);
+  // a tab of an older build whose cache is gone gets the server's file but keeps no copy (it
+  // was offered a reload); the rest is kept in the cache of the build that asked
+  if (build === BUILD_ID || deployed.has(build)) store(event, name, request, response);
   return isolated(response);
 }
 
@@ -68,5 +131,5 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) return;
   if (request.headers.has("range")) return; // partial responses cannot be cached
-  event.respondWith(cacheFirst(event));
+  event.respondWith(request.mode === "navigate" ? page(event) : file(event));
 });

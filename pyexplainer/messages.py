@@ -98,6 +98,8 @@ EN: dict[str, str] = {
         "weights unpacked from {quantization} to float32 once at load (they fit this device's "
         "memory: faster)"
     ),
+    "ui.new_version": "A new version of this site is ready.",
+    "ui.reload": "Reload",
     "ui.backend_wasm": "WebAssembly, {threads} thread(s)",
     "ui.single_threaded": "single-threaded: the page is not cross-origin isolated",
     "ui.load_failed": "could not load the model: {error}",

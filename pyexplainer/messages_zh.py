@@ -80,6 +80,8 @@ ZH: dict[str, str] = {
     "ui.weights_folded": (
         "权重在加载时一次性从 {quantization} 解包为 float32（本设备内存足够：更快）"
     ),
+    "ui.new_version": "本网站有新版本了。",
+    "ui.reload": "重新加载",
     "ui.backend_wasm": "WebAssembly，{threads} 个线程",
     "ui.single_threaded": "单线程：页面没有跨源隔离",
     "ui.load_failed": "无法加载模型：{error}",

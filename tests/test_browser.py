@@ -36,14 +36,20 @@ CACHED_PATHS = (
 class Student:
     """One browser tab on the site, and every request it made."""
 
-    def __init__(self, browser, url, *, init_script: str = "", **context_options):
-        self.context = browser.new_context(
+    def __init__(self, browser, url, *, init_script: str = "", context=None, **context_options):
+        """A fresh context, or `context` (the same browser profile: its service worker and
+        storage)."""
+        self.context = context or browser.new_context(
             viewport={"width": 1280, "height": 800}, **context_options
         )
         if init_script:  # runs in the page before any of its own scripts
             self.context.add_init_script(init_script)
         self.requests: list[str] = []  # the page's and its service worker's
         self.context.on("request", lambda r: self.requests.append(r.url))
+        self.visit(url)
+
+    def visit(self, url: str) -> None:
+        """A new tab on `url` in this context, until the page is ready or says why not."""
         self.page = self.context.new_page()
         self.console: list[str] = []  # what the page wrote to the browser console
         self.page.on("console", lambda m: self.console.append(m.text))

@@ -11,9 +11,35 @@ function fail(message) {
   if (document.readyState !== "loading") status().textContent = message;
 }
 
+// This page's build (make_site.py writes it into index.html): the service worker serves each
+// tab its own build's files (build/sw.js), and a tab that a newer build's worker takes over
+// shows the "new version" notice with a reload button.
+function followBuilds() {
+  const build = document.querySelector('meta[name="pyexplainer-build"]')?.content;
+  const worker = navigator.serviceWorker;
+  let takenOver = false;
+  const tell = () => worker.controller?.postMessage({ pyexplainerBuild: build });
+  worker.addEventListener("message", (event) => {
+    const theirs = event.data?.pyexplainerWorkerBuild;
+    if (takenOver && theirs && theirs !== build) showNewVersion();
+  });
+  worker.addEventListener("controllerchange", () => {
+    takenOver = true;
+    tell();
+  });
+  tell();
+}
+
+function showNewVersion() {
+  const notice = document.querySelector('[data-testid="new-version"]');
+  notice.querySelector("button").addEventListener("click", () => location.reload());
+  notice.hidden = false;
+}
+
 async function registerServiceWorker() {
   if (!("serviceWorker" in navigator) || location.protocol === "file:") return;
   try {
+    followBuilds();
     await navigator.serviceWorker.register("./sw.js");
     // a worker that fails to activate must not keep the page waiting
     const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 5000));
