@@ -46,7 +46,13 @@ import third_party  # noqa: E402  (build/ is sys.path[0] when run as a script)
 from third_party import PinError, default_cache, read_lock, sha256_hex  # noqa: E402
 
 from pyexplainer import __version__  # noqa: E402
-from pyexplainer.manifest import ModelFileError, check_file, file_record, parse_manifest  # noqa: E402
+from pyexplainer.manifest import (  # noqa: E402
+    ModelFileError,
+    check_file,
+    file_record,
+    parse_manifest,
+    quantized_fidelity,
+)
 
 WEB = ROOT / "web"
 PACKAGE = ROOT / "pyexplainer"
@@ -203,6 +209,8 @@ def read_model(folder: Path) -> tuple[dict, dict[str, bytes]]:
 
 
 def model_summary(name: str, raw: dict, files: dict[str, bytes]) -> dict:
+    """The model's entry in models/index.json: what the page's model picker shows of it before
+    downloading any of its files (pyexplainer/views/models.py reads it)."""
     summary = {
         "name": name,
         "path": f"models/{name}/",
@@ -211,7 +219,11 @@ def model_summary(name: str, raw: dict, files: dict[str, bytes]) -> dict:
         "parameters": raw.get("parameters"),
         "quantization": raw["quantization"]["weights"],
         "bytes": sum(len(d) for d in files.values()),
+        "fidelity": quantized_fidelity(raw),
     }
+    source = raw.get("source", {})
+    if source.get("kind") == "hugging face hub":  # a local checkpoint's path stays unpublished
+        summary["hub_id"] = source["id"]
     if "training" in raw:
         summary["training"] = raw["training"]
     return summary

@@ -9,7 +9,6 @@ decomposition and sampling take milliseconds.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import traceback
 
@@ -26,16 +25,14 @@ from pyexplainer.core.trace import LENS_OUTPUTS, Trace
 from pyexplainer.manifest import (
     MODEL_FILE,
     TOKENIZER_FILES,
-    ModelFileError,
     check_file,
-    parse_manifest,
+    manifest_from_bytes,
     quantized_fidelity,
 )
-from pyexplainer.messages import LOCALE_NAMES, choose_locale, format_number, text
+from pyexplainer.messages import LOCALE_NAMES, choose_locale, described, format_number, text
 from pyexplainer.runtime.ort_browser import BrowserRunner
 from pyexplainer.ui import experiments, panels, snapshot
 from pyexplainer.ui.dom import document, element, fill, make, options
-from pyexplainer.ui.download import fetch_bytes, fetch_checked_js
 from pyexplainer.ui.locale import (
     browser_languages,
     remember_locale,
@@ -43,6 +40,7 @@ from pyexplainer.ui.locale import (
     translate_page,
 )
 from pyexplainer.ui.matrix import Matrices
+from pyexplainer.ui.models import ModelPicker, release
 from pyexplainer.ui.overview import draw_overview
 from pyexplainer.views.attention import attention_grid, attention_row
 from pyexplainer.views.debugging import debugging
@@ -58,7 +56,13 @@ from pyexplainer.views.layernorm import layer_norm_view
 from pyexplainer.views.logit_lens import logit_lens_view
 from pyexplainer.views.mlp import mlp_view
 from pyexplainer.views.overview import overview
-from pyexplainer.views.permalink import PageState, from_query, state_for_model, to_query
+from pyexplainer.views.permalink import (
+    PageState,
+    from_query,
+    query_model,
+    state_for_model,
+    to_query,
+)
 from pyexplainer.views.predictions import SamplingSettings, output_view
 from pyexplainer.views.residual import residual_view
 from pyexplainer.views.stages import LAYER_NORMS, WHOLE_MODEL_STAGES, parse_stage
@@ -70,12 +74,6 @@ SHOWN_PREDICTIONS = 15
 BUSY_BUTTONS = ("run-button", "generate-button", "recompute-button")  # off while the model runs
 FORM_FIELDS = ("INPUT", "SELECT", "TEXTAREA")
 INDUCTION_HALF = 50  # random tokens the induction pass repeats once (fewer in a short context)
-
-
-def described(error: Exception) -> str:
-    """An error as the status line shows it: "TypeName: message" (the traceback goes to the
-    console)."""
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def set_status(message: str, state: str) -> None:
@@ -116,7 +114,8 @@ class Page:
         self.tour_step = 0
         self.locale = "en"
         self.status_state = "loading"  # a key of ui.status.*, or "error"
-        self.entry: dict = {}  # the model's entry in models/index.json, once loaded
+        self.source = None  # where the running model came from (ui.sources), once loaded
+        self.picker = ModelPicker(self)
         self.caps = None  # what the browser offers (WebGPU, threads), once loaded
         self.runner: BrowserRunner | None = None  # the inference session, once loaded
         self.recompute_values: dict | None = None  # of the last recompute check, shown
@@ -130,41 +129,42 @@ class Page:
 
     # ------------------------------------------------------------------ loading
 
-    async def load(self, model_name: str = "") -> None:
-        """Load model `model_name` of the site (its default when empty)."""
+    async def open_model(self, source) -> None:
+        """Open the model of `source` (ui.sources: the site's, or a folder from disk): its
+        manifest, each file checked against it as it arrives, then the inference session. The
+        page turns to it only once all of that worked: on a failure the running model runs on."""
         self.show_status("loading")
-        self.caps = await self.bridge.capabilities()
-        index = json.loads(await fetch_bytes("models/index.json"))
-        wanted = model_name or index["default"]
-        entry = next((m for m in index["models"] if m["name"] == wanted), None)
-        if entry is None:
-            names = ", ".join(m["name"] for m in index["models"])
-            raise ModelFileError(f"this site has no model {wanted!r} (it has: {names})")
-        self.model_name, self.entry = wanted, entry
-        base = entry["path"]
-        raw_manifest = await fetch_bytes(base + "manifest.json")
-        if hashlib.sha256(raw_manifest).hexdigest() != entry["manifest_sha256"]:
-            raise ModelFileError(
-                f"{base}manifest.json is corrupt: its sha256 differs from models/index.json's"
+        self.caps = self.caps or await self.bridge.capabilities()
+        loading = document.querySelector(".loading")
+        loading.hidden = False
+        try:
+            manifest = manifest_from_bytes(await source.manifest_bytes())
+            files = {name: await self.download(source, manifest, name) for name in TOKENIZER_FILES}
+            model = await self.download(source, manifest, MODEL_FILE, into_js=True)
+            tokenizer = Tokenizer.from_strings(
+                files["vocab.json"].decode("utf-8"), files["merges.txt"].decode("utf-8")
             )
-        self.manifest = parse_manifest(json.loads(raw_manifest))
-        files = {name: await self.download(base, name) for name in TOKENIZER_FILES}
-        model = await self.download(base, MODEL_FILE, into_js=True)
-        self.tokenizer = Tokenizer.from_strings(
-            files["vocab.json"].decode("utf-8"), files["merges.txt"].decode("utf-8")
-        )
-        self.show_status("starting_model")
-        self.runner = await BrowserRunner.create(
-            self.bridge, model, self.manifest.raw["parameters"]
-        )
-        del model  # onnxruntime-web copied it into its own memory: no second copy stays here
+            self.show_status("starting_model")
+            runner = await BrowserRunner.create(
+                self.bridge, model, manifest.raw.get("parameters") or 0
+            )
+            del model  # onnxruntime-web copied it into its own memory: no second copy stays here
+        finally:
+            loading.hidden = self.runner is not None  # the first model's failure stays in view
+        previous, self.runner = self.runner, runner
+        self.manifest, self.tokenizer, self.source = manifest, tokenizer, source
+        self.model_name = source.name or manifest.name
+        self.trace = self.full = self.lens = self.what_if = self.induction = None
+        self.ablation, self.recompute_values = Ablation(), None  # of the other model's parts
+        if previous is not None:
+            release(previous)
         self.show_model_info()
-        document.querySelector(".loading").hidden = True
+        loading.hidden = True
 
-    async def download(self, base: str, name: str, *, into_js: bool = False):
-        """A file of the model folder, checked against the manifest: bytes, or with into_js a
-        JS Uint8Array (for the model, which goes straight to onnxruntime-web)."""
-        total = self.manifest.files[name]["bytes"]
+    async def download(self, source, manifest, name: str, *, into_js: bool = False):
+        """A file of the model, checked against the manifest: bytes, or with into_js a JS
+        Uint8Array (for the model, which goes straight to onnxruntime-web)."""
+        total = manifest.files[name]["bytes"]
         bar, label = element("load-progress"), element("load-label")
         bar.max = total
 
@@ -179,10 +179,10 @@ class Page:
             )
 
         if into_js:
-            return await fetch_checked_js(base + name, name, self.manifest, progress)
-        data = await fetch_bytes(base + name)
+            return await source.read_js(name, manifest, progress)
+        data = await source.read(name)
         progress(len(data))
-        check_file(self.manifest, name, data)  # size and sha256, named in the message
+        check_file(manifest, name, data)  # size and sha256, named in the message
         return data
 
     def show_status(self, state: str) -> None:
@@ -200,11 +200,11 @@ class Page:
             text(
                 "ui.model_info",
                 locale,
-                name=self.entry["name"],
+                name=self.model_name,
                 n_layer=c.n_layer,
                 n_head=c.n_head,
                 n_embd=c.n_embd,
-                parameters_m=self.entry["parameters"] / 1e6,
+                parameters_m=(self.manifest.raw.get("parameters") or 0) / 1e6,
                 quantization=self.manifest.quantization,
                 n_positions=c.n_positions,
             )
@@ -240,6 +240,8 @@ class Page:
         if self.runner.backend == "wasm" and not self.caps.threads:
             backend += text("ui.facts_separator", locale) + text("ui.single_threaded", locale)
         facts.append(text("ui.running_on", locale, backend=backend))
+        if self.source.from_disk:
+            facts.append(text("ui.model_from_disk", locale, folder=self.source.folder or "."))
         if self.manifest.quantization != "fp32":  # runtime/weights.py chose
             facts.append(
                 text(
@@ -322,6 +324,7 @@ class Page:
         self.fill_examples()
         if self.runner is not None:
             self.show_model_info()
+            self.picker.render()
         if self.full is not None:
             self.render()
             if not element("tour").hidden:
@@ -1043,14 +1046,16 @@ async def start(bridge) -> None:
     page = Page(bridge)
     page.set_locale(choose_locale(remembered_locale(), browser_languages()))
     page.bind_locale_switch()
+    search = str(js.location.search)
     try:
-        state = from_query(str(js.location.search))
+        state = from_query(search)
     except ValueError as e:  # a damaged link: say so, and start as a plain visit
         state, broken_link = None, str(e)
     else:
         broken_link = ""
     try:
-        await page.load(state.model if state else "")
+        wanted = state.model if state else query_model(search)
+        unknown = await page.picker.open_first(wanted, ask=not (state and state.embed))
     except Exception as e:
         page.show_error(text("ui.load_failed", page.locale, error=described(e)))
         js.console.error(traceback.format_exc())
@@ -1072,6 +1077,16 @@ async def start(bridge) -> None:
         await page.guarded(lambda: page.restore(state))
     else:
         await page.on_run()
+    if unknown:  # a model this site does not have: the default runs, and the status says so
+        names = [m["name"] for m in page.picker.index["models"]]
+        asked = text(
+            "ui.link_model_missing",
+            page.locale,
+            model=unknown,
+            models=text("ui.list_separator", page.locale).join(names),
+            running=page.model_name,
+        )
+        broken_link = " ".join(filter(None, [asked, broken_link]))
     if broken_link:
         page.show_error(broken_link)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 
 from pyexplainer.config import ModelConfig
 from pyexplainer.core.trace import MODEL_INPUTS, MODEL_OUTPUTS
@@ -58,6 +59,16 @@ def parse_manifest(raw: dict) -> Manifest:
         if name not in files:
             raise ModelFileError(f"manifest.json does not list {name}")
     return Manifest(raw.get("name", "model"), config, quantization, files, raw)
+
+
+def manifest_from_bytes(data: bytes) -> Manifest:
+    """parse_manifest of a manifest.json's bytes, however they arrived; ModelFileError when they
+    are not JSON."""
+    try:
+        raw = json.loads(data)
+    except ValueError as e:  # not UTF-8 either
+        raise ModelFileError(f"manifest.json is not valid JSON ({e})") from e
+    return parse_manifest(raw)
 
 
 def quantized_fidelity(raw: dict) -> dict | None:

@@ -115,6 +115,56 @@ EN: dict[str, str] = {
     "where.mlp": "layer {layer}, {label!r}",
     "where.layernorm": "{which}, layer {layer}, {label!r}",
     "ui.facts_separator": "; ",
+    # ------------------------------------------------------------------ the model picker
+    "ui.status.choose_model": "waiting: choose a model above",
+    "ui.model_from_disk": "opened from your disk (folder {folder}), not from this site",
+    "ui.link_model_missing": (
+        "This link asks for the model “{model}”, which this site does not have (it has: "
+        "{models}): {running} is running instead."
+    ),
+    "models.heading": "Models: choose one, or open one from your disk",
+    "models.list_label": "The models of this site",
+    "models.facts": (
+        "{n_layer} layers, {n_head} heads, d={n_embd}, {parameters_m:.1f}M parameters, "
+        "{quantization} weights, context {n_positions} tokens"
+    ),
+    "models.running": "running",
+    "models.stored": "stored for offline use ({mb:.1f} MB): opens with no download",
+    "models.download": "{mb:.1f} MB to download",
+    "models.use": "Use this model",
+    "models.use_label": "Use the model {model}",
+    "models.training.sources": (
+        "trained by this project on {sources} openly licensed English text sources "
+        "({tokens_m:.1f}M tokens; {seen_m:.1f}M seen in training)"
+    ),
+    "models.training.webtext": (
+        "trained by OpenAI on WebText (about 8 million web pages); published as {hub_id}"
+    ),
+    "models.training.openwebtext": (
+        "distilled from GPT-2 on OpenWebText by Hugging Face; published as {hub_id}"
+    ),
+    "models.open_folder": "Open an exported model folder…",
+    "models.drop": (
+        "…or drop the folder, or its files, anywhere on this page. Nothing is uploaded: the "
+        "files are read inside this tab and checked against their manifest (sizes and sha256), "
+        "as this site's own models are."
+    ),
+    "models.advice.memory": (
+        "{model} needs about {estimate_gb:.1f} GB of memory in this tab, more than this device "
+        "({device_gb:.0f} GB) holds comfortably."
+    ),
+    "models.advice.save_data": (
+        "Your browser asks to save data, and {model} is a {mb:.1f} MB download."
+    ),
+    "models.advice.instead": "Use {model} instead ({mb:.1f} MB)",
+    "models.advice.keep": "Keep {model}",
+    "models.advice.anyway": "Download {model} anyway",
+    "models.not_opened": "{name} was not opened ({error}); {running} keeps running.",
+    "models.folder_not_opened": "The folder was not opened ({error}); {running} keeps running.",
+    "models.view_missing": (
+        "{model} has no {part} ({n_layer} blocks of {n_head} heads): the embedding view is open "
+        "instead."
+    ),
     # ------------------------------------------------------------------ overview
     "overview.title": "The whole model at a glance",
     "overview.legend": (
@@ -731,6 +781,12 @@ def format_number(x: float, locale: str, digits: int = 3, *, percent: bool = Fal
     shown = f"{100 * x if percent else x:,.{digits}f}"
     shown = shown.translate(str.maketrans({",": group, ".": decimal}))  # at once, not in turn
     return shown + ("%" if percent else "")
+
+
+def described(error: Exception) -> str:
+    """An error as the status line shows it: "TypeName: message" (the traceback goes to the
+    console)."""
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def text(key: str, locale: str = "en", **values) -> str:

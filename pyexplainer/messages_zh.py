@@ -97,6 +97,49 @@ ZH: dict[str, str] = {
     "where.mlp": "块 {layer}，{label!r}",
     "where.layernorm": "{which}，块 {layer}，{label!r}",
     "ui.facts_separator": "；",
+    # ------------------------------------------------------------------ the model picker
+    "ui.status.choose_model": "等待：请在上方选择一个模型",
+    "ui.model_from_disk": "从你的磁盘打开（文件夹 {folder}），并非来自本网站",
+    "ui.link_model_missing": (
+        "此链接要求的模型“{model}”本网站没有（网站上有：{models}）：现在运行的是 {running}。"
+    ),
+    "models.heading": "模型：选择一个，或从你的磁盘打开一个",
+    "models.list_label": "本网站的模型",
+    "models.facts": (
+        "{n_layer} 层，{n_head} 个注意力头，d={n_embd}，{parameters_m:.1f}M 个参数，"
+        "{quantization} 权重，上下文 {n_positions} 个词元"
+    ),
+    "models.running": "正在运行",
+    "models.stored": "已存储供离线使用（{mb:.1f} MB）：无需下载即可打开",
+    "models.download": "需下载 {mb:.1f} MB",
+    "models.use": "使用这个模型",
+    "models.use_label": "使用模型 {model}",
+    "models.training.sources": (
+        "由本项目在 {sources} 个开放许可的英文文本来源上训练（{tokens_m:.1f}M 个词元；"
+        "训练中共见过 {seen_m:.1f}M 个）"
+    ),
+    "models.training.webtext": "由 OpenAI 在 WebText（约 800 万个网页）上训练；发布为 {hub_id}",
+    "models.training.openwebtext": (
+        "由 Hugging Face 在 OpenWebText 上从 GPT-2 蒸馏而来；发布为 {hub_id}"
+    ),
+    "models.open_folder": "打开一个导出的模型文件夹…",
+    "models.drop": (
+        "…或把文件夹（或其中的文件）拖放到本页任意位置。不会上传任何内容：文件在本标签页内读取，"
+        "并像本网站自己的模型一样按清单核对（大小和 sha256）。"
+    ),
+    "models.advice.memory": (
+        "{model} 在本标签页中大约需要 {estimate_gb:.1f} GB 内存，超出了这台设备"
+        "（{device_gb:.0f} GB）能轻松容纳的范围。"
+    ),
+    "models.advice.save_data": "你的浏览器要求节省流量，而 {model} 需要下载 {mb:.1f} MB。",
+    "models.advice.instead": "改用 {model}（{mb:.1f} MB）",
+    "models.advice.keep": "继续使用 {model}",
+    "models.advice.anyway": "仍然下载 {model}",
+    "models.not_opened": "没有打开 {name}（{error}）；{running} 继续运行。",
+    "models.folder_not_opened": "没有打开该文件夹（{error}）；{running} 继续运行。",
+    "models.view_missing": (
+        "{model} 没有 {part}（{n_layer} 个块，每块 {n_head} 个注意力头）：已改为打开嵌入视图。"
+    ),
     # ------------------------------------------------------------------ overview
     "overview.title": "一眼看全整个模型",
     "overview.legend": (

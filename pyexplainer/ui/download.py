@@ -20,11 +20,11 @@ async def _response(url: str):
     return response
 
 
-async def _read(reader, url: str, *args):
+async def _read(reader, source: str, *args):
     try:
         return await reader.read(*args)
     except Exception as e:
-        raise ModelFileError(f"the download of {url} broke off ({e})") from e
+        raise ModelFileError(f"reading {source} broke off ({e})") from e
 
 
 async def read_chunks(url: str, on_chunk) -> None:
@@ -34,24 +34,23 @@ async def read_chunks(url: str, on_chunk) -> None:
         on_chunk(part.value)
 
 
-async def read_into(url: str, size: int, on_chunk):
-    """url's body read straight into one JS Uint8Array of `size` bytes, calling on_chunk(view)
-    for each piece as it lands: (the array, the body's length). A reader that brings its own
-    buffer ("byob") fills the array in place, so no piece is allocated beside it (with a plain
-    reader every piece is a new array: a second copy of the body, garbage for the collector to
-    find). A body longer than `size` is counted, not kept."""
-    reader = (await _response(url)).body.getReader(
-        to_js({"mode": "byob"}, dict_converter=js.Object.fromEntries)
-    )
+async def read_into(stream, source: str, size: int, on_chunk):
+    """A ReadableStream (a download's body, or a file's) read straight into one JS Uint8Array of
+    `size` bytes, calling on_chunk(view) for each piece as it lands: (the array, the stream's
+    length). A reader that brings its own buffer ("byob") fills the array in place, so no piece
+    is allocated beside it (with a plain reader every piece is a new array: a second copy of the
+    body, garbage for the collector to find). A stream longer than `size` is counted, not kept.
+    `source` names it in messages."""
+    reader = stream.getReader(to_js({"mode": "byob"}, dict_converter=js.Object.fromEntries))
     buffer, received = js.ArrayBuffer.new(size), 0
     while received < size:
-        part = await _read(reader, url, js.Uint8Array.new(buffer, received, size - received))
+        part = await _read(reader, source, js.Uint8Array.new(buffer, received, size - received))
         if part.done:  # shorter than the manifest says: the size check names it
             return None, received
         buffer = part.value.buffer  # each read hands the buffer over and back
         received += part.value.byteLength
         on_chunk(part.value)
-    while not (part := await _read(reader, url, js.Uint8Array.new(64 * 1024))).done:
+    while not (part := await _read(reader, source, js.Uint8Array.new(64 * 1024))).done:
         received += part.value.byteLength
     return js.Uint8Array.new(buffer), received
 
@@ -67,6 +66,12 @@ async def fetch_checked_js(url: str, name: str, manifest, on_progress):
     """url's body as one JS Uint8Array, its size and sha256 checked against the manifest while
     it streams in: the model never lands whole in Python's heap (which never shrinks), nor
     twice in the JS heap."""
+    return await read_checked_js((await _response(url)).body, url, name, manifest, on_progress)
+
+
+async def read_checked_js(stream, source: str, name: str, manifest, on_progress):
+    """fetch_checked_js for any ReadableStream of file `name` (a File's, from the student's
+    disk): one JS Uint8Array, checked as it streams in (check_digest names what differs)."""
     digest = hashlib.sha256()
     received = 0
 
@@ -76,6 +81,6 @@ async def fetch_checked_js(url: str, name: str, manifest, on_progress):
         received += view.byteLength
         on_progress(received)
 
-    target, length = await read_into(url, manifest.files[name]["bytes"], take)
+    target, length = await read_into(stream, source, manifest.files[name]["bytes"], take)
     check_digest(manifest, name, length, digest.hexdigest())  # size and sha256, named
     return target

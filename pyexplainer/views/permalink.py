@@ -95,6 +95,11 @@ def from_query(query: str) -> PageState | None:
     )
 
 
+def query_model(query: str) -> str:
+    """The model a query string names (?model=NAME), with or without a whole state; "" if none."""
+    return parse_qs(query.lstrip("?")).get("model", [""])[-1]
+
+
 def state_for_model(state: PageState, c: ModelConfig) -> tuple[PageState, StageError | None]:
     """state with its view and head, if model c has them; else with the default view and head 0,
     and the error naming the part of the link this model does not have."""

@@ -1,0 +1,364 @@
+"""The model picker: the site's models (views.models rows) with a button each, the advice before
+a download the device may not hold, and a folder from the student's own disk (a folder picker,
+or dropped anywhere on the page). Switching keeps the prompt, the open view and the sampling
+settings; a model that fails to open leaves the running one running."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+
+import js  # Pyodide only
+from pyodide.ffi import create_once_callable, create_proxy
+
+from pyexplainer.manifest import MODEL_FILE, TOKENIZER_FILES
+from pyexplainer.messages import described, text
+from pyexplainer.ui.dom import element, fill, make
+from pyexplainer.ui.download import fetch_bytes
+from pyexplainer.ui.sources import DiskModel, SiteModel
+from pyexplainer.views.models import (
+    GIB,
+    download_advice,
+    model_folder,
+    model_rows,
+    resolve_model,
+    training_data,
+)
+from pyexplainer.views.permalink import state_for_model
+
+FOLDER_DEPTH = 2  # a dropped folder is read this deep (the export and one folder inside it)
+
+
+def device() -> tuple[float | None, bool]:
+    """(navigator.deviceMemory in GiB, or None where the browser does not say; whether the
+    browser asks to save data, navigator.connection.saveData)."""
+    memory = getattr(js.navigator, "deviceMemory", None)
+    connection = getattr(js.navigator, "connection", None)
+    save_data = bool(getattr(connection, "saveData", False)) if connection else False
+    return (float(memory) if memory else None), save_data
+
+
+async def stored_models(index: dict) -> set[str]:
+    """The site's models whose every file the service worker has in Cache Storage."""
+    if not hasattr(js, "caches"):  # not a secure context: no service worker either
+        return set()
+    stored = set()
+    for m in index["models"]:
+        for name in ("manifest.json", MODEL_FILE, *TOKENIZER_FILES):
+            if not await js.caches.match(js.URL.new(m["path"] + name, js.location.href).href):
+                break
+        else:
+            stored.add(m["name"])
+    return stored
+
+
+def release(runner) -> None:
+    """Free the inference session of a model the page no longer runs (its weights live in
+    onnxruntime-web's memory until then)."""
+    try:
+        runner.handle.session.release()
+    except Exception as e:  # the old model's memory stays until the tab closes; say so only
+        js.console.warn(f"the previous model's session was not released: {e}")
+
+
+def promised(start):
+    """A JS callback API as an awaitable: start(resolve, reject)."""
+    return js.Promise.new(create_once_callable(start))
+
+
+async def entry_files(entry, prefix: str = "", depth: int = 0) -> list[tuple[str, object]]:
+    """(path, File) of a dropped file or folder (FileSystemEntry), folders FOLDER_DEPTH deep."""
+    path = prefix + str(entry.name)
+    if entry.isFile:
+        return [(path, await promised(lambda ok, fail: entry.file(ok, fail)))]
+    if depth >= FOLDER_DEPTH:
+        return []
+    reader, found = entry.createReader(), []
+    while (batch := await promised(lambda ok, fail: reader.readEntries(ok, fail))).length:
+        for child in js.Array.from_(batch):
+            found += await entry_files(child, path + "/", depth + 1)
+    return found
+
+
+class ModelPicker:
+    """The picker of one page (app.Page): what it lists, and the model the page asked for."""
+
+    def __init__(self, page):
+        self.page = page
+        self.index: dict = {"models": []}
+        self.stored: set[str] = set()
+        self.advice = None  # views.models.Advice being shown
+        self.choice: asyncio.Future | None = None  # the first model, while the student chooses
+        self.note: tuple[str, dict] = ("", {})  # message key and values, redrawn on a locale
+        self._handlers = []
+
+    # ------------------------------------------------------------------ the first model
+
+    async def open_first(self, wanted: str, *, ask: bool = True) -> str:
+        """Open the model a link names (the default when "" or unknown), asking first (unless
+        not `ask`: embedded, the picker is not shown) when the device should not download it;
+        returns the name asked for if the site has no such model, else ""."""
+        self.index = json.loads(await fetch_bytes("models/index.json"))
+        entry, unknown = resolve_model(self.index, wanted)
+        self.bind()
+        self.stored = await stored_models(self.index)
+        name = entry["name"]
+        if ask and self.advise(name):  # nothing starts until the student chooses
+            self.choice = asyncio.get_event_loop().create_future()
+            self.page.show_status("choose_model")
+            name = await self.choice
+        await self.page.open_model(SiteModel(self.entry(name)))
+        self.render()
+        return unknown
+
+    def entry(self, name: str) -> dict:
+        return next(m for m in self.index["models"] if m["name"] == name)
+
+    def advise(self, name: str) -> bool:
+        """Show why `name` should not download on this device, with the smaller model it offers;
+        True when the page waits for the student's choice (there is a smaller one to offer)."""
+        memory, save_data = device()
+        rows = model_rows(self.index, self.stored, self.page.model_name)
+        advice = download_advice(rows, name, device_memory_gib=memory, save_data=save_data)
+        if advice is None:
+            self.advice = None
+            return False
+        self.advice = advice
+        if not advice.alternative:  # nothing better to offer: it starts, and the note says so
+            self.advice = None
+            self.set_note(f"models.advice.{advice.reason}", **self.advice_values(advice))
+            return False
+        element("model-picker").open = True
+        self.render()
+        return True
+
+    # ------------------------------------------------------------------ events
+
+    def bind(self) -> None:
+        picker = element("model-picker")
+        for target, event, handler in [
+            (picker, "click", self.on_click),
+            (picker, "toggle", self.on_toggle),
+            (element("open-model-folder"), "change", self.on_folder),
+            (js.document, "dragover", self.on_dragover),
+            (js.document, "drop", self.on_drop),
+        ]:
+            proxy = create_proxy(handler)
+            self._handlers.append(proxy)
+            target.addEventListener(event, proxy)
+
+    def on_click(self, event) -> None:
+        target = event.target.closest("[data-action]")
+        if getattr(target, "dataset", None) is None:
+            return
+        action, name = target.dataset.action, target.getAttribute("data-model")
+        if action == "open-folder":
+            element("open-model-folder").click()
+        elif action == "use-model":
+            if not self.advise(name):
+                self.decide(name)
+        elif action == "model-choice":  # a button of the advice: the smaller model, or anyway
+            self.advice = None
+            self.render()
+            self.decide(name)
+
+    def decide(self, name: str) -> None:
+        if self.choice is not None and not self.choice.done():
+            self.choice.set_result(name)
+        elif name != self.page.model_name or self.page.source.from_disk:
+            source = SiteModel(self.entry(name))
+            asyncio.ensure_future(self.page.guarded(lambda: self.switch(source)))
+
+    async def on_toggle(self, _event=None) -> None:
+        if element("model-picker").open:
+            self.stored = await stored_models(self.index)
+            self.render()
+
+    def on_folder(self, event) -> None:
+        chosen = event.target
+        files = [(str(f.webkitRelativePath or f.name), f) for f in js.Array.from_(chosen.files)]
+        chosen.value = ""  # the same folder chosen again is a new change
+        if files:
+            asyncio.ensure_future(self.page.guarded(lambda: self.open_folder(files)))
+
+    def on_dragover(self, event) -> None:
+        if event.dataTransfer and "Files" in list(event.dataTransfer.types):
+            event.preventDefault()  # the drop comes to the page, not to the browser's file viewer
+
+    def on_drop(self, event) -> None:
+        """Read what was dropped now: the browser empties the drop's list once this returns."""
+        transfer = event.dataTransfer
+        if not transfer or "Files" not in list(transfer.types):
+            return
+        event.preventDefault()
+        items = [i for i in js.Array.from_(transfer.items) if i.kind == "file"]
+        entries = [i.webkitGetAsEntry() for i in items]
+        files = [(str(f.name), f) for f in js.Array.from_(transfer.files)]
+        if entries and all(entries):
+            asyncio.ensure_future(self.page.guarded(lambda: self.open_dropped(entries)))
+        elif files:
+            asyncio.ensure_future(self.page.guarded(lambda: self.open_folder(files)))
+
+    # ------------------------------------------------------------------ switching
+
+    async def open_dropped(self, entries) -> None:
+        found = []
+        for entry in entries:
+            found += await entry_files(entry)
+        await self.open_folder(found)
+
+    async def open_folder(self, files: list[tuple[str, object]]) -> None:
+        """Run the exported model among `files` ((path, File) as opened), checked as the site's."""
+        try:
+            folder, names = model_folder([path for path, _ in files])
+        except Exception as e:
+            self.failed("models.folder_not_opened", e)
+            raise
+        by_path = dict(files)
+        await self.switch(DiskModel(folder, {n: by_path[p] for n, p in names.items()}))
+
+    async def switch(self, source) -> None:
+        """Run `source`'s model in place of the page's: the prompt in the box, the sampling
+        settings and the open view kept (the view as near as the new model has it)."""
+        page = self.page
+        state = dataclasses.replace(
+            page.page_state(), prompt=str(element("prompt-input").value), generated=()
+        )
+        self.set_note("")
+        try:
+            await page.open_model(source)
+        except Exception as e:
+            key = "models.folder_not_opened" if source.from_disk else "models.not_opened"
+            self.failed(key, e, name=source.name)
+            raise
+        finally:
+            self.render()
+        state, missing = state_for_model(
+            dataclasses.replace(state, model=page.model_name), page.config
+        )
+        page.stage, page.head = (
+            state.stage,
+            state.head,
+        )  # the new model has them, even if its run fails
+        if missing:
+            c = page.config
+            self.set_note(
+                "models.view_missing",
+                model=page.model_name,
+                part=missing.part,
+                n_layer=c.n_layer,
+                n_head=c.n_head,
+            )
+        await page.restore(state)
+
+    def failed(self, key: str, error: Exception, **values) -> None:
+        self.set_note(key, error=described(error), running=self.page.model_name, **values)
+
+    # ------------------------------------------------------------------ drawing
+
+    def set_note(self, key: str, **values) -> None:
+        self.note = (key, values)
+        self.render_note()
+
+    def render_note(self) -> None:
+        key, values = self.note
+        element("model-note").textContent = text(key, self.page.locale, **values) if key else ""
+
+    def advice_values(self, advice) -> dict:
+        return dict(
+            model=advice.model,
+            mb=advice.bytes / 1e6,
+            estimate_gb=advice.estimate / GIB,
+            device_gb=advice.device_bytes / GIB,
+        )
+
+    def render(self) -> None:
+        locale = self.page.locale
+        on_disk = self.page.source is not None and self.page.source.from_disk
+        running = "" if on_disk else self.page.model_name
+        rows = model_rows(self.index, self.stored, running)
+        fill(element("model-list"), *(self.row(r, locale) for r in rows))
+        self.render_advice(locale)
+        self.render_note()
+
+    def row(self, r, locale: str):
+        facts = [
+            text(
+                "models.facts",
+                locale,
+                n_layer=r.n_layer,
+                n_head=r.n_head,
+                n_embd=r.n_embd,
+                parameters_m=r.parameters / 1e6,
+                quantization=r.quantization,
+                n_positions=r.n_positions,
+            )
+        ]
+        if r.fidelity:
+            facts.append(
+                text("ui.model_fidelity", locale, quantization=r.quantization, **r.fidelity)
+            )
+        if r.training and "held_out" in r.training:
+            facts.append(
+                text(
+                    "ui.model_perplexity",
+                    locale,
+                    perplexity=r.training["held_out"]["perplexity"],
+                    baseline=r.training["unigram_baseline"]["perplexity"],
+                )
+            )
+        learned = training_data(r)
+        if learned:
+            facts.append(text(learned[0], locale, **learned[1]))
+        state = "models.stored" if r.stored else "models.download"
+        badges = [make("span", text(state, locale, mb=r.bytes / 1e6), class_="badge")]
+        if r.running:
+            badges.insert(0, make("span", text("models.running", locale), class_="badge running"))
+        button = make(
+            "button",
+            text("models.use", locale),
+            class_="secondary small",
+            data_action="use-model",
+            data_model=r.name,
+            aria_label=text("models.use_label", locale, model=r.name),
+        )
+        return make(
+            "li",
+            "",
+            make("p", "", make("strong", r.name), *badges, class_="model-name"),
+            make("p", text("ui.facts_separator", locale).join(facts), class_="note"),
+            *([] if r.running else [button]),
+            class_="model-row",
+            data_model=r.name,
+            data_stored=str(r.stored).lower(),
+            aria_current="true" if r.running else None,
+        )
+
+    def render_advice(self, locale: str) -> None:
+        box, advice = element("model-advice"), self.advice
+        box.hidden = advice is None
+        if advice is None:
+            box.replaceChildren()
+            return
+        alternative = self.entry(advice.alternative)
+        keep = advice.alternative == self.page.model_name
+        offer = text(
+            "models.advice.keep" if keep else "models.advice.instead",
+            locale,
+            model=advice.alternative,
+            mb=alternative["bytes"] / 1e6,
+        )
+        values = self.advice_values(advice)
+        fill(
+            box,
+            make("p", text(f"models.advice.{advice.reason}", locale, **values)),
+            make("button", offer, data_action="model-choice", data_model=advice.alternative),
+            make(
+                "button",
+                text("models.advice.anyway", locale, **values),
+                class_="secondary",
+                data_action="model-choice",
+                data_model=advice.model,
+            ),
+        )
