@@ -53,6 +53,7 @@ from pyexplainer.manifest import (  # noqa: E402
     parse_manifest,
     quantized_fidelity,
 )
+from pyexplainer.serve import CONTENT_SECURITY_POLICY  # noqa: E402
 
 WEB = ROOT / "web"
 PACKAGE = ROOT / "pyexplainer"
@@ -311,20 +312,23 @@ def site_files(out: Path) -> dict[str, dict]:
 
 
 BUILD_ID_MARK = "__BUILD_ID__"  # in web/index.html's meta and build/sw.js
+CSP_MARK = "__CONTENT_SECURITY_POLICY__"  # in web/index.html's meta
 
 
 def stamp_build(out: Path, files: dict[str, dict]) -> str:
     """The build's id, a digest of every file (names and sha256, before stamping), written in
     place of BUILD_ID_MARK into DIR/index.html (the page knows its build) and DIR/sw.js, made
-    from build/sw.js unless web/ has its own (the worker's cache is named after it)."""
+    from build/sw.js unless web/ has its own (the worker's cache is named after it); the
+    content security policy `pyexplainer serve` sends, in place of CSP_MARK."""
     build_id = sha256_hex(json.dumps(files, sort_keys=True).encode())[:16]
     templates = {"index.html": out / "index.html"} if "index.html" in files else {}
     if "sw.js" not in files:
         templates["sw.js"] = SERVICE_WORKER
     for rel, template in templates.items():
-        data = template.read_text(encoding="utf-8").replace(BUILD_ID_MARK, build_id).encode()
-        write(out, rel, data)
-        files[rel] = file_record(data)
+        text = template.read_text(encoding="utf-8")
+        data = text.replace(BUILD_ID_MARK, build_id).replace(CSP_MARK, CONTENT_SECURITY_POLICY)
+        write(out, rel, data.encode())
+        files[rel] = file_record(data.encode())
     return build_id
 
 

@@ -22,6 +22,25 @@ ISOLATION_HEADERS = {
     "Cross-Origin-Embedder-Policy": "require-corp",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+# What the page may load and run: only the site's own files and connections. Beyond that, what
+# the runtime truly needs: 'wasm-unsafe-eval' to compile Pyodide's and onnxruntime-web's
+# WebAssembly, 'unsafe-eval' because PyScript's core composes its hooks with Function() when it
+# starts the interpreter (no page runs without it); styles may be inline (the views set them),
+# scripts never. make_site.py writes the same policy into index.html as a <meta>, for hosts that
+# send no headers (GitHub Pages).
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "worker-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'none'",
+    ]
+)
 MIME_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -69,6 +88,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     def end_headers(self) -> None:
         for name, value in ISOLATION_HEADERS.items():
             self.send_header(name, value)
+        self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 

@@ -203,6 +203,35 @@ def test_a_small_device_keeps_the_weights_quantized_and_gets_the_same_numbers(
         small.context.close()
 
 
+def test_the_page_runs_under_its_content_security_policy_and_refuses_inline_scripts(
+    student, server
+):
+    """The policy `pyexplainer serve` sends is in the page too (hosts without headers); the
+    page got to ready under it (the student fixture), and a script injected into the DOM, as
+    an attacker's markup would be, does not run: the browser reports the violation."""
+    import urllib.request
+
+    from pyexplainer.serve import CONTENT_SECURITY_POLICY
+
+    with urllib.request.urlopen(server) as response:
+        assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    meta = "meta[http-equiv=Content-Security-Policy]"
+    assert student.page.get_attribute(meta, "content") == CONTENT_SECURITY_POLICY
+    assert "'unsafe-inline'" not in CONTENT_SECURITY_POLICY.split("script-src")[1].split(";")[0]
+    blocked = student.page.evaluate(
+        """() => new Promise((resolve) => {
+          document.addEventListener('securitypolicyviolation',
+            (e) => resolve({directive: e.effectiveDirective, ran: !!window.injected}));
+          setTimeout(() => resolve({directive: null, ran: !!window.injected}), 3000);
+          const s = document.createElement('script');
+          s.textContent = 'window.injected = true';
+          document.body.append(s);
+        })"""
+    )
+    assert blocked == {"directive": "script-src-elem", "ran": False}
+    assert student.page.evaluate("() => window.injected === undefined")
+
+
 def test_sampling_controls_rerender_the_exact_distribution(student, cpython_model):
     text = "Once upon a time"
     student.run(text)
