@@ -59,10 +59,21 @@ WEB = ROOT / "web"
 PACKAGE = ROOT / "pyexplainer"
 DEMO_CHECKPOINT = ROOT / "models" / "demo"
 # The code that decides what an export holds: a change to it makes the cached export stale.
-EXPORTER_SOURCES = [
-    ROOT / "export" / n
-    for n in ("graph.py", "export.py", "checkpoint.py", "quantize.py", "fidelity.py")
-] + [ROOT / "pyexplainer" / "core" / "trace.py", ROOT / "models" / "demo" / "held_out.txt"]
+EXPORTER_SOURCES = (
+    [
+        ROOT / "export" / n
+        for n in (
+            "graph.py",
+            "export.py",
+            "checkpoint.py",
+            "quantize.py",
+            "fidelity.py",
+            "reference.py",
+        )
+    ]
+    + [ROOT / "pyexplainer" / n for n in ("core/trace.py", "runtime/weights.py", "manifest.py")]
+    + [ROOT / "models" / "demo" / "held_out.txt"]
+)
 # Modules that only run in CPython (command line, file system, onnxruntime, the local server and
 # the benchmark): the browser never imports them, so they do not ship.
 CPYTHON_ONLY = {
