@@ -71,7 +71,8 @@ from pyexplainer.views.tour import tour
 from pyexplainer.views.whatif import what_if_view
 
 SHOWN_PREDICTIONS = 15
-BUSY_BUTTONS = ("run-button", "generate-button", "recompute-button")  # off while the model runs
+# off until the model is there (index.html), then always on: clicks while it runs queue up
+MODEL_BUTTONS = ("run-button", "generate-button", "recompute-button")
 FORM_FIELDS = ("INPUT", "SELECT", "TEXTAREA")
 INDUCTION_HALF = 50  # random tokens the induction pass repeats once (fewer in a short context)
 
@@ -124,7 +125,13 @@ class Page:
         self.what_if: tuple | None = None  # (token ids, WhatIfView) of the last what-if run
         self.lens_running = False
         self.busy = asyncio.Lock()  # one action at a time: the lens may start one in the back
-        self.queued = 0  # actions started and not finished: the buttons wait for none left
+        self.queued = 0  # actions asked for and not finished
+        # Actions and picks are numbered in the order the student asked for them: what is on
+        # screen when they stop is what the last ones ask for (tests/test_browser_rapid.py).
+        self.asked = 0  # the number of the last action or pick asked for
+        self.last_run_asked = 0  # a Run replaces whatever was asked before it
+        self.position_asked = 0  # when the student last picked a token
+        self.acting = 0  # the number of the action under way
         self._handlers = []  # proxies kept alive for the page's lifetime
 
     # ------------------------------------------------------------------ loading
@@ -330,18 +337,30 @@ class Page:
             if not element("tour").hidden:
                 self.render_tour_card()
 
-    async def guarded(self, work) -> None:
-        """Run one user action once those started before it have finished (each reads what the
-        last one left: the text, the trace, the cache); any failure becomes the status message,
-        nothing is lost."""
+    def ask(self) -> int:
+        """The next number in the order of what the student asked for."""
+        self.asked += 1
+        return self.asked
+
+    async def guarded(self, work, *, run: bool = False, superseded: bool = False) -> None:
+        """Run one user action once those asked for before it have finished (each reads what
+        the last one left: the text, the trace, the cache); any failure becomes the status
+        message. Clicks arriving faster than the model answers queue up, none is dropped: a
+        `run` (of the prompt as it is then) makes every `superseded` action asked for before
+        it moot, and those are skipped."""
+        number = self.ask()
+        if run:
+            self.last_run_asked = number
         self.queued += 1
+        element("status").dataset.queued = str(self.queued)  # for tests and tools
         self.show_status("running")
-        for testid in BUSY_BUTTONS:
-            element(testid).disabled = True
         async with self.busy:
             self.timings = {}
             started = js.performance.now()
             try:
+                if superseded and number < self.last_run_asked:
+                    return  # a later Run replaces what this would show
+                self.acting = number
                 await work()
                 self.timings["total_ms"] = js.performance.now() - started
                 if self.queued == 1:
@@ -351,29 +370,31 @@ class Page:
                 js.console.error(traceback.format_exc())
             finally:
                 self.queued -= 1
-                if not self.queued:
-                    for testid in BUSY_BUTTONS:
+                if self.runner is not None:
+                    for testid in MODEL_BUTTONS:
                         element(testid).disabled = False
                 status = element("status")  # a counter of finished actions, for tests and tools
+                status.dataset.queued = str(self.queued)
                 status.dataset.timings = json.dumps(self.timings)  # ms, for the benchmark
                 finished = int(status.getAttribute("data-actions") or 0)  # None before the first
                 status.setAttribute("data-actions", str(finished + 1))
 
     async def on_run(self, _event=None) -> None:
-        await self.guarded(self.run_prompt)
+        await self.guarded(self.run_prompt, run=True, superseded=True)
 
     async def on_generate(self, _event=None) -> None:
-        await self.guarded(self.generate_one)
+        await self.guarded(self.generate_one, superseded=True)
 
     async def on_recompute(self, _event=None) -> None:
         if self.trace is not None:
-            await self.guarded(self.recompute)
+            await self.guarded(self.recompute, superseded=True)
 
     async def on_pick(self, event) -> None:
         """A click on a prediction appends that token, as if sampling had drawn it."""
         row = event.target.closest("[data-token-id]")
         if getattr(row, "dataset", None) is not None and self.trace is not None:
-            await self.guarded(lambda: self.append_token(int(row.dataset.tokenId)))
+            token = int(row.dataset.tokenId)
+            await self.guarded(lambda: self.append_token(token), superseded=True)
 
     async def on_example(self, _event=None) -> None:
         example = element("examples").value
@@ -558,13 +579,13 @@ class Page:
             self.head = int(target.dataset.head)
             self.render_detail()
         elif action == "select-position":
-            self.position = int(target.dataset.position)
+            self.position, self.position_asked = int(target.dataset.position), self.ask()
             self.render_tokens()
             self.render_detail()
         elif action == "lens-cell":  # its top k, for touch screens (hover shows the same)
             element("lens-detail").textContent = target.title
         elif action == "run-ablation":
-            asyncio.ensure_future(self.guarded(self.run_ablation))
+            asyncio.ensure_future(self.guarded(self.run_ablation, superseded=True))
         elif action == "clear-ablation":
             self.ablation = Ablation(mode=self.ablation.mode)
             self.render_detail()
@@ -637,7 +658,9 @@ class Page:
         elif len(stage) > 1:
             stage = (stage[0], layer)
         self.head = int(element("head-select").value)
-        self.position = int(element("position-select").value)
+        position = int(element("position-select").value)
+        if position != self.position:
+            self.position, self.position_asked = position, self.ask()
         self.redraw("selection", lambda: self.open_stage(stage))
 
     def stage_of_kind(self, kind: str) -> tuple:
@@ -739,11 +762,17 @@ class Page:
         trace = await self.step(ids, KVCache.empty(self.manifest.config))
         self.text, self.prompt_ids, self.generated_ids, self.trace = text, ids, [], trace
         self.full = trace
-        self.position = len(ids) - 1
+        self.follow_last_token()
         self.recompute_values = None
         self.lens = self.what_if = None  # a run starts afresh, even on the same text
         self.rng = np.random.default_rng(int(element("seed").value or 0))
         self.render()
+
+    def follow_last_token(self) -> None:
+        """After a run or a step the views follow the last token, unless the student picked a
+        token after asking for this action (the pick is the later wish)."""
+        if self.position_asked < self.acting or self.position > self.last_position:
+            self.position = self.last_position
 
     async def generate_one(self) -> None:
         if self.trace is None:
@@ -763,7 +792,7 @@ class Page:
         self.trace = await self.step([token], cache_after(self.trace))
         self.full = self.full.extended(self.trace)
         self.generated_ids.append(token)
-        self.position = self.last_position
+        self.follow_last_token()
         self.recompute_values = None
         self.render()
 
