@@ -70,7 +70,7 @@ class GraphBuilder:
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self._count = 0
-        self._made: dict[str, str] = {}  # nodes made once and read twice, by name
+        self._block_scales: dict[str, str] = {}  # embedding -> its scales' Unsqueeze, made once
 
     def fresh(self, hint: str) -> str:
         self._count += 1
@@ -125,10 +125,10 @@ class GraphBuilder:
     def block_scales(self, name: str) -> str:
         """An embedding's scales (V, D / block) -> (V, D / block, 1): one per block of its
         codes (V, D / block, block), the shape GatherBlockQuantized and DequantizeLinear ask."""
-        if name + ".block_scales" not in self._made:
+        if name not in self._block_scales:
             last = self.const(self.fresh("last"), np.array([-1], np.int64))
-            self._made[name + ".block_scales"] = self.op("Unsqueeze", name + ".scales", last)
-        return self._made[name + ".block_scales"]
+            self._block_scales[name] = self.op("Unsqueeze", name + ".scales", last)
+        return self._block_scales[name]
 
     def width(self, d: int) -> str:
         return self.const(self.fresh("width"), np.array([-1, d], dtype=np.int64))
