@@ -4,7 +4,9 @@
 // 1. Cross-origin isolation: every response it hands the page carries COOP/COEP/CORP, so
 //    SharedArrayBuffer (onnxruntime-web threads) works after the page has reloaded once under it.
 // 2. Offline: the shell and every same-origin file the page fetched are kept in a cache named
-//    after the build, so the next visit works with the server gone.
+//    after the build, so the next visit works with the server gone. Every tab hears how each
+//    put ended (report()): a browser that refuses to store (quota, private window) is said on
+//    the page, and a body that broke off is never kept.
 // Redeploys never mix two builds. A page is always asked of the server first (the cache answers
 // only offline), so a new deploy is what the next visit opens; its build id (index.html's
 // <meta name="pyexplainer-build">) tells every worker which build that tab runs, and each tab's
@@ -84,11 +86,25 @@ function fromServer(request) {
 function store(event, cacheName, request, response) {
   if (response.status === 200 && response.type === "basic") {
     // In the background: the page reads the body as it arrives (its progress bar), and a full
-    // quota only costs the offline copy, never this download.
+    // quota only costs the offline copy, never this download. A body that breaks off (short
+    // of its Content-Length) makes the put fail: nothing half-downloaded is kept.
     const copy = response.clone();
     event.waitUntil(
-      caches.open(cacheName).then((cache) => cache.put(request, copy)).catch(() => {}),
+      caches
+        .open(cacheName)
+        .then((cache) => cache.put(request, copy))
+        .then(() => "", (error) => `${error?.name ?? "Error"}: ${error?.message ?? error}`)
+        .then((error) => report(request.url, error)),
     );
+  }
+}
+
+// How each put ended goes to every tab of the site ({pyexplainerStored: {url, error}}, error ""
+// once stored; web/boot.mjs keeps them for the page's Python, pyexplainer/ui/storage.py): a
+// browser that refuses to store (a full quota, a private window) is said, not swallowed.
+async function report(url, error) {
+  for (const tab of await self.clients.matchAll({ type: "window", includeUncontrolled: true })) {
+    tab.postMessage({ pyexplainerStored: { url, error } });
   }
 }
 

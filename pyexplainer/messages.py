@@ -165,6 +165,35 @@ EN: dict[str, str] = {
         "{model} has no {part} ({n_layer} blocks of {n_head} heads): the embedding view is open "
         "instead."
     ),
+    "models.download_broken": (
+        "The download of {file} broke off before its end. Nothing of it was kept: Retry "
+        "downloads it again."
+    ),
+    "models.retry": "Retry",
+    # ------------------------------------------------------------------ storage for offline use
+    "storage.stored": (
+        "{model} is stored for offline use: this site keeps {mb:.1f} MB on this device "
+        "({files} files)."
+    ),
+    "storage.storing": (
+        "Storing {model} for offline use: {mb:.1f} MB on this device so far ({files} files)."
+    ),
+    "storage.kept": "This site keeps {mb:.1f} MB on this device ({files} files).",
+    "storage.refused": (
+        "Offline use is not available on this device: the browser refused to store {count} "
+        "file(s), {file} among them ({error}). The page runs from the network; a later visit "
+        "with more free space stores it. This site keeps {mb:.1f} MB here ({files} files)."
+    ),
+    "storage.no_worker": (
+        "Offline use is not available in this browser window (no service worker runs here: a "
+        "private window, or site storage turned off); the page runs from the network."
+    ),
+    "storage.freed": (
+        "Freed {freed_mb:.1f} MB: this device keeps nothing of this site now. The page runs on; "
+        "the next visit downloads it again, and needs the network."
+    ),
+    "storage.quota": "The browser allows this site {quota_mb:,.0f} MB.",
+    "storage.free": "Free this space",
     # ------------------------------------------------------------------ overview
     "overview.title": "The whole model at a glance",
     "overview.legend": (

@@ -140,6 +140,31 @@ ZH: dict[str, str] = {
     "models.view_missing": (
         "{model} 没有 {part}（{n_layer} 个块，每块 {n_head} 个注意力头）：已改为打开嵌入视图。"
     ),
+    "models.download_broken": "{file} 的下载中途断开了。不完整的部分没有保留：点“重试”重新下载。",
+    "models.retry": "重试",
+    # ------------------------------------------------------------------ storage for offline use
+    "storage.stored": (
+        "{model} 已存好，可离线使用：本网站在这台设备上占用 {mb:.1f} MB（{files} 个文件）。"
+    ),
+    "storage.storing": (
+        "正在存储 {model} 供离线使用：目前已在这台设备上存了 {mb:.1f} MB（{files} 个文件）。"
+    ),
+    "storage.kept": "本网站在这台设备上占用 {mb:.1f} MB（{files} 个文件）。",
+    "storage.refused": (
+        "这台设备无法离线使用：浏览器拒绝存储 {count} 个文件，其中有 {file}（{error}）。"
+        "页面照常从网络运行；以后在空间足够时再访问，就会存好。"
+        "本网站在这里占用 {mb:.1f} MB（{files} 个文件）。"
+    ),
+    "storage.no_worker": (
+        "这个浏览器窗口无法离线使用（这里没有运行 service worker：可能是隐私窗口，"
+        "或网站存储已关闭）；页面照常从网络运行。"
+    ),
+    "storage.freed": (
+        "已释放 {freed_mb:.1f} MB：这台设备现在不再保存本网站的任何内容。页面继续运行；"
+        "下次访问会重新下载，需要联网。"
+    ),
+    "storage.quota": "浏览器允许本网站使用 {quota_mb:,.0f} MB。",
+    "storage.free": "释放这些空间",
     # ------------------------------------------------------------------ overview
     "overview.title": "一眼看全整个模型",
     "overview.legend": (

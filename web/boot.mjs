@@ -36,9 +36,20 @@ function showNewVersion() {
   notice.hidden = false;
 }
 
+// What the service worker stored, or could not (build/sw.js reports every put to every tab),
+// kept from the start for the page's Python, which listens only once it runs
+// (pyexplainer/ui/storage.py words it).
+function keepStoreReports() {
+  const reports = (globalThis.pyexplainerStoreReports = []);
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    if (event.data?.pyexplainerStored) reports.push(event.data.pyexplainerStored);
+  });
+}
+
 async function registerServiceWorker() {
   if (!("serviceWorker" in navigator) || location.protocol === "file:") return;
   try {
+    keepStoreReports();
     followBuilds();
     await navigator.serviceWorker.register("./sw.js");
     // a worker that fails to activate must not keep the page waiting

@@ -10,11 +10,22 @@ from pyodide.ffi import to_js
 from pyexplainer.manifest import ModelFileError, check_digest
 
 
+class BrokenDownload(ModelFileError):
+    """A file that stopped arriving: the network went away, or the connection dropped part-way
+    (a body short of its Content-Length fails to read). Nothing of it is kept, here or by the
+    service worker (build/sw.js), and reading it again may complete it: the page offers Retry.
+    `source` names the file."""
+
+    def __init__(self, message: str, source: str):
+        super().__init__(message)
+        self.source = source
+
+
 async def _response(url: str):
     try:
         response = await js.fetch(url)
     except Exception as e:  # a JS TypeError: offline, server gone, blocked
-        raise ModelFileError(f"{url} could not be downloaded ({e})") from e
+        raise BrokenDownload(f"{url} could not be downloaded ({e})", url) from e
     if not response.ok:
         raise ModelFileError(f"{url} could not be downloaded (HTTP {response.status})")
     return response
@@ -23,8 +34,8 @@ async def _response(url: str):
 async def _read(reader, source: str, *args):
     try:
         return await reader.read(*args)
-    except Exception as e:
-        raise ModelFileError(f"reading {source} broke off ({e})") from e
+    except Exception as e:  # a JS TypeError: the connection dropped, or the file went away
+        raise BrokenDownload(f"reading {source} broke off ({e})", source) from e
 
 
 async def read_chunks(url: str, on_chunk) -> None:

@@ -1,22 +1,24 @@
 """The model picker: the site's models (views.models rows) with a button each, the advice before
 a download the device may not hold, and a folder from the student's own disk (a folder picker,
 or dropped anywhere on the page). Switching keeps the prompt, the open view and the sampling
-settings; a model that fails to open leaves the running one running."""
+settings; a model that fails to open leaves the running one running, and one whose download
+broke off is named with a Retry button. The storage line (ui.storage) is the picker's too."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 
 import js  # Pyodide only
 from pyodide.ffi import create_once_callable, create_proxy
 
-from pyexplainer.manifest import MODEL_FILE, TOKENIZER_FILES
 from pyexplainer.messages import described, text
 from pyexplainer.ui.dom import element, fill, make
-from pyexplainer.ui.download import fetch_bytes
+from pyexplainer.ui.download import BrokenDownload, fetch_bytes
 from pyexplainer.ui.sources import DiskModel, SiteModel
+from pyexplainer.ui.storage import Storage, stored_models
 from pyexplainer.views.models import (
     GIB,
     download_advice,
@@ -37,20 +39,6 @@ def device() -> tuple[float | None, bool]:
     connection = getattr(js.navigator, "connection", None)
     save_data = bool(getattr(connection, "saveData", False)) if connection else False
     return (float(memory) if memory else None), save_data
-
-
-async def stored_models(index: dict) -> set[str]:
-    """The site's models whose every file the service worker has in Cache Storage."""
-    if not hasattr(js, "caches"):  # not a secure context: no service worker either
-        return set()
-    stored = set()
-    for m in index["models"]:
-        for name in ("manifest.json", MODEL_FILE, *TOKENIZER_FILES):
-            if not await js.caches.match(js.URL.new(m["path"] + name, js.location.href).href):
-                break
-        else:
-            stored.add(m["name"])
-    return stored
 
 
 def release(runner) -> None:
@@ -91,6 +79,8 @@ class ModelPicker:
         self.advice = None  # views.models.Advice being shown
         self.choice: asyncio.Future | None = None  # the first model, while the student chooses
         self.note: tuple[str, dict] = ("", {})  # message key and values, redrawn on a locale
+        self.storage = Storage(self)
+        self.retry: tuple | None = None  # (the file, what Retry does) while a download is broken
         self._handlers = []
 
     # ------------------------------------------------------------------ the first model
@@ -108,9 +98,23 @@ class ModelPicker:
             self.choice = asyncio.get_event_loop().create_future()
             self.page.show_status("choose_model")
             name = await self.choice
-        await self.page.open_model(SiteModel(self.entry(name)))
+        await self.open_retrying(SiteModel(self.entry(name)))
         self.render()
+        self.storage.refresh_soon()
         return unknown
+
+    async def open_retrying(self, source) -> None:
+        """Open the first model; while its download breaks off, name it and wait for Retry
+        (nothing can run without a model)."""
+        while True:
+            try:
+                return await self.page.open_model(source)
+            except BrokenDownload as e:
+                page = self.page
+                page.show_error(text("ui.load_failed", page.locale, error=described(e)))
+                retried = asyncio.get_event_loop().create_future()
+                self.offer_retry(e, functools.partial(retried.set_result, None))
+                await retried
 
     def entry(self, name: str) -> dict:
         return next(m for m in self.index["models"] if m["name"] == name)
@@ -141,12 +145,14 @@ class ModelPicker:
             (picker, "click", self.on_click),
             (picker, "toggle", self.on_toggle),
             (element("open-model-folder"), "change", self.on_folder),
+            (element("retry-download"), "click", self.on_retry),
             (js.document, "dragover", self.on_dragover),
             (js.document, "drop", self.on_drop),
         ]:
             proxy = create_proxy(handler)
             self._handlers.append(proxy)
             target.addEventListener(event, proxy)
+        self.storage.bind()
 
     def on_click(self, event) -> None:
         target = event.target.closest("[data-action]")
@@ -167,13 +173,14 @@ class ModelPicker:
         if self.choice is not None and not self.choice.done():
             self.choice.set_result(name)
         elif name != self.page.model_name or self.page.source.from_disk:
-            source = SiteModel(self.entry(name))
-            asyncio.ensure_future(self.page.guarded(lambda: self.switch(source)))
+            self.start_switch(SiteModel(self.entry(name)))
 
-    async def on_toggle(self, _event=None) -> None:
+    def start_switch(self, source) -> None:
+        asyncio.ensure_future(self.page.guarded(lambda: self.switch(source)))
+
+    def on_toggle(self, _event=None) -> None:
         if element("model-picker").open:
-            self.stored = await stored_models(self.index)
-            self.render()
+            self.storage.refresh_soon()
 
     def on_folder(self, event) -> None:
         chosen = event.target
@@ -226,14 +233,18 @@ class ModelPicker:
             page.page_state(), prompt=str(element("prompt-input").value), generated=()
         )
         self.set_note("")
+        self.retry = None  # another model chosen: the broken one is not retried
         try:
             await page.open_model(source)
         except Exception as e:
             key = "models.folder_not_opened" if source.from_disk else "models.not_opened"
             self.failed(key, e, name=source.name)
+            if isinstance(e, BrokenDownload):
+                self.offer_retry(e, lambda: self.start_switch(source))
             raise
         finally:
             self.render()
+            self.storage.refresh_soon()
         state, missing = state_for_model(
             dataclasses.replace(state, model=page.model_name), page.config
         )
@@ -251,6 +262,17 @@ class ModelPicker:
                 n_head=c.n_head,
             )
         await page.restore(state)
+
+    def offer_retry(self, error: BrokenDownload, again) -> None:
+        """Name the file whose download broke off; Retry calls again()."""
+        self.retry = (error.source, again)
+        self.render_retry()
+
+    def on_retry(self, _event=None) -> None:
+        retry, self.retry = self.retry, None
+        self.render_retry()
+        if retry is not None:
+            retry[1]()
 
     def failed(self, key: str, error: Exception, **values) -> None:
         self.set_note(key, error=described(error), running=self.page.model_name, **values)
@@ -281,6 +303,15 @@ class ModelPicker:
         fill(element("model-list"), *(self.row(r, locale) for r in rows))
         self.render_advice(locale)
         self.render_note()
+        self.render_retry()
+        self.storage.render()
+
+    def render_retry(self) -> None:
+        box = element("download-broken")
+        box.hidden = self.retry is None
+        if self.retry is not None:
+            message = text("models.download_broken", self.page.locale, file=self.retry[0])
+            box.querySelector(".message").textContent = message
 
     def row(self, r, locale: str):
         facts = [

@@ -1,0 +1,154 @@
+"""The site's storage for offline use, in the model information: what this device keeps of the
+site (its caches, against the browser's quota), whether the browser refused to store a file
+(the service worker reports how every cache.put ended, build/sw.js; web/boot.mjs keeps the
+reports that come before Python runs), and a button that frees it all (views.storage words
+it). The model picker's "stored for offline use" follows what is in the caches."""
+
+from __future__ import annotations
+
+import asyncio
+
+import js  # Pyodide only
+from pyodide.ffi import create_proxy
+
+from pyexplainer.manifest import MODEL_FILE, TOKENIZER_FILES
+from pyexplainer.messages import text
+from pyexplainer.ui.dom import element
+from pyexplainer.views.storage import Space, StoreReport, refused, storage_line
+
+CACHE_PREFIX = "pyexplainer-"  # build/sw.js names its caches so, one per build
+
+
+def store_reports() -> list[StoreReport]:
+    """Every report of the service worker this tab has heard, oldest first."""
+    kept = getattr(js, "pyexplainerStoreReports", None)  # none without a service worker
+    if kept is None:
+        return []
+    return [StoreReport(str(r.url), str(r.error or "")) for r in js.Array.from_(kept)]
+
+
+def controlled() -> bool:
+    """Whether a service worker controls this page (it keeps the site for offline use)."""
+    worker = getattr(js.navigator, "serviceWorker", None)
+    return bool(worker and worker.controller)
+
+
+async def stored_models(index: dict) -> set[str]:
+    """The site's models whose every file the service worker has in Cache Storage."""
+    if not hasattr(js, "caches"):  # not a secure context: no service worker either
+        return set()
+    stored = set()
+    for m in index["models"]:
+        for name in ("manifest.json", MODEL_FILE, *TOKENIZER_FILES):
+            if not await js.caches.match(js.URL.new(m["path"] + name, js.location.href).href):
+                break
+        else:
+            stored.add(m["name"])
+    return stored
+
+
+async def site_caches() -> list[str]:
+    if not hasattr(js, "caches"):  # not a secure context: no Cache Storage
+        return []
+    return [str(n) for n in js.Array.from_(await js.caches.keys()) if n.startswith(CACHE_PREFIX)]
+
+
+async def stored_bytes(response) -> int:
+    """A cached response's body size: its Content-Length, unless the server compressed it (then
+    the length is the compressed one, and the small text file is measured)."""
+    length = response.headers.get("content-length")
+    if length and not response.headers.get("content-encoding"):
+        return int(length)
+    return int((await response.blob()).size)
+
+
+async def site_space() -> Space:
+    files = size = 0
+    for name in await site_caches():
+        for response in js.Array.from_(await (await js.caches.open(name)).matchAll()):
+            files += 1
+            size += await stored_bytes(response)
+    storage = getattr(js.navigator, "storage", None)
+    quota = float((await storage.estimate()).quota or 0) if storage else 0
+    return Space(files, size, quota or None)
+
+
+class Storage:
+    """The storage line of one page's model picker (ui.models.ModelPicker)."""
+
+    def __init__(self, picker):
+        self.picker = picker
+        self.space = Space(0, 0, None)
+        self.freed: int | None = None  # bytes freed this visit
+        self.seen = 0  # reports before this one came before the last free
+        self.dirty = self.refreshing = False
+        self._handlers = []
+
+    def bind(self) -> None:
+        worker = getattr(js.navigator, "serviceWorker", None)
+        targets = [(element("free-storage"), "click", self.on_free)]
+        if worker:
+            targets.append((worker, "message", self.on_message))
+        for target, event, handler in targets:
+            proxy = create_proxy(handler)
+            self._handlers.append(proxy)
+            target.addEventListener(event, proxy)
+
+    def on_message(self, event) -> None:
+        if getattr(event.data, "pyexplainerStored", None) is not None:
+            self.refresh_soon()
+
+    def on_free(self, _event=None) -> None:
+        asyncio.ensure_future(self.free())
+
+    def refresh_soon(self) -> None:
+        """Measure again and redraw, once more after a measure under way (a burst of reports
+        costs two, not one each)."""
+        self.dirty = True
+        if not self.refreshing:
+            self.refreshing = True
+            asyncio.ensure_future(self.refresh_while_dirty())
+
+    async def refresh_while_dirty(self) -> None:
+        try:
+            while self.dirty:
+                self.dirty = False
+                await self.refresh()
+        finally:
+            self.refreshing = False
+
+    async def refresh(self) -> None:
+        self.space = await site_space()
+        stored = await stored_models(self.picker.index)
+        if stored != self.picker.stored:
+            self.picker.stored = stored
+            self.picker.render()  # which draws this line too
+        else:
+            self.render()
+
+    async def free(self) -> None:
+        """Delete every cache of the site (the stored models, and the app itself): the page
+        runs on from memory; the next visit downloads and stores it again."""
+        element("free-storage").disabled = True
+        freed = (await site_space()).bytes
+        for name in await site_caches():
+            await js.caches.delete(name)
+        self.seen, self.freed = len(store_reports()), freed
+        self.refresh_soon()
+
+    def render(self) -> None:
+        page = self.picker.page
+        on_disk = page.source is not None and page.source.from_disk
+        model = "" if on_disk else page.model_name
+        state, sentences = storage_line(
+            controlled=controlled(),
+            refusals=refused(store_reports()[self.seen :]),
+            model=model,
+            model_stored=model in self.picker.stored,
+            freed=self.freed,
+            space=self.space,
+        )
+        line = element("storage-info")
+        line.textContent = " ".join(text(key, page.locale, **values) for key, values in sentences)
+        line.dataset.state = state
+        element("free-storage").disabled = not self.space.files

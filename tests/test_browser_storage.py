@@ -1,0 +1,149 @@
+"""Storage limits and broken downloads, through the real service worker: a browser that will not
+store the site (its quota overridden to a few MB) runs it from the network and says offline use
+is unavailable, a later visit with room stores it, and freeing the space empties the site's
+caches; a model download cut off half-way is named with Retry, nothing of it is stored, and
+Retry runs the model (the probabilities CPython's). Marked `browser`."""
+
+import json
+import threading
+
+import pytest
+
+from pyexplainer.serve import SiteHandler, make_server, url_of
+from tests.conftest import start_server, stop_server
+from tests.test_browser import (
+    CACHED_PATHS,
+    LOAD_TIMEOUT_MS,
+    Student,
+    assert_same_predictions,
+    expected_predictions,
+)
+
+pytestmark = pytest.mark.browser
+# The shell fits, Pyodide's WebAssembly (8.6 MB) and the model (12 MB) do not. (The browser
+# enforces it, but navigator.storage.estimate() still gives the disk's quota.)
+FEW_MB = 4_000_000
+STORAGE_STATE = "() => document.querySelector('[data-testid=storage-info]').dataset.state"
+
+
+def storage(s: Student, state: str) -> str:
+    """The storage line once it says `state`."""
+    s.page.wait_for_selector(f"[data-testid=storage-info][data-state={state}]", timeout=60_000)
+    return s.page.text_content("[data-testid=storage-info]")
+
+
+def cached(s: Student) -> list[str]:
+    return s.page.evaluate(CACHED_PATHS)
+
+
+def settled(s: Student) -> list[str]:
+    """What the caches hold once the service worker's puts in the background have stopped."""
+    before = None
+    while (now := sorted(cached(s))) != before:
+        before = now
+        s.page.wait_for_timeout(1500)
+    return now
+
+
+def stored_badge(s: Student, model: str) -> str:
+    if not s.page.eval_on_selector("[data-testid=model-picker]", "e => e.open"):
+        s.page.click("[data-testid=model-picker] > summary")
+    return s.page.get_attribute(f"[data-testid=model-list] [data-model='{model}']", "data-stored")
+
+
+def same_predictions_as_cpython(s: Student, model) -> None:
+    prompt = s.page.input_value("[data-testid=prompt-input]")
+    assert_same_predictions(s.predictions(), expected_predictions(model, prompt))
+
+
+def test_with_no_room_the_page_runs_says_offline_is_unavailable_then_stores_and_frees(
+    chromium, site, cpython_model
+):
+    httpd, url = start_server(site)
+    origin = url.rstrip("/")
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        devtools = context.new_cdp_session(context.new_page())  # kept open: the override lasts
+        devtools.send("Storage.overrideQuotaForOrigin", {"origin": origin, "quotaSize": FEW_MB})
+        s = Student(chromium, url, context=context)
+        assert s.status() == "ready"
+        same_predictions_as_cpython(s, cpython_model)
+        said = storage(s, "refused")
+        assert said.startswith("Offline use is not available on this device")
+        assert "QuotaExceededError" in said
+        assert not [p for p in cached(s) if p.endswith("/model.onnx")]
+
+        devtools.send("Storage.overrideQuotaForOrigin", {"origin": origin})  # room again
+        s.page.close()
+        s.visit(url)
+        assert s.status() == "ready"
+        said = storage(s, "stored")
+        assert said.startswith(f"{cpython_model.manifest.name} is stored for offline use")
+        assert "The browser allows this site " in said
+        assert stored_badge(s, cpython_model.manifest.name) == "true"
+        assert any(p.endswith("/model.onnx") for p in settled(s))
+
+        s.page.click("[data-testid=free-storage]")
+        said = storage(s, "freed")
+        assert said.startswith("Freed ") and "keeps nothing of this site now" in said
+        assert cached(s) == [] and s.page.evaluate("async () => await caches.keys()") == []
+        assert stored_badge(s, cpython_model.manifest.name) == "false"
+        assert s.page.is_disabled("[data-testid=free-storage]")
+        s.run("Once upon a time")  # the page runs on from memory
+        same_predictions_as_cpython(s, cpython_model)
+        s.assert_no_python_error()
+    finally:
+        context.close()
+        stop_server(httpd)
+
+
+class CutsTheModel(SiteHandler):
+    """Sends model.onnx with its full Content-Length and half of its bytes, then drops the
+    connection, while the server's `cut` is set."""
+
+    def copyfile(self, source, outputfile) -> None:
+        if self.server.cut and self.path.endswith("/model.onnx"):
+            data = source.read()
+            outputfile.write(data[: len(data) // 2])
+            self.close_connection = True
+            return
+        super().copyfile(source, outputfile)
+
+
+def test_a_model_download_cut_off_half_way_is_named_stored_nowhere_and_retry_runs_it(
+    chromium, site, cpython_model
+):
+    index = json.loads((site / "models" / "index.json").read_text())
+    model_path = index["models"][0]["path"] + "model.onnx"
+    httpd = make_server(site, host="127.0.0.1", port=0, handler=CutsTheModel)
+    httpd.cut = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        s = Student(chromium, url_of(httpd))
+        assert s.page.get_attribute("[data-testid=status]", "data-state") == "error"
+        assert model_path in s.status()
+        broken = s.page.locator("[data-testid=download-broken]")
+        assert broken.is_visible() and model_path in broken.text_content()
+        assert s.page.is_visible("[data-testid=retry-download]")
+        # the service worker's copy of the body broke off too: its put failed, nothing is kept
+        s.page.wait_for_function(
+            "() => pyexplainerStoreReports.some(r => r.url.endsWith('/model.onnx'))"
+        )
+        assert not [p for p in cached(s) if p.endswith("/model.onnx")]
+        s.page.wait_for_timeout(1000)  # the page has heard the report: a broken body is no
+        assert s.page.evaluate(STORAGE_STATE) != "refused"  # refusal to store
+
+        httpd.cut = False
+        s.page.click("[data-testid=retry-download]")
+        s.page.wait_for_selector("[data-testid=status][data-state=ready]", timeout=LOAD_TIMEOUT_MS)
+        assert broken.is_hidden()
+        same_predictions_as_cpython(s, cpython_model)
+        storage(s, "stored")
+        size = s.page.evaluate(
+            "async p => (await (await caches.match(p)).arrayBuffer()).byteLength", model_path
+        )
+        assert size == (site / model_path).stat().st_size  # the whole file, once complete
+        s.assert_no_python_error()
+        s.close()
+    finally:
+        stop_server(httpd)
