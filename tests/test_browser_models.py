@@ -11,15 +11,19 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from pyexplainer.model_dir import open_model_dir
+from pyexplainer.views.colors import contrast_ratio
 from pyexplainer.views.models import COMFORTABLE_SHARE, GIB, estimated_tab_bytes
 from tests.conftest import ROOT, start_server, stop_server
 from tests.test_browser import (
+    CACHED_PATHS,
     LOAD_TIMEOUT_MS,
     SCREENSHOTS,
     Student,
     assert_same_predictions,
     expected_predictions,
 )
+from tests.test_browser_a11y import TEXT_COLOURS
+from tests.test_browser_locale import SHOWN_STRINGS, token_labels, untranslated
 
 sys.path.insert(0, str(ROOT / "build"))
 import make_site  # noqa: E402
@@ -151,6 +155,21 @@ def test_the_picker_lists_the_models_and_a_switch_keeps_prompt_view_and_settings
         assert_same_predictions(
             s.predictions(), expected_predictions(cpython["tiny-int4"], PROMPT, **settings)
         )
+        assert not [m for m in s.console if "was not released" in m]  # each switch frees one
+
+        # the service worker stores what the page fetched: the picker says so once it has it all
+        stored = [f"/models/tiny-int8/{n}" for n in MODEL_FILES]
+        s.page.wait_for_function(
+            f"async () => ({CACHED_PATHS})().then(p => {stored!r}.every(x => p.includes(x)))",
+            timeout=60_000,
+        )
+        s.page.click("[data-testid=model-picker] > summary")  # closed, then opened again
+        s.page.click("[data-testid=model-picker] > summary")
+        s.page.wait_for_selector(
+            "[data-testid=model-list] [data-model='tiny-int8'][data-stored=true]"
+        )
+        row = [r for r in picker_rows(s) if r["name"] == "tiny-int8"][0]
+        assert "stored for offline use" in row["text"] and "to download" not in row["text"]
         s.assert_no_python_error()
     finally:
         s.close()
@@ -372,5 +391,27 @@ def test_a_dropped_folder_or_its_files_run(chromium, two_models, disk_model, how
         assert_same_predictions(
             s.predictions(), expected_predictions(open_model_dir(disk_model), PROMPT)
         )
+    finally:
+        s.close()
+
+
+def test_the_open_picker_and_its_advice_read_in_chinese_with_aa_contrast(chromium, two_models):
+    url, _ = two_models
+    s = Student(chromium, url, locale="zh-CN", init_script=SAVE_DATA)
+    try:
+        open_picker(s)
+        s.page.click("[data-testid=model-list] [data-model='tiny-int8'] button")
+        advice(s)
+        shown = s.page.evaluate(SHOWN_STRINGS)
+        assert untranslated(shown, "tiny-int4", "tiny-int8", *token_labels(s)) == []
+        failures = []
+        for item in s.page.evaluate(TEXT_COLOURS):
+            large = item["size"] >= 24 or (item["size"] >= 18.66 and item["weight"] >= 700)
+            ratio = contrast_ratio(item["colour"], item["background"])
+            if ratio < (3 if large else 4.5):
+                failures.append((round(ratio, 2), item["text"], item["where"]))
+        assert not failures, failures
+        shot(s, "model-advice-zh-CN")
+        s.assert_no_python_error()
     finally:
         s.close()
