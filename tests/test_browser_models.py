@@ -347,25 +347,18 @@ def test_a_wrong_folder_is_named_and_the_running_model_keeps_running(
         s.close()
 
 
-# A dropped folder: Chromium gives a drop's items as FileSystemEntry objects only for a real drag
-# from the system, so this test double stands in for the folder's entries (webkitGetAsEntry),
-# holding the files a hidden input received.
-DROP = """([how]) => {
-  const input = document.querySelector('#test-drop-input');
-  const transfer = new DataTransfer();
-  for (const file of input.files) transfer.items.add(file);
-  if (how === 'folder') {
-    const files = [...input.files];
-    const fileEntry = f => ({isFile: true, name: f.name, file: (ok) => ok(f)});
-    let given = false;
-    const folder = {isFile: false, name: 'my-export', createReader: () => ({
-      readEntries: (ok) => { ok(given ? [] : files.map(fileEntry)); given = true; }})};
-    DataTransferItem.prototype.webkitGetAsEntry = () => folder;
-    Object.defineProperty(transfer, 'items', {value: [transfer.items[0]]});
-  }
-  document.body.dispatchEvent(new DragEvent('drop', {dataTransfer: transfer, bubbles: true,
-    cancelable: true}));
-}"""
+def drop(s: Student, paths) -> None:
+    """Drop files or folders from the system onto the page (Chromium's own drag and drop, through
+    the DevTools protocol: the page gets real FileSystemEntry objects, a folder's included)."""
+    cdp = s.context.new_cdp_session(s.page)
+    data = {"items": [], "files": [str(p) for p in paths], "dragOperationsMask": 1}
+    before = s.page.get_attribute("[data-testid=status]", "data-actions")
+    for kind in ("dragEnter", "dragOver", "drop"):
+        cdp.send("Input.dispatchDragEvent", {"type": kind, "x": 600, "y": 400, "data": data})
+    s.page.wait_for_function(
+        "n => document.querySelector('[data-testid=status]').dataset.actions !== n", arg=before
+    )
+    cdp.detach()
 
 
 @pytest.mark.parametrize("how", ["files", "folder"])
@@ -374,23 +367,16 @@ def test_a_dropped_folder_or_its_files_run(chromium, two_models, disk_model, how
     s = Student(chromium, url)
     try:
         s.run(PROMPT)
-        s.page.evaluate(
-            "() => { const i = document.createElement('input'); i.type = 'file'; i.multiple = true;"
-            " i.id = 'test-drop-input'; i.hidden = true; document.body.append(i); }"
-        )
-        s.page.set_input_files("#test-drop-input", [disk_model / n for n in MODEL_FILES])
-        before = s.page.get_attribute("[data-testid=status]", "data-actions")
-        s.page.evaluate(DROP, [how])
-        s.page.wait_for_function(
-            "n => document.querySelector('[data-testid=status]').dataset.actions !== n",
-            arg=before,
-        )
+        asked = []
+        s.context.on("request", lambda r: asked.append(r.url))
+        drop(s, [disk_model / n for n in MODEL_FILES] if how == "files" else [disk_model])
         assert s.status() == "ready", s.status()
         folder = "my-export" if how == "folder" else "."
         assert f"opened from your disk (folder {folder})" in model_line(s)
         assert_same_predictions(
             s.predictions(), expected_predictions(open_model_dir(disk_model), PROMPT)
         )
+        assert not [u for u in asked if u.endswith(MODEL_FILES)], asked
     finally:
         s.close()
 
