@@ -2,13 +2,15 @@
 store the site (its quota overridden to a few MB) runs it from the network and says offline use
 is unavailable, a later visit with room stores it, and freeing the space empties the site's
 caches; a model download cut off half-way is named with Retry, nothing of it is stored, and
-Retry runs the model (the probabilities CPython's). Marked `browser`."""
+Retry runs the model (the probabilities CPython's), the first one as a switch to another.
+Marked `browser`."""
 
 import json
 import threading
 
 import pytest
 
+from pyexplainer.model_dir import open_model_dir
 from pyexplainer.serve import SiteHandler, make_server, url_of
 from tests.conftest import start_server, stop_server
 from tests.test_browser import (
@@ -18,6 +20,7 @@ from tests.test_browser import (
     assert_same_predictions,
     expected_predictions,
 )
+from tests.test_build import make_site, renamed  # build/ is a folder of scripts
 
 pytestmark = pytest.mark.browser
 # The shell fits, Pyodide's WebAssembly (8.6 MB) and the model (12 MB) do not. (The browser
@@ -98,11 +101,11 @@ def test_with_no_room_the_page_runs_says_offline_is_unavailable_then_stores_and_
 
 
 class CutsTheModel(SiteHandler):
-    """Sends model.onnx with its full Content-Length and half of its bytes, then drops the
-    connection, while the server's `cut` is set."""
+    """Sends the file whose path ends in the server's `cut` ("" for none) with its full
+    Content-Length and half of its bytes, then drops the connection."""
 
     def copyfile(self, source, outputfile) -> None:
-        if self.server.cut and self.path.endswith("/model.onnx"):
+        if self.server.cut and self.path.endswith(self.server.cut):
             data = source.read()
             outputfile.write(data[: len(data) // 2])
             self.close_connection = True
@@ -110,14 +113,19 @@ class CutsTheModel(SiteHandler):
         super().copyfile(source, outputfile)
 
 
+def cutting_server(site, cut: str):
+    httpd = make_server(site, host="127.0.0.1", port=0, handler=CutsTheModel)
+    httpd.cut = cut
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
 def test_a_model_download_cut_off_half_way_is_named_stored_nowhere_and_retry_runs_it(
     chromium, site, cpython_model
 ):
     index = json.loads((site / "models" / "index.json").read_text())
     model_path = index["models"][0]["path"] + "model.onnx"
-    httpd = make_server(site, host="127.0.0.1", port=0, handler=CutsTheModel)
-    httpd.cut = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd = cutting_server(site, "/model.onnx")
     try:
         s = Student(chromium, url_of(httpd))
         assert s.page.get_attribute("[data-testid=status]", "data-state") == "error"
@@ -133,7 +141,7 @@ def test_a_model_download_cut_off_half_way_is_named_stored_nowhere_and_retry_run
         s.page.wait_for_timeout(1000)  # the page has heard the report: a broken body is no
         assert s.page.evaluate(STORAGE_STATE) != "refused"  # refusal to store
 
-        httpd.cut = False
+        httpd.cut = ""
         s.page.click("[data-testid=retry-download]")
         s.page.wait_for_selector("[data-testid=status][data-state=ready]", timeout=LOAD_TIMEOUT_MS)
         assert broken.is_hidden()
@@ -143,6 +151,36 @@ def test_a_model_download_cut_off_half_way_is_named_stored_nowhere_and_retry_run
             "async p => (await (await caches.match(p)).arrayBuffer()).byteLength", model_path
         )
         assert size == (site / model_path).stat().st_size  # the whole file, once complete
+        s.assert_no_python_error()
+        s.close()
+    finally:
+        stop_server(httpd)
+
+
+def test_a_switch_whose_download_breaks_off_keeps_the_model_running_and_retry_switches(
+    chromium, tiny_int4, tiny_int8, tmp_path
+):
+    folders = [renamed(tiny_int4, tmp_path / "int4", "tiny-int4")]
+    folders.append(renamed(tiny_int8, tmp_path / "int8", "tiny-int8"))
+    make_site.make_site(tmp_path / "site", folders)  # tiny-int4 is its default
+    httpd = cutting_server(tmp_path / "site", "/models/tiny-int8/model.onnx")
+    try:
+        s = Student(chromium, url_of(httpd))
+        assert s.status() == "ready"
+        s.page.click("[data-testid=model-picker] > summary")
+        s.act_on("[data-testid=model-list] [data-action=use-model][data-model='tiny-int8']")
+        note = s.page.text_content("[data-testid=model-note]")
+        assert note.startswith("tiny-int8 was not opened") and "tiny-int4 keeps running" in note
+        broken = s.page.locator("[data-testid=download-broken]")
+        assert "models/tiny-int8/model.onnx" in broken.text_content()
+        assert s.page.text_content("[data-testid=model-info]").startswith("tiny-int4")
+
+        httpd.cut = ""
+        s.act("retry-download")
+        assert s.status() == "ready" and broken.is_hidden()
+        assert s.page.text_content("[data-testid=model-info]").startswith("tiny-int8")
+        int8 = open_model_dir(tmp_path / "site" / "models" / "tiny-int8")
+        same_predictions_as_cpython(s, int8)
         s.assert_no_python_error()
         s.close()
     finally:
