@@ -1,9 +1,9 @@
 """Storage limits and broken downloads, through the real service worker: a browser that will not
 store the site (its quota overridden to a few MB) runs it from the network and says offline use
-is unavailable, a later visit with room stores it, and freeing the space empties the site's
-caches; a model download cut off half-way is named with Retry, nothing of it is stored, and
-Retry runs the model (the probabilities CPython's), the first one as a switch to another.
-Marked `browser`."""
+is unavailable (as it does with no service worker at all), a later visit with room stores it,
+and freeing the space empties the site's caches; a model download cut off half-way is named
+with Retry, nothing of it is stored, and Retry runs the model (the probabilities CPython's),
+the first one as a switch to another. Marked `browser`."""
 
 import json
 import threading
@@ -98,6 +98,17 @@ def test_with_no_room_the_page_runs_says_offline_is_unavailable_then_stores_and_
     finally:
         context.close()
         stop_server(httpd)
+
+
+def test_without_a_service_worker_the_page_says_offline_use_is_unavailable(chromium, server):
+    s = Student(chromium, server, service_workers="block")  # as in a private window
+    try:
+        assert s.status() == "ready"
+        said = storage(s, "unavailable")
+        assert said.startswith("Offline use is not available in this browser window")
+        s.assert_no_python_error()
+    finally:
+        s.close()
 
 
 class CutsTheModel(SiteHandler):
