@@ -164,7 +164,7 @@ class Page:
         self.trace = self.full = self.lens = self.what_if = self.induction = None
         self.ablation, self.recompute_values = Ablation(), None  # of the other model's parts
         if previous is not None:
-            release(previous)
+            await release(previous)
         self.show_model_info()
         loading.hidden = True
 

@@ -75,3 +75,9 @@ export async function run(handle, inputs, fetches) {
   }
   return out;
 }
+
+/** Free a session the page no longer runs (its weights live in onnxruntime-web's memory until
+ *  then). */
+export async function release(handle) {
+  await handle.session.release();
+}

@@ -50,6 +50,10 @@ class BrowserRunner:
             str(handle.noteDetail),
         )
 
+    async def close(self) -> None:
+        """Free the session: the model's memory inside onnxruntime-web."""
+        await self.bridge.release(self.handle)
+
     async def run(
         self, feeds: dict[str, np.ndarray], fetch: Sequence[str] = ()
     ) -> dict[str, np.ndarray]:

@@ -41,11 +41,11 @@ def device() -> tuple[float | None, bool]:
     return (float(memory) if memory else None), save_data
 
 
-def release(runner) -> None:
+async def release(runner) -> None:
     """Free the inference session of a model the page no longer runs (its weights live in
     onnxruntime-web's memory until then)."""
     try:
-        runner.handle.session.release()
+        await runner.close()
     except Exception as e:  # the old model's memory stays until the tab closes; say so only
         js.console.warn(f"the previous model's session was not released: {e}")
 
