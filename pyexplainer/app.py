@@ -17,6 +17,7 @@ import numpy as np
 from pyodide.ffi import create_once_callable, create_proxy
 
 from pyexplainer.core.ablation import Ablation
+from pyexplainer.core.fit import last_tokens_that_fit
 from pyexplainer.core.generation import KVCache, cache_after, checked_ids, lens_calls, model_feeds
 from pyexplainer.core.lens import LogitLens
 from pyexplainer.core.sampling import sample_next_token
@@ -58,8 +59,9 @@ from pyexplainer.views.mlp import mlp_view
 from pyexplainer.views.overview import overview
 from pyexplainer.views.permalink import (
     PageState,
-    from_query,
+    generated_for_model,
     query_model,
+    read_link,
     state_for_model,
     to_query,
 )
@@ -124,6 +126,7 @@ class Page:
         self.lens: tuple | None = None  # (token ids, LogitLensView) of the last logit lens
         self.what_if: tuple | None = None  # (token ids, WhatIfView) of the last what-if run
         self.lens_running = False
+        self.context_note: tuple[str, dict] | None = None  # what say_context said, redrawn
         self.busy = asyncio.Lock()  # one action at a time: the lens may start one in the back
         self.queued = 0  # actions asked for and not finished
         # Actions and picks are numbered in the order the student asked for them: what is on
@@ -273,6 +276,7 @@ class Page:
             ("save-png", "click", self.on_save_png),
             ("save-svg", "click", self.on_save_svg),
             ("copy-link", "click", self.on_copy_link),
+            ("keep-last-tokens", "click", self.on_keep_last_tokens),
             ("temperature", "input", self.on_settings),
             ("top-k", "input", self.on_settings),
             ("top-p", "input", self.on_settings),
@@ -332,6 +336,7 @@ class Page:
         if self.runner is not None:
             self.show_model_info()
             self.picker.render()
+            self.render_context_note()
         if self.full is not None:
             self.render()
             if not element("tour").hidden:
@@ -430,8 +435,9 @@ class Page:
 
     async def restore(self, state: PageState) -> None:
         """Bring the page to `state` (its view and head checked by state_for_model): the prompt,
-        settings, generated tokens, the open view."""
-        element("prompt-input").value = state.prompt
+        settings, generated tokens, the open view. An empty prompt keeps the page's text."""
+        if state.prompt:
+            element("prompt-input").value = state.prompt
         for testid, value in [
             ("temperature", state.temperature),
             ("top-k", state.top_k),
@@ -759,6 +765,9 @@ class Page:
     async def run_prompt(self) -> None:
         text = element("prompt-input").value
         ids = self.tokenizer.encode(text)
+        self.say_context(
+            ("ui.too_long", {"n_tokens": len(ids)}) if len(ids) > self.config.n_positions else None
+        )
         trace = await self.step(ids, KVCache.empty(self.manifest.config))
         self.text, self.prompt_ids, self.generated_ids, self.trace = text, ids, [], trace
         self.full = trace
@@ -773,6 +782,32 @@ class Page:
         token after asking for this action (the pick is the later wish)."""
         if self.position_asked < self.acting or self.position > self.last_position:
             self.position = self.last_position
+
+    async def on_keep_last_tokens(self, _event=None) -> None:
+        await self.guarded(self.keep_last_tokens, run=True, superseded=True)  # a Run, as on_run
+
+    async def keep_last_tokens(self) -> None:
+        """Run the end of the text that fits the context (core.fit), and say what was dropped."""
+        fitted = last_tokens_that_fit(
+            self.tokenizer, element("prompt-input").value, self.config.n_positions
+        )
+        element("prompt-input").value = fitted.text
+        await self.run_prompt()
+        self.say_context(
+            ("ui.kept_last_tokens", {"kept": len(fitted.ids), "dropped": fitted.dropped})
+        )
+
+    def say_context(self, note: tuple[str, dict] | None) -> None:
+        """The note under the prompt: the text is too long for the context (with the offer to
+        keep its last tokens), or how much keeping them dropped; None: nothing to say."""
+        self.context_note = note
+        self.render_context_note()
+
+    def render_context_note(self) -> None:
+        key, values = self.context_note or ("", {})
+        shown = text(key, self.locale, n_positions=self.config.n_positions, **values) if key else ""
+        element("context-note").textContent = shown
+        element("keep-last-tokens").hidden = key != "ui.too_long"
 
     async def generate_one(self) -> None:
         if self.trace is None:
@@ -1076,12 +1111,8 @@ async def start(bridge) -> None:
     page.set_locale(choose_locale(remembered_locale(), browser_languages()))
     page.bind_locale_switch()
     search = str(js.location.search)
-    try:
-        state = from_query(search)
-    except ValueError as e:  # a damaged link: say so, and start as a plain visit
-        state, broken_link = None, str(e)
-    else:
-        broken_link = ""
+    state, problems = read_link(search)  # each part it cannot use at its default, named
+    said = [problem.message(page.locale) for problem in problems]
     try:
         wanted = state.model if state else query_model(search)
         unknown = await page.picker.open_first(wanted, ask=not (state and state.embed))
@@ -1096,13 +1127,18 @@ async def start(bridge) -> None:
     if state:
         state, missing = state_for_model(state, page.config)
         if missing:  # a view this model does not have: the default view, and say which
-            broken_link = text(
-                "ui.link_view_missing",
-                page.locale,
-                part=missing.part,
-                n_layer=page.config.n_layer,
-                n_head=page.config.n_head,
+            said.append(
+                text(
+                    "ui.link_view_missing",
+                    page.locale,
+                    part=missing.part,
+                    n_layer=page.config.n_layer,
+                    n_head=page.config.n_head,
+                )
             )
+        state, unknown_tokens = generated_for_model(state, page.config)
+        if unknown_tokens:
+            said.append(unknown_tokens.message(page.locale))
         await page.guarded(lambda: page.restore(state))
     else:
         await page.on_run()
@@ -1115,9 +1151,9 @@ async def start(bridge) -> None:
             models=text("ui.list_separator", page.locale).join(names),
             running=page.model_name,
         )
-        broken_link = " ".join(filter(None, [asked, broken_link]))
-    if broken_link:
-        page.show_error(broken_link)
+        said.insert(0, asked)
+    if said:
+        page.show_error(" ".join(said))
 
 
 def save(blob, filename: str) -> None:

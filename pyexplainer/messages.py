@@ -581,6 +581,28 @@ EN: dict[str, str] = {
         "This link asks for {part}, which this model ({n_layer} blocks of {n_head} heads) does "
         "not have: the embedding view is open instead."
     ),
+    "ui.link_value_unused": (
+        "This link gives {parameter}={value}, which the page cannot use ({parameter} takes "
+        "{expected}): it uses the default instead."
+    ),
+    "link.expected.prompt": "a text of at least one character; the default is the page's own text",
+    "link.expected.view": "a view such as attention,2",
+    "link.expected.head": "a whole number",
+    "link.expected.token": "a whole number",
+    "link.expected.t": "a number of 0 or more, 0 for always the most probable token",
+    "link.expected.k": "a whole number of 0 or more, 0 for off",
+    "link.expected.p": "a number above 0 and at most 1, 1 for off",
+    "link.expected.seed": "a whole number of 0 or more",
+    "link.expected.gen": "token ids of this model's vocabulary, separated by commas",
+    "link.expected.embed": "1 for the view alone, or 0",
+    "ui.too_long": (
+        "The text has {n_tokens} tokens, more than this model's context of {n_positions}."
+    ),
+    "ui.keep_last_tokens": "Keep the last tokens that fit",
+    "ui.kept_last_tokens": (
+        "Kept the last {kept} tokens that fit the context of {n_positions}: the first "
+        "{dropped} tokens of the text were dropped."
+    ),
     "check.sum": (
         "Check: the token and position rows, added here in float64, differ from the model's own "
         "float32 sum by at most {difference} (float32 keeps about 7 digits)."

@@ -511,6 +511,25 @@ ZH: dict[str, str] = {
         "此链接要求的 {part} 在这个模型（{n_layer} 个块，每块 {n_head} 个注意力头）中不存在："
         "已改为打开嵌入视图。"
     ),
+    "ui.link_value_unused": (
+        "此链接给出的 {parameter}={value} 无法使用（{parameter} 应为{expected}）：已改用默认值。"
+    ),
+    "link.expected.prompt": "至少一个字符的文字；默认是页面自己的文字",
+    "link.expected.view": "一个视图，例如 attention,2",
+    "link.expected.head": "一个整数",
+    "link.expected.token": "一个整数",
+    "link.expected.t": "大于或等于 0 的数，0 表示总是选最可能的词元",
+    "link.expected.k": "大于或等于 0 的整数，0 表示关闭",
+    "link.expected.p": "大于 0 且不超过 1 的数，1 表示关闭",
+    "link.expected.seed": "大于或等于 0 的整数",
+    "link.expected.gen": "这个模型词表中的词元 id，用逗号分隔",
+    "link.expected.embed": "1（只显示视图）或 0",
+    "ui.too_long": "这段文字有 {n_tokens} 个词元，超过了这个模型 {n_positions} 个词元的上下文。",
+    "ui.keep_last_tokens": "保留能放进上下文的最后那些词元",
+    "ui.kept_last_tokens": (
+        "已保留能放进 {n_positions} 个词元上下文的最后 {kept} 个词元：文字开头的 {dropped} "
+        "个词元已被丢弃。"
+    ),
     "check.sum": (
         "核对：在此用 float64 相加的词元行与位置行，与模型自身 float32 的和相差不超过 "
         "{difference}（float32 约保留 7 位有效数字）。"

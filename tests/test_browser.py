@@ -810,9 +810,11 @@ def test_a_permalink_restores_the_exact_state(chromium, server, cpython_model):
     opened.assert_no_python_error()
     opened.close()
 
-    broken = Student(chromium, server + "?prompt=Hi&t=hot")
-    assert "the link's t='hot' is not a valid number" in broken.status()
-    assert broken.tokens()  # the page still ran on its own text
+    broken = Student(chromium, server + "?prompt=Hi&t=hot&view=mlp,1")
+    assert "This link gives t='hot', which the page cannot use" in broken.status()
+    assert broken.tokens() == cpython_model.tokenizer.encode("Hi")  # the rest of the link ran
+    assert broken.page.locator("[data-testid=mlp-view]").count() == 1
+    assert broken.page.input_value("[data-testid=temperature]") == "1.0"  # the default
     broken.close()
 
     missing = Student(chromium, server + "?prompt=Hi&view=layernorm,0,lnf")  # no such layer norm
