@@ -180,9 +180,10 @@ MEASURED = {
     "head_switch = clicking another head's button under its heatmap, open_stage = clicking each "
     "stage tab in turn; all_views_after_run_ms = total_ms of running the prompt (tokens, "
     "predictions, overview and the open stage) + page_ms of opening every other stage tab once",
-    "running_on": "the page's model line: the backend, and whether the weights were kept "
-    "quantized or folded into float32 at load (pyexplainer/runtime/weights.py decides by "
-    "navigator.deviceMemory, which headless Chromium gives as 8)",
+    "running_on": "the backend, as the page's model line names it",
+    "weights": "what the model line says of the weights: kept quantized, or folded into float32 "
+    "at load (pyexplainer/runtime/weights.py decides by navigator.deviceMemory, which headless "
+    "Chromium gives as 8)",
     SMALL_DEVICE: "the same on WebAssembly with navigator.deviceMemory reported as "
     f"{SMALL_DEVICE_GB} (GB), measured where that changes the page's choice: the weights stay "
     "quantized instead of being folded at load",
@@ -568,9 +569,12 @@ def repeated_actions(page, prompts: dict[int, str], repeat: int) -> dict[str, li
     return dict(timings)
 
 
-def running_on(page) -> str:
-    """What the page says runs the model: 'WebGPU' or 'WebAssembly, N thread(s) ...'."""
-    return page.text_content("[data-testid=model-info]").rsplit("running on ", 1)[-1]
+def running_on(page) -> tuple[str, str]:
+    """What the page says runs the model ('WebGPU' or 'WebAssembly, N thread(s) ...'), and what
+    it says of the weights (kept quantized, or unpacked to float32 at load)."""
+    said = page.text_content("[data-testid=model-info]").rsplit("running on ", 1)[-1]
+    backend, separator, weights = said.partition("; weights ")
+    return backend, (separator + weights).removeprefix("; ")
 
 
 def peak_js_heap(page) -> int:
@@ -604,12 +608,14 @@ class Visits:
         self.warm_visit_bytes: dict[str, int] = {}
         self.peak_js_heap = 0
         self.running_on = ""
+        self.weights = ""
 
     def cold_then_warm(self, page, site: ServedSite) -> None:
         before = site.traffic.snapshot()
         self.cold_ms.append(visit(page, site.url))
         self.first_visit_bytes = self.first_visit_bytes or site.traffic.since(before)
-        self.running_on = self.running_on or running_on(page)
+        if not self.running_on:
+            self.running_on, self.weights = running_on(page)
         self.peak_js_heap = max(self.peak_js_heap, peak_js_heap(page))
         before = site.traffic.snapshot()
         self.warm_ms.append(visit(page, site.url))
@@ -704,6 +710,7 @@ def backend_report(
     return {
         "available": True,
         "running_on": visits.running_on,
+        "weights": visits.weights,
         "first_visit_bytes": bytes_by_group(
             visits.first_visit_bytes, site.runtime_folders, targets.get("first_visit_bytes")
         ),
