@@ -550,14 +550,18 @@ json.dumps({"numpy": numpy.__version__, "ids": ids})
 
 NODE_ORT = """
 import { readFileSync } from "node:fs";
-const [site, ids] = [process.argv[2], JSON.parse(process.argv[3])];
+const [site, ids, fold] = [process.argv[2], JSON.parse(process.argv[3]), process.argv[4]];
 const ort = await import(`${site}/ort/ort.wasm.min.mjs`);
 ort.env.wasm.wasmPaths = `${site}/ort/`;
 ort.env.wasm.numThreads = 1;
 const name = JSON.parse(readFileSync(`${site}/models/index.json`)).default;
 const manifest = JSON.parse(readFileSync(`${site}/models/${name}/manifest.json`));
 const model = readFileSync(`${site}/models/${name}/model.onnx`);
-const session = await ort.InferenceSession.create(model);
+// the page's two ways (web/bridge.mjs): the weights kept quantized, or folded into float32 at load
+const session = await ort.InferenceSession.create(model, {
+  graphOptimizationLevel: "basic",
+  ...(fold === "fold" ? { extra: { session: { disable_quant_qdq: "1" } } } : {}),
+});
 const [L, H, , Dh] = manifest.inputs.past_keys.shape;
 const empty = () => new ort.Tensor("float32", new Float32Array(0), [L, H, 0, Dh]);
 // As it is (nothing ablated, no lens rows), then with head 1 of block 0 mean-ablated and every
@@ -617,10 +621,14 @@ def test_real_build_pyodide_imports_numpy_and_the_package_from_the_site(
 
 
 @network
-def test_real_build_onnxruntime_web_runs_the_model_as_cpython_does(real_site, tiny_int4, tmp_path):
-    """onnxruntime-web's WebAssembly build on the shipped int4 model (its MatMulNBits and
-    GatherBlockQuantized kernels), against onnxruntime's CPU kernels for the same operators in
-    CPython: a plain pass, then one with a head mean-ablated and the logit lens of every row."""
+@pytest.mark.parametrize("fold", ["keep", "fold"])
+def test_real_build_onnxruntime_web_runs_the_model_as_cpython_does(
+    real_site, tiny_int4, tmp_path, fold
+):
+    """onnxruntime-web's WebAssembly build on the shipped int4 model (its DequantizeLinear and
+    GatherBlockQuantized kernels; the weights kept quantized, or folded into float32 at load),
+    against onnxruntime's CPU kernels for the same operators in CPython: a plain pass, then one
+    with a head mean-ablated and the logit lens of every row."""
     import numpy as np
     import onnxruntime as ort
 
@@ -630,7 +638,7 @@ def test_real_build_onnxruntime_web_runs_the_model_as_cpython_does(real_site, ti
 
     out, _ = real_site
     ids = [15496, 11, 220, 10310, 244]
-    web = json.loads(node(NODE_ORT, tmp_path, str(out), json.dumps(ids)))
+    web = json.loads(node(NODE_ORT, tmp_path, str(out), json.dumps(ids), fold))
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     session = ort.InferenceSession(
