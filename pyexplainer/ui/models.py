@@ -15,6 +15,7 @@ import js  # Pyodide only
 from pyodide.ffi import create_once_callable, create_proxy
 
 from pyexplainer.messages import described, text
+from pyexplainer.page import links, loading, queue, status
 from pyexplainer.ui.dom import element, fill, make
 from pyexplainer.ui.download import BrokenDownload, fetch_bytes
 from pyexplainer.ui.sources import DiskModel, SiteModel
@@ -41,15 +42,6 @@ def device() -> tuple[float | None, bool]:
     return (float(memory) if memory else None), save_data
 
 
-async def release(runner) -> None:
-    """Free the inference session of a model the page no longer runs (its weights live in
-    onnxruntime-web's memory until then)."""
-    try:
-        await runner.close()
-    except Exception as e:  # the old model's memory stays until the tab closes; say so only
-        js.console.warn(f"the previous model's session was not released: {e}")
-
-
 def promised(start):
     """A JS callback API as an awaitable: start(resolve, reject)."""
     return js.Promise.new(create_once_callable(start))
@@ -70,7 +62,8 @@ async def entry_files(entry, prefix: str = "", depth: int = 0) -> list[tuple[str
 
 
 class ModelPicker:
-    """The picker of one page (app.Page): what it lists, and the model the page asked for."""
+    """The picker of one page (pyexplainer.page.session.Page): what it lists, and the model the
+    page asked for."""
 
     def __init__(self, page):
         self.page = page
@@ -96,7 +89,7 @@ class ModelPicker:
         name = entry["name"]
         if ask and self.advise(name):  # nothing starts until the student chooses
             self.choice = asyncio.get_event_loop().create_future()
-            self.page.show_status("choose_model")
+            status.show_status(self.page, "choose_model")
             name = await self.choice
         await self.open_retrying(SiteModel(self.entry(name)))
         self.render()
@@ -108,10 +101,10 @@ class ModelPicker:
         (nothing can run without a model)."""
         while True:
             try:
-                return await self.page.open_model(source)
+                return await loading.open_model(self.page, source)
             except BrokenDownload as e:
                 page = self.page
-                page.show_error(text("ui.load_failed", page.locale, error=described(e)))
+                status.show_error(page, text("ui.load_failed", page.locale, error=described(e)))
                 retried = asyncio.get_event_loop().create_future()
                 self.offer_retry(e, functools.partial(retried.set_result, None))
                 await retried
@@ -176,7 +169,7 @@ class ModelPicker:
             self.start_switch(SiteModel(self.entry(name)))
 
     def start_switch(self, source) -> None:
-        asyncio.ensure_future(self.page.guarded(lambda: self.switch(source)))
+        asyncio.ensure_future(queue.guarded(self.page, lambda: self.switch(source)))
 
     def on_toggle(self, _event=None) -> None:
         if element("model-picker").open:
@@ -187,7 +180,7 @@ class ModelPicker:
         files = [(str(f.webkitRelativePath or f.name), f) for f in js.Array.from_(chosen.files)]
         chosen.value = ""  # the same folder chosen again is a new change
         if files:
-            asyncio.ensure_future(self.page.guarded(lambda: self.open_folder(files)))
+            asyncio.ensure_future(queue.guarded(self.page, lambda: self.open_folder(files)))
 
     def on_dragover(self, event) -> None:
         if event.dataTransfer and "Files" in list(event.dataTransfer.types):
@@ -203,9 +196,9 @@ class ModelPicker:
         entries = [i.webkitGetAsEntry() for i in items]
         files = [(str(f.name), f) for f in js.Array.from_(transfer.files)]
         if entries and all(entries):
-            asyncio.ensure_future(self.page.guarded(lambda: self.open_dropped(entries)))
+            asyncio.ensure_future(queue.guarded(self.page, lambda: self.open_dropped(entries)))
         elif files:
-            asyncio.ensure_future(self.page.guarded(lambda: self.open_folder(files)))
+            asyncio.ensure_future(queue.guarded(self.page, lambda: self.open_folder(files)))
 
     # ------------------------------------------------------------------ switching
 
@@ -230,12 +223,12 @@ class ModelPicker:
         settings and the open view kept (the view as near as the new model has it)."""
         page = self.page
         state = dataclasses.replace(
-            page.page_state(), prompt=str(element("prompt-input").value), generated=()
+            links.page_state(page), prompt=str(element("prompt-input").value), generated=()
         )
         self.set_note("")
         self.retry = None  # another model chosen: the broken one is not retried
         try:
-            await page.open_model(source)
+            await loading.open_model(page, source)
         except Exception as e:
             key = "models.folder_not_opened" if source.from_disk else "models.not_opened"
             self.failed(key, e, name=source.name)
@@ -261,7 +254,7 @@ class ModelPicker:
                 n_layer=c.n_layer,
                 n_head=c.n_head,
             )
-        await page.restore(state)
+        await links.restore(page, state)
 
     def offer_retry(self, error: BrokenDownload, again) -> None:
         """Name the file whose download broke off; Retry calls again()."""

@@ -1,0 +1,66 @@
+"""The guided tour: cards quoting the current prompt's numbers, each opening its stage; arrow
+keys move, Escape closes, the button reopens it where it was left."""
+
+from __future__ import annotations
+
+from pyexplainer.messages import text
+from pyexplainer.page import detail, render
+from pyexplainer.ui.dom import element
+from pyexplainer.views.tour import tour
+
+FORM_FIELDS = ("INPUT", "SELECT", "TEXTAREA")
+
+
+def on_tour_start(page, _event=None) -> None:
+    """Open the tour where it was left (a new prompt's numbers fill the same cards)."""
+    if page.full is None:
+        return
+    page.tour_cards = tour(
+        page.full, page.config, page.tokenizer, page.tokens(), render.settings(page)
+    )
+    page.tour_step = min(page.tour_step, len(page.tour_cards) - 1)
+    element("tour").hidden = False
+    show_tour_card(page)
+    element("tour").querySelector("[data-tour=next]").focus()
+
+
+def on_tour_click(page, event) -> None:
+    button = event.target.closest("[data-tour]")
+    if getattr(button, "dataset", None) is not None:
+        move_tour(page, button.dataset.tour)
+
+
+def on_tour_key(page, event) -> None:
+    if element("tour").hidden or event.target.tagName in FORM_FIELDS:
+        return
+    move = {"ArrowRight": "next", "ArrowLeft": "previous", "Escape": "close"}.get(event.key)
+    if move:
+        event.preventDefault()
+        move_tour(page, move)
+
+
+def move_tour(page, move: str) -> None:
+    if move == "close":
+        element("tour").hidden = True
+        return
+    step = page.tour_step + (1 if move == "next" else -1)
+    page.tour_step = max(0, min(len(page.tour_cards) - 1, step))
+    show_tour_card(page)
+
+
+def show_tour_card(page) -> None:
+    render_tour_card(page)
+    detail.open_stage(page, page.tour_cards[page.tour_step].stage)
+
+
+def render_tour_card(page) -> None:
+    card, locale = page.tour_cards[page.tour_step], page.locale
+    panel = element("tour")
+    panel.dataset.card = card.id
+    panel.querySelector(".tour-title").textContent = text(card.title_key, locale, **card.values)
+    panel.querySelector(".tour-body").textContent = text(card.body_key, locale, **card.values)
+    panel.querySelector(".tour-progress").textContent = text(
+        "ui.tour.progress", locale, step=page.tour_step + 1, steps=len(page.tour_cards)
+    )
+    panel.querySelector("[data-tour=previous]").disabled = page.tour_step == 0
+    panel.querySelector("[data-tour=next]").disabled = page.tour_step == len(page.tour_cards) - 1

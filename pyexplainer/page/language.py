@@ -1,0 +1,60 @@
+"""The language switch: every fixed string, the status and whatever is drawn, in the chosen
+language; the choice is remembered."""
+
+from __future__ import annotations
+
+import functools
+
+from pyodide.ffi import create_proxy
+
+from pyexplainer.messages import LOCALE_NAMES, text
+from pyexplainer.page import guided_tour, loading, render, status
+from pyexplainer.ui.dom import document, element, options
+from pyexplainer.ui.locale import remember_locale, translate_page
+
+
+def bind_locale_switch(page) -> None:
+    """The language switch works from the start, while the model still loads."""
+    options(element("locale-switch"), list(LOCALE_NAMES.items()), page.locale)
+    proxy = create_proxy(functools.partial(on_locale, page))
+    page._handlers.append(proxy)
+    element("locale-switch").addEventListener("change", proxy)
+
+
+def on_locale(page, _event=None) -> None:
+    locale = element("locale-switch").value
+    remember_locale(locale)
+    try:
+        status.redraw(page, "locale", lambda: set_locale(page, locale))
+    except ValueError as e:  # a sampling setting that is not a number: say so, in `locale`
+        status.show_error(page, str(e))
+
+
+def set_locale(page, locale: str) -> None:
+    """Show the page in `locale`: its fixed strings, the status, and whatever is drawn."""
+    info, copied = element("copy-link-info"), text("ui.link_copied", page.locale)
+    page.locale = locale
+    translate_page(document, locale)
+    element("locale-switch").value = locale
+    if page.status_state != "error":  # an error stays as it was said
+        status.show_status(page, page.status_state)
+    if info.textContent == copied:
+        info.textContent = text("ui.link_copied", locale)
+    fill_examples(page)
+    if page.runner is not None:
+        loading.show_model_info(page)
+        page.picker.render()
+        render.render_context_note(page)
+    if page.full is not None:
+        render.render(page)
+        if not element("tour").hidden:
+            guided_tour.render_tour_card(page)
+
+
+def fill_examples(page) -> None:
+    options(
+        element("examples"),
+        [("", text("ui.examples", page.locale))]
+        + [(e, e) for e in text("ui.example_prompts", page.locale).split("\n")],
+        "",
+    )

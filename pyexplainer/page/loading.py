@@ -1,0 +1,144 @@
+"""Opening a model: its manifest, each file checked against it as it arrives, the inference
+session, and the line that says what runs."""
+
+from __future__ import annotations
+
+import js  # Pyodide only
+
+from pyexplainer.core.ablation import Ablation
+from pyexplainer.core.tokenizer import Tokenizer
+from pyexplainer.manifest import (
+    MODEL_FILE,
+    TOKENIZER_FILES,
+    check_file,
+    manifest_from_bytes,
+    quantized_fidelity,
+)
+from pyexplainer.messages import text
+from pyexplainer.page import status
+from pyexplainer.runtime.ort_browser import BrowserRunner
+from pyexplainer.ui.dom import document, element
+
+
+async def open_model(page, source) -> None:
+    """Open the model of `source` (ui.sources: the site's, or a folder from disk): its
+    manifest, each file checked against it as it arrives, then the inference session. The
+    page turns to it only once all of that worked: on a failure the running model runs on."""
+    status.show_status(page, "loading")
+    page.caps = page.caps or await page.bridge.capabilities()
+    loading = document.querySelector(".loading")
+    loading.hidden = False
+    try:
+        manifest = manifest_from_bytes(await source.manifest_bytes())
+        files = {name: await download(page, source, manifest, name) for name in TOKENIZER_FILES}
+        model = await download(page, source, manifest, MODEL_FILE, into_js=True)
+        tokenizer = Tokenizer.from_strings(
+            files["vocab.json"].decode("utf-8"), files["merges.txt"].decode("utf-8")
+        )
+        status.show_status(page, "starting_model")
+        runner = await BrowserRunner.create(page.bridge, model, manifest.raw.get("parameters") or 0)
+        del model  # onnxruntime-web copied it into its own memory: no second copy stays here
+    finally:
+        loading.hidden = page.runner is not None  # the first model's failure stays in view
+    previous, page.runner = page.runner, runner
+    page.manifest, page.tokenizer, page.source = manifest, tokenizer, source
+    page.model_name = source.name or manifest.name
+    page.trace = page.full = page.lens = page.what_if = page.induction = None
+    page.ablation, page.recompute_values = Ablation(), None  # of the other model's parts
+    if previous is not None:
+        await release(previous)
+    show_model_info(page)
+    loading.hidden = True
+
+
+async def download(page, source, manifest, name: str, *, into_js: bool = False):
+    """A file of the model, checked against the manifest: bytes, or with into_js a JS
+    Uint8Array (for the model, which goes straight to onnxruntime-web)."""
+    total = manifest.files[name]["bytes"]
+    bar, label = element("load-progress"), element("load-label")
+    bar.max = total
+
+    def progress(received: int) -> None:
+        bar.value = received
+        label.textContent = text(
+            "ui.download_progress",
+            page.locale,
+            name=name,
+            received_mb=received / 1e6,
+            total_mb=total / 1e6,
+        )
+
+    if into_js:
+        return await source.read_js(name, manifest, progress)
+    data = await source.read(name)
+    progress(len(data))
+    check_file(manifest, name, data)  # size and sha256, named in the message
+    return data
+
+
+def show_model_info(page) -> None:
+    c, locale = page.manifest.config, page.locale
+    facts = [
+        text(
+            "ui.model_info",
+            locale,
+            name=page.model_name,
+            n_layer=c.n_layer,
+            n_head=c.n_head,
+            n_embd=c.n_embd,
+            parameters_m=(page.manifest.raw.get("parameters") or 0) / 1e6,
+            quantization=page.manifest.quantization,
+            n_positions=c.n_positions,
+        )
+    ]
+    fidelity = quantized_fidelity(page.manifest.raw)
+    if fidelity:
+        facts.append(
+            text(
+                "ui.model_fidelity",
+                locale,
+                quantization=page.manifest.quantization,
+                **fidelity,
+            )
+        )
+    training = page.manifest.raw.get("training")
+    if training:
+        facts.append(
+            text(
+                "ui.model_perplexity",
+                locale,
+                perplexity=training["held_out"]["perplexity"],
+                baseline=training["unigram_baseline"]["perplexity"],
+            )
+        )
+    backend = (
+        "WebGPU"
+        if page.runner.backend == "webgpu"
+        else text("ui.backend_wasm", locale, threads=page.runner.threads)
+    )
+    if page.runner.note:  # why not WebGPU, in the page's language (the browser's own words)
+        note = text(f"ui.{page.runner.note}", locale, error=page.runner.note_detail)
+        backend = text("ui.backend_note", locale, backend=backend, note=note)
+    if page.runner.backend == "wasm" and not page.caps.threads:
+        backend += text("ui.facts_separator", locale) + text("ui.single_threaded", locale)
+    facts.append(text("ui.running_on", locale, backend=backend))
+    if page.source.from_disk:
+        facts.append(text("ui.model_from_disk", locale, folder=page.source.folder or "."))
+    if page.manifest.quantization != "fp32":  # runtime/weights.py chose
+        facts.append(
+            text(
+                "ui.weights_folded" if page.runner.folded else "ui.weights_kept",
+                locale,
+                quantization=page.manifest.quantization,
+            )
+        )
+    element("model-info").textContent = text("ui.facts_separator", locale).join(facts)
+
+
+async def release(runner) -> None:
+    """Free the inference session of a model the page no longer runs (its weights live in
+    onnxruntime-web's memory until then)."""
+    try:
+        await runner.close()
+    except Exception as e:  # the old model's memory stays until the tab closes; say so only
+        js.console.warn(f"the previous model's session was not released: {e}")

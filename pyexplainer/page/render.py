@@ -1,0 +1,163 @@
+"""Drawing what the page shows outside the open stage: the token chips, the prediction bars, the
+overview, the cache line and the notes under them, from the session's trace."""
+
+from __future__ import annotations
+
+import js  # Pyodide only
+
+from pyexplainer.messages import format_number, text
+from pyexplainer.page import detail
+from pyexplainer.ui.dom import element, fill, make
+from pyexplainer.ui.overview import draw_overview
+from pyexplainer.views.overview import overview
+from pyexplainer.views.predictions import SamplingSettings, output_view
+from pyexplainer.views.tokens import token_views
+
+SHOWN_PREDICTIONS = 15
+
+
+def render(page) -> None:
+    page.token_list = token_views(page.tokenizer, page.text, page.prompt_ids, page.generated_ids)
+    render_tokens(page)
+    render_check(page)
+    render_recompute(page)
+    render_overview(page)
+    detail.render_detail(page)
+    render_predictions(page)  # last: a sampling setting that is not a number stops it
+
+
+def render_tokens(page) -> None:
+    target = element("token-list")
+    target.replaceChildren()
+    views = page.tokens()
+    for v in views:
+        chip = make(
+            "li",
+            v.label,
+            class_="token",
+            data_token_id=v.token_id,
+            data_position=v.position,
+            data_action="select-position",
+            tabindex="0",
+            title=token_title(page, v),
+        )
+        chip.classList.toggle("generated", v.generated)
+        chip.classList.toggle("selected", v.position == page.position)
+        target.appendChild(chip)
+    element("cache-info").textContent = text(
+        "ui.cache_info",
+        page.locale,
+        n_tokens=len(views),
+        cached=page.trace.present_keys.shape[2],
+        new=len(page.trace.input_ids),
+    )
+
+
+def token_title(page, v) -> str:
+    """Where a token chip came from: position, id, and its characters or "generated"."""
+    where = (
+        text("ui.token_span", page.locale, start=v.start, end=v.end)
+        if v.start >= 0
+        else text("ui.token_generated", page.locale)
+    )
+    return text("ui.list_separator", page.locale).join(
+        [text("ui.token_title", page.locale, position=v.position, token_id=v.token_id), where]
+    )
+
+
+def render_predictions(page) -> None:
+    if page.trace is None:
+        return
+    view = output_view(page.trace, page.tokenizer, settings(page), SHOWN_PREDICTIONS)
+    rows = []
+    for p in view.bars:
+        if p.probability == 0:  # cut by top-k / top-p: it cannot be drawn
+            continue
+        bar = make("span", class_="bar")
+        bar.style.width = f"{100 * p.probability:.2f}%"
+        rows.append(
+            make(
+                "li",
+                "",
+                make("span", p.label, class_="label"),
+                bar,
+                make(
+                    "span",
+                    format_number(p.probability, page.locale, 2, percent=True),
+                    class_="prob",
+                ),
+                class_="prediction",
+                tabindex="0",
+                role="button",
+                data_token_id=p.token_id,
+                data_prob=repr(p.probability),
+                title=text(
+                    "output.bar_title",
+                    page.locale,
+                    probability=p.model_probability,
+                    logit=p.logit,
+                ),
+            )
+        )
+    fill(element("prediction-list"), *rows)
+    element("rest-of-vocabulary").textContent = text(
+        "output.rest_mass",
+        page.locale,
+        probability=view.rest_probability,
+        model_probability=view.rest_model_probability,
+        kept=view.kept,
+        vocab_size=view.vocab_size,
+    )
+
+
+def render_overview(page) -> None:
+    draw_overview(element("sankey"), overview(page.full), page.locale, page.stage)
+    element("sankey-legend").textContent = text("overview.legend", page.locale)
+
+
+def render_check(page) -> None:
+    started = js.performance.now()
+    worst = max(
+        page.trace.attention_mismatch(layer) for layer in range(page.manifest.config.n_layer)
+    )
+    page.timings["decompose_ms"] = js.performance.now() - started
+    element("attention-check").textContent = text(
+        "ui.attention_check", page.locale, difference=worst
+    )
+
+
+def render_recompute(page) -> None:
+    values = page.recompute_values
+    element("recompute-info").textContent = (
+        text("output.recompute", page.locale, **values) if values else ""
+    )
+
+
+def render_context_note(page) -> None:
+    key, values = page.context_note or ("", {})
+    shown = text(key, page.locale, n_positions=page.config.n_positions, **values) if key else ""
+    element("context-note").textContent = shown
+    element("keep-last-tokens").hidden = key != "ui.too_long"
+
+
+def say_context(page, note: tuple[str, dict] | None) -> None:
+    """The note under the prompt: the text is too long for the context (with the offer to
+    keep its last tokens), or how much keeping them dropped; None: nothing to say."""
+    page.context_note = note
+    render_context_note(page)
+
+
+def settings(page) -> SamplingSettings:
+    def number(testid: str, kind):
+        raw = element(testid).value
+        try:
+            return kind(raw)
+        except ValueError:
+            setting = text(f"ui.{testid.replace('-', '_')}", page.locale)
+            raise ValueError(
+                text("ui.not_a_number", page.locale, setting=setting, value=raw)
+            ) from None
+
+    return SamplingSettings(
+        number("temperature", float), number("top-k", int), number("top-p", float)
+    )

@@ -1,0 +1,48 @@
+"""The status line: what the page is doing, in the page's language, and for tests and the
+benchmark what the last redraw took (data-state, data-redraw, data-redraws)."""
+
+from __future__ import annotations
+
+import json
+
+import js  # Pyodide only
+
+from pyexplainer.messages import text
+from pyexplainer.ui.dom import element
+
+
+def set_status(message: str, state: str) -> None:
+    """The status line shows `message`; data-state holds `state` ("loading", "running",
+    "ready", "error", ...) for tests and tools, in every language."""
+    line = element("status")
+    line.textContent = message
+    line.dataset.state = state
+    line.classList.toggle("error", state == "error")
+
+
+def show_status(page, state: str) -> None:
+    """A ui.status.* message (loading, running, ready, ...) in the page's language."""
+    page.status_state = state
+    set_status(text(f"ui.status.{state}", page.locale), state)
+
+
+def show_error(page, message: str) -> None:
+    page.status_state = "error"
+    set_status(message, "error")
+
+
+def redraw(page, what: str, draw) -> None:
+    """Run draw() for an interaction; how long it took goes on the status element, for the
+    benchmark (data-redraw: what, milliseconds and the parts timed while drawing, such as
+    head_roles_ms; data-redraws counts them)."""
+    started = js.performance.now()
+    action_timings, page.timings = page.timings, {}  # an action may be under way
+    try:
+        draw()
+    finally:
+        parts, page.timings = page.timings, action_timings
+    status = element("status")
+    status.setAttribute(
+        "data-redraw", json.dumps({**parts, "what": what, "ms": js.performance.now() - started})
+    )
+    status.setAttribute("data-redraws", str(int(status.getAttribute("data-redraws") or 0) + 1))
