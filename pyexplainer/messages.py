@@ -22,6 +22,24 @@ EN: dict[str, str] = {
     "ui.prompt_label": "Your text",
     "ui.run": "Run the model",
     "ui.generate": "Generate one token",
+    "ui.generate_many": "Generate",
+    "ui.generate_count": "How many tokens to generate (1 to 50)",
+    "ui.generate_tokens": "tokens",
+    "ui.stop_generate": "Stop",
+    "ui.generate_count_range": "Generate: {value!r} is not a whole number from 1 to 50",
+    "ui.generate_drawn": (
+        "Token {k} of {n}: sampling drew {label} ({probability}) from the bars above; "
+        "the model runs once more, on that token alone, through the key/value cache."
+    ),
+    "ui.generate_drawn_unlisted": (
+        "Token {k} of {n}: sampling drew {label} ({probability}), below the bars shown; "
+        "the model runs once more, on that token alone, through the key/value cache."
+    ),
+    "ui.generate_done": "Generated {k} tokens, each drawn from the bars as they were then.",
+    "ui.generate_stopped": "Stopped after {k} of {n} tokens.",
+    "ui.context_full": (
+        "The context is full ({n_positions} tokens): generation stops after {k} of {n} tokens."
+    ),
     "ui.status": "Status:",
     "ui.status.loading": "loading",
     "ui.status.starting_model": "loading: starting the model",

@@ -15,6 +15,24 @@ ZH: dict[str, str] = {
     "ui.prompt_label": "你的文字",
     "ui.run": "运行模型",
     "ui.generate": "生成一个词元",
+    "ui.generate_many": "生成",
+    "ui.generate_count": "要生成多少个词元（1 到 50）",
+    "ui.generate_tokens": "个词元",
+    "ui.stop_generate": "停止",
+    "ui.generate_count_range": "生成：{value!r} 不是 1 到 50 之间的整数",
+    "ui.generate_drawn": (
+        "第 {k} / {n} 个词元：采样从上面的条形中抽到 {label}（{probability}）；"
+        "模型再运行一次，只处理这个词元，借助键/值缓存。"
+    ),
+    "ui.generate_drawn_unlisted": (
+        "第 {k} / {n} 个词元：采样抽到 {label}（{probability}），不在所显示的条形之中；"
+        "模型再运行一次，只处理这个词元，借助键/值缓存。"
+    ),
+    "ui.generate_done": "已生成 {k} 个词元，每个都从当时的条形中抽取。",
+    "ui.generate_stopped": "在 {n} 个词元中生成了 {k} 个后停止。",
+    "ui.context_full": (
+        "上下文已满（{n_positions} 个词元）：生成在 {n} 个词元中的第 {k} 个之后停止。"
+    ),
     "ui.status": "状态：",
     "ui.status.loading": "加载中",
     "ui.status.starting_model": "加载中：正在启动模型",

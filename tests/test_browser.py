@@ -235,7 +235,7 @@ def test_the_page_runs_under_its_content_security_policy_and_refuses_inline_scri
 def test_sampling_controls_rerender_the_exact_distribution(student, cpython_model):
     text = "Once upon a time"
     student.run(text)
-    student.page.fill("[data-testid=temperature]", "0.5")
+    student.page.fill("[data-testid=temperature-value]", "0.5")
     student.page.fill("[data-testid=top-k]", "5")
     student.page.dispatch_event("[data-testid=top-k]", "input")
     shown = student.predictions()
@@ -256,7 +256,7 @@ def test_generation_uses_the_cache_and_matches_cpython(student, cpython_model):
     text = "The teacher asked the students to"
     student.run(text)
     student.page.fill("[data-testid=seed]", "7")
-    student.page.fill("[data-testid=temperature]", "0.8")
+    student.page.fill("[data-testid=temperature-value]", "0.8")
     student.run(text)  # the seed takes effect with a run
     for _ in range(3):
         student.act("generate-button")
@@ -780,7 +780,7 @@ def test_a_permalink_restores_the_exact_state(chromium, server, cpython_model):
     from urllib.parse import parse_qs, urlsplit
 
     s = Student(chromium, server)
-    s.page.fill("[data-testid=temperature]", "0.6")
+    s.page.fill("[data-testid=temperature-value]", "0.6")
     s.page.fill("[data-testid=seed]", "5")
     s.run("Once upon a time")
     s.act("generate-button")
@@ -806,7 +806,7 @@ def test_a_permalink_restores_the_exact_state(chromium, server, cpython_model):
     assert_same_predictions(opened.predictions(), shown)
     view = opened.page.locator("[data-testid=mlp-view]")
     assert (view.get_attribute("data-layer"), view.get_attribute("data-position")) == ("2", "1")
-    assert opened.page.input_value("[data-testid=temperature]") == "0.6"
+    assert opened.page.input_value("[data-testid=temperature-value]") == "0.6"
     opened.assert_no_python_error()
     opened.close()
 
@@ -814,7 +814,7 @@ def test_a_permalink_restores_the_exact_state(chromium, server, cpython_model):
     assert "This link gives t='hot', which the page cannot use" in broken.status()
     assert broken.tokens() == cpython_model.tokenizer.encode("Hi")  # the rest of the link ran
     assert broken.page.locator("[data-testid=mlp-view]").count() == 1
-    assert broken.page.input_value("[data-testid=temperature]") == "1.0"  # the default
+    assert broken.page.input_value("[data-testid=temperature-value]") == "1.0"  # the default
     broken.close()
 
     missing = Student(chromium, server + "?prompt=Hi&view=layernorm,0,lnf")  # no such layer norm

@@ -209,7 +209,7 @@ def test_the_browser_language_picks_the_default_locale_and_english_comes_back(
 
 def test_switching_with_an_empty_setting_says_so_in_the_new_language(english):
     s = english
-    s.page.fill("[data-testid=temperature]", "")  # emptied: a number field holds nothing else
+    s.page.fill("[data-testid=temperature-value]", "")  # emptied: a number field holds nothing else
     assert s.page.get_attribute("[data-testid=status]", "data-state") == "error"
     s.page.select_option(SWITCH, "zh-CN")
     setting = text("ui.temperature", "zh-CN")

@@ -119,7 +119,7 @@ def test_the_picker_lists_the_models_and_a_switch_keeps_prompt_view_and_settings
             assert top1 in row["text"]
             if row["stored"] == "false":
                 assert f"{entry['bytes'] / 1e6:.1f} MB to download" in row["text"]
-        s.page.fill("[data-testid=temperature]", "0.5")
+        s.page.fill("[data-testid=temperature-value]", "0.5")
         s.page.fill("[data-testid=top-k]", "5")
         s.run(PROMPT)
         s.open("attention")
@@ -140,7 +140,7 @@ def test_the_picker_lists_the_models_and_a_switch_keeps_prompt_view_and_settings
         int4 = expected_predictions(cpython["tiny-int4"], PROMPT, **settings)
         assert [p for _, p in int8] != [p for _, p in int4]  # the two models tell apart
         assert s.page.input_value("[data-testid=prompt-input]") == PROMPT
-        assert s.page.input_value("[data-testid=temperature]") == "0.5"
+        assert s.page.input_value("[data-testid=temperature-value]") == "0.5"
         step = s.page.locator("[data-testid=attention-step]")
         assert (step.get_attribute("data-layer"), step.get_attribute("data-head")) == ("1", "2")
         query = parse_qs(urlsplit(s.page.url).query)

@@ -112,7 +112,7 @@ def test_a_hundred_actions_fired_without_waiting_end_in_what_the_last_ask_for(
     assert any(ids[: len(p)] == p and len(ids) == len(p) + added for p in prompts), (ids, prompts)
     c = cpython_model.manifest.config
     settings = {
-        "temperature": float(s.page.input_value("[data-testid=temperature]")),
+        "temperature": float(s.page.input_value("[data-testid=temperature-value]")),
         "top_k": int(s.page.input_value("[data-testid=top-k]")),
         "top_p": float(s.page.input_value("[data-testid=top-p]")),
     }

@@ -9,7 +9,7 @@ One module per concern, the state in one place:
 - session.py: `Page`, everything the page knows (the model, the text, the trace, the view).
 - start.py: what happens when the page opens (the link, the first model, the first run).
 - loading.py: opening a model: its files checked as they arrive, the session, the model line.
-- events.py: where each click, key and change goes (generation's buttons: generating.py).
+- events.py: where each click, key and change goes.
 - queue.py: one action at a time, in the order asked, each failure said on the status line.
 - actions.py: what runs the model: a run, a generation step, the lens, the what-if, the check.
 - generating.py: "Generate N tokens", one token at a time, and its Stop.

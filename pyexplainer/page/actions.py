@@ -90,7 +90,7 @@ async def run_prompt(page) -> None:
     page.full = trace
     follow_last_token(page)
     page.recompute_values = None
-    page.lens = page.what_if = None  # a run starts afresh, even on the same text
+    page.lens = page.what_if = page.generate_note = None  # a run starts afresh, on any text
     page.rng = np.random.default_rng(int(element("seed").value or 0))
     render.render(page)
 
@@ -117,15 +117,20 @@ async def keep_last_tokens(page) -> None:
 async def generate_one(page) -> None:
     if page.trace is None:
         await run_prompt(page)
+    await append_token(page, draw_token(page))
+
+
+def draw_token(page) -> int:
+    """Sample the next token from the last position's logits under the settings on screen, with
+    the page's generator (seeded at each run: the same tokens as `pyexplainer generate`)."""
     s = render.settings(page)
-    token = sample_next_token(
+    return sample_next_token(
         page.trace.last_logits,
         temperature=s.temperature,
         top_k=s.top_k,
         top_p=s.top_p,
         rng=page.rng,
     )
-    await append_token(page, token)
 
 
 async def append_token(page, token: int) -> None:

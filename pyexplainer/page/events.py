@@ -12,7 +12,16 @@ from pyodide.ffi import create_once_callable, create_proxy
 
 from pyexplainer.core.ablation import Ablation
 from pyexplainer.messages import text
-from pyexplainer.page import actions, detail, guided_tour, links, queue, render, status
+from pyexplainer.page import (
+    actions,
+    detail,
+    generating,
+    guided_tour,
+    links,
+    queue,
+    render,
+    status,
+)
 from pyexplainer.ui import snapshot
 from pyexplainer.ui.dom import document, element, make
 from pyexplainer.views.stages import parse_stage
@@ -25,6 +34,8 @@ def bind(page) -> None:
         ("run-button", "click", functools.partial(on_run, page)),
         ("generate-button", "click", functools.partial(on_generate, page)),
         ("recompute-button", "click", functools.partial(on_recompute, page)),
+        ("generate-many", "click", functools.partial(generating.on_generate_many, page)),
+        ("stop-generate", "click", functools.partial(generating.on_stop, page)),
         ("prediction-list", "click", functools.partial(on_pick, page)),
         ("examples", "change", functools.partial(on_example, page)),
         ("tour-button", "click", functools.partial(guided_tour.on_tour_start, page)),
@@ -33,7 +44,8 @@ def bind(page) -> None:
         ("save-svg", "click", functools.partial(on_save_svg, page)),
         ("copy-link", "click", functools.partial(links.on_copy_link, page)),
         ("keep-last-tokens", "click", functools.partial(on_keep_last_tokens, page)),
-        ("temperature", "input", functools.partial(on_settings, page)),
+        ("temperature", "input", functools.partial(on_temperature_slider, page)),
+        ("temperature-value", "input", functools.partial(on_temperature_typed, page)),
         ("top-k", "input", functools.partial(on_settings, page)),
         ("top-p", "input", functools.partial(on_settings, page)),
         ("layer-select", "change", functools.partial(on_selection, page)),
@@ -101,6 +113,20 @@ def on_settings(page, _event=None) -> None:
         status.show_error(page, str(e))
     else:
         status.show_status(page, "ready")
+
+
+def on_temperature_slider(page, _event=None) -> None:
+    """The slider moved: its value goes to the number box, and the bars follow."""
+    element("temperature-value").value = element("temperature").value
+    on_settings(page)
+
+
+def on_temperature_typed(page, _event=None) -> None:
+    """A temperature typed: the slider moves to it (when it is a number), and the bars follow."""
+    typed = element("temperature-value").value
+    if typed:
+        element("temperature").value = typed
+    on_settings(page)
 
 
 def render_settings_effect(page) -> None:

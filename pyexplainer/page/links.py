@@ -41,8 +41,8 @@ async def restore(page, state: PageState) -> None:
     settings, generated tokens, the open view. An empty prompt keeps the page's text."""
     if state.prompt:
         element("prompt-input").value = state.prompt
+    render.show_temperature(str(state.temperature))
     for testid, value in [
-        ("temperature", state.temperature),
         ("top-k", state.top_k),
         ("top-p", state.top_p),
         ("seed", state.seed),

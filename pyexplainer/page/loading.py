@@ -45,6 +45,7 @@ async def open_model(page, source) -> None:
     page.model_name = source.name or manifest.name
     page.trace = page.full = page.lens = page.what_if = page.induction = None
     page.ablation, page.recompute_values = Ablation(), None  # of the other model's parts
+    page.show_flow_end = True
     if previous is not None:
         await release(previous)
     show_model_info(page)

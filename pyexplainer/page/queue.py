@@ -13,7 +13,7 @@ from pyexplainer.page import status
 from pyexplainer.ui.dom import element
 
 # off until the model is there (index.html), then always on: clicks while it runs queue up
-MODEL_BUTTONS = ("run-button", "generate-button", "recompute-button")
+MODEL_BUTTONS = ("run-button", "generate-button", "generate-many", "recompute-button")
 
 
 def ask(page) -> int:

@@ -7,7 +7,7 @@ import js  # Pyodide only
 
 from pyexplainer.messages import format_number, text
 from pyexplainer.page import detail
-from pyexplainer.ui.dom import element, fill, make
+from pyexplainer.ui.dom import document, element, fill, make
 from pyexplainer.ui.overview import draw_overview
 from pyexplainer.views.overview import overview
 from pyexplainer.views.predictions import SamplingSettings, output_view
@@ -21,6 +21,7 @@ def render(page) -> None:
     render_tokens(page)
     render_check(page)
     render_recompute(page)
+    render_generate_note(page)
     render_overview(page)
     detail.render_detail(page)
     render_predictions(page)  # last: a sampling setting that is not a number stops it
@@ -43,6 +44,7 @@ def render_tokens(page) -> None:
         )
         chip.classList.toggle("generated", v.generated)
         chip.classList.toggle("selected", v.position == page.position)
+        chip.classList.toggle("newest", v.generated and v.position == page.last_position)
         target.appendChild(chip)
     element("cache-info").textContent = text(
         "ui.cache_info",
@@ -110,8 +112,17 @@ def render_predictions(page) -> None:
     )
 
 
+def render_generate_note(page) -> None:
+    key, values = page.generate_note or ("", {})
+    element("generate-info").textContent = text(key, page.locale, **values) if key else ""
+
+
 def render_overview(page) -> None:
     draw_overview(element("sankey"), overview(page.full), page.locale, page.stage)
+    if page.show_flow_end:  # a model too wide for the frame: its end, next to the bars, first
+        frame = document.querySelector(".sankey-frame")
+        frame.scrollLeft = frame.scrollWidth
+        page.show_flow_end = False
     element("sankey-legend").textContent = text("overview.legend", page.locale)
 
 
@@ -148,16 +159,28 @@ def say_context(page, note: tuple[str, dict] | None) -> None:
 
 
 def settings(page) -> SamplingSettings:
-    def number(testid: str, kind):
+    """The sampling settings as typed: the temperature from its number box (which the slider
+    writes to, and which holds a link's value beyond the slider's end)."""
+
+    def number(testid: str, name: str, kind):
         raw = element(testid).value
         try:
             return kind(raw)
         except ValueError:
-            setting = text(f"ui.{testid.replace('-', '_')}", page.locale)
+            setting = text(f"ui.{name}", page.locale)
             raise ValueError(
                 text("ui.not_a_number", page.locale, setting=setting, value=raw)
             ) from None
 
     return SamplingSettings(
-        number("temperature", float), number("top-k", int), number("top-p", float)
+        number("temperature-value", "temperature", float),
+        number("top-k", "top_k", int),
+        number("top-p", "top_p", float),
     )
+
+
+def show_temperature(value: str) -> None:
+    """Both temperature controls show `value`: the number box as it is, the slider at the
+    nearest of its steps (a link's 3.5 leaves it at its end, 2)."""
+    element("temperature-value").value = value
+    element("temperature").value = value

@@ -57,6 +57,11 @@ class Page:
         self.what_if: tuple | None = None  # (token ids, WhatIfView) of the last what-if run
         self.lens_running = False
         self.context_note: tuple[str, dict] | None = None  # what say_context said, redrawn
+        self.generate_note: tuple[str, dict] | None = None  # what generating.say said, redrawn
+        self.show_flow_end = (
+            True  # the overview opens scrolled to its end (a new model's first draw)
+        )
+        self.stop_generating = False  # Stop was pressed: "Generate N" ends before its next token
         self.busy = asyncio.Lock()  # one action at a time: the lens may start one in the back
         self.queued = 0  # actions asked for and not finished
         # Actions and picks are numbered in the order the student asked for them: what is on

@@ -68,6 +68,17 @@ def predictions(
     return [p for p in bars if p.probability > 0]
 
 
+def drawn(
+    tokenizer: Tokenizer, logits: np.ndarray, settings: SamplingSettings, token_id: int
+) -> Prediction:
+    """The token sampling drew, with the chance it had under `settings` and under the model."""
+    probs, raw = _distribution(logits, settings), next_token_distribution(logits)  # (V,)
+    label = tokenizer.token_labels([token_id])[0]
+    return Prediction(
+        token_id, label, float(probs[token_id]), float(raw[token_id]), float(logits[token_id])
+    )
+
+
 def output_view(
     trace: Trace, tokenizer: Tokenizer, settings: SamplingSettings, n: int = 15
 ) -> OutputView:
