@@ -4,7 +4,7 @@ included) and the rest of the vocabulary, against the plain-Python sampling refe
 import numpy as np
 import pytest
 
-from pyexplainer.views.predictions import SamplingSettings, output_view, predictions
+from pyexplainer.views.predictions import SamplingSettings, drawn, output_view, predictions
 from tests.conftest import tiny_weights
 from tests.test_sampling import reference_distribution
 from tests.view_case import view_case
@@ -78,3 +78,16 @@ def test_the_prediction_list_is_the_drawable_bars(case):
     shown = predictions(case.tokenizer, case.trace.last_logits, settings, n=10)
     bars = output_view(case.trace, case.tokenizer, settings, n=10).bars
     assert shown == [b for b in bars if b.probability > 0] and len(shown) == 5
+
+
+def test_a_drawn_token_carries_its_chance_under_the_settings_and_under_the_model(case):
+    """What "Generate N tokens" says of each token it drew, also one below the bars shown."""
+    logits = case.trace.last_logits
+    settings = SamplingSettings(temperature=0.7, top_k=30)
+    kept = reference_distribution(logits, 0.7, 30, 1.0)
+    outside = int(np.argsort(-np.asarray(logits), kind="stable")[20])  # kept, not among 15 bars
+    for token in (int(np.argmax(logits)), outside):
+        p = drawn(case.tokenizer, logits, settings, token)
+        assert p.token_id == token and p.label == case.tokenizer.token_labels([token])[0]
+        assert p.probability == pytest.approx(kept[token], abs=1e-9)
+        assert p.model_probability == pytest.approx(softmax(logits)[token], abs=1e-9)
