@@ -133,7 +133,8 @@ def show_model_info(page) -> None:
                 quantization=page.manifest.quantization,
             )
         )
-    element("model-info").textContent = text("ui.facts_separator", locale).join(facts)
+    line = element("model-info")  # one line on screen: all of it on hover, and in its title
+    line.textContent = line.title = text("ui.facts_separator", locale).join(facts)
 
 
 async def release(runner) -> None:
