@@ -40,8 +40,8 @@ def test_lens_reports_the_depth_from_which_the_answer_holds():
     probs = np.ones(ids.shape, np.float32)
 
     class Labels:  # the tokenizer's part the view uses
-        def token_labels(self, ids):
-            return [str(i) for i in ids]
+        def token_bytes(self, token_id):
+            return str(token_id).encode()
 
     tokens = [TokenView(p, 0, "x", 0, 1, False) for p in range(2)]
     view = logit_lens_view(LogitLens(probs, ids, 0), Labels(), tokens)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
 from pyexplainer.core.lens import LogitLens
 from pyexplainer.core.tokenizer import Tokenizer
+from pyexplainer.views.characters import token_reading, unfinished_tail
 from pyexplainer.views.tokens import TokenView
 
 
@@ -22,7 +21,7 @@ class LensCell:
     depth: int  # 0 = the embeddings, d = after block d - 1
     position: int
     token_ids: tuple[int, ...]  # the K most probable, first first
-    labels: tuple[str, ...]
+    labels: tuple[str, ...]  # each read after the text up to `position` (views.characters)
     probabilities: tuple[float, ...]
     is_next: bool  # the top token is the token at position + 1 (never for the last position)
 
@@ -48,14 +47,23 @@ def logit_lens_view(
     lens: LogitLens, tokenizer: Tokenizer, tokens: list[TokenView]
 ) -> LogitLensView:
     """The grid of `lens` over the text's `tokens` (it covers the last positions of them)."""
-    depths, n, k = lens.ids.shape  # (L+1, n, K)
+    depths, n, _ = lens.ids.shape  # (L+1, n, K)
     if lens.first_position + n != len(tokens):
         raise ValueError(
             f"the lens covers positions {lens.first_position} to {lens.first_position + n - 1}, "
             f"the text has {len(tokens)} tokens"
         )
-    labels = np.array(tokenizer.token_labels(lens.ids.reshape(-1).tolist()), dtype=object)
-    labels = labels.reshape(depths, n, k)  # one decode for the grid
+    ids = [t.token_id for t in tokens]
+    pending = [
+        unfinished_tail(tokenizer, ids[: p + 1]) for p in range(lens.first_position, len(ids))
+    ]
+    labels = [
+        [
+            tuple(token_reading(tokenizer.token_bytes(int(i)), tail).label for i in cell)
+            for cell, tail in zip(row, pending, strict=True)
+        ]
+        for row in lens.ids
+    ]  # (L+1, n) of K labels
     following = [t.token_id for t in tokens[1:]] + [-1]
     cells = tuple(
         tuple(
@@ -63,7 +71,7 @@ def logit_lens_view(
                 depth,
                 position,
                 tuple(int(i) for i in lens.ids[depth, column]),
-                tuple(labels[depth, column]),
+                labels[depth][column],
                 tuple(float(p) for p in lens.probs[depth, column]),
                 int(lens.ids[depth, column, 0]) == following[position],
             )

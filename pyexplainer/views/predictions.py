@@ -14,6 +14,7 @@ import numpy as np
 from pyexplainer.core.sampling import next_token_distribution
 from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.trace import Trace
+from pyexplainer.views.characters import TokenReading, token_reading
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,10 +27,14 @@ class SamplingSettings:
 @dataclasses.dataclass(frozen=True)
 class Prediction:
     token_id: int
-    label: str
+    reading: TokenReading  # what it reads as after the text (the character it completes, ...)
     probability: float  # after temperature / top-k / top-p: what sampling draws from
     model_probability: float  # softmax of the raw logits (temperature 1, nothing cut)
     logit: float  # the model's raw logit for this token
+
+    @property
+    def label(self) -> str:
+        return self.reading.label
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -44,27 +49,38 @@ class OutputView:
 
 
 def _ranked(
-    tokenizer: Tokenizer, logits: np.ndarray, settings: SamplingSettings, n: int
+    tokenizer: Tokenizer, logits: np.ndarray, settings: SamplingSettings, n: int, pending: bytes
 ) -> tuple[tuple[Prediction, ...], np.ndarray, np.ndarray]:
     """The n tokens ranked first: by probability after the settings, then (among the tokens the
-    settings cut) by the model's raw probability, then by id; with both distributions (V,)."""
+    settings cut) by the model's raw probability, then by id; with both distributions (V,).
+    `pending`: the unfinished character the text ends in (views.characters.unfinished_tail)."""
     probs = _distribution(logits, settings)  # (V,)
     raw = next_token_distribution(logits)  # (V,)
     order = np.lexsort((np.arange(raw.size), -raw, -probs))[:n]  # last key sorts first
-    labels = tokenizer.token_labels(order.tolist())
     bars = tuple(
-        Prediction(int(i), label, float(probs[i]), float(raw[i]), float(logits[i]))
-        for i, label in zip(order, labels, strict=True)
+        Prediction(
+            int(i),
+            token_reading(tokenizer.token_bytes(int(i)), pending),
+            float(probs[i]),
+            float(raw[i]),
+            float(logits[i]),
+        )
+        for i in order
     )
     return bars, probs, raw
 
 
 def predictions(
-    tokenizer: Tokenizer, logits: np.ndarray, settings: SamplingSettings, n: int = 10
+    tokenizer: Tokenizer,
+    logits: np.ndarray,
+    settings: SamplingSettings,
+    n: int = 10,
+    *,
+    pending: bytes = b"",
 ) -> list[Prediction]:
     """The n most probable next tokens over the full vocabulary, under `settings`; tokens the
     settings cut (probability 0: they cannot be drawn) are left out."""
-    bars, _, _ = _ranked(tokenizer, logits, settings, n)
+    bars, _, _ = _ranked(tokenizer, logits, settings, n, pending)
     return [p for p in bars if p.probability > 0]
 
 
@@ -80,11 +96,17 @@ def drawn(
 
 
 def output_view(
-    trace: Trace, tokenizer: Tokenizer, settings: SamplingSettings, n: int = 15
+    trace: Trace,
+    tokenizer: Tokenizer,
+    settings: SamplingSettings,
+    n: int = 15,
+    *,
+    pending: bytes = b"",
 ) -> OutputView:
     """The output stage of the last position: n bars, cut tokens included with probability 0,
-    and what the rest of the vocabulary gets, before and after the settings."""
-    bars, probs, raw = _ranked(tokenizer, trace.last_logits, settings, n)
+    and what the rest of the vocabulary gets, before and after the settings. `pending`: the
+    unfinished character the text ends in, which a bar's token may complete."""
+    bars, probs, raw = _ranked(tokenizer, trace.last_logits, settings, n, pending)
     rest = np.ones(raw.size, dtype=bool)  # (V,)
     rest[[p.token_id for p in bars]] = False
     return OutputView(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 from pyexplainer.core.tokenizer import Tokenizer
+from pyexplainer.views.characters import character_groups
 
 
 @dataclasses.dataclass(frozen=True)
 class TokenView:
     position: int
     token_id: int
-    label: str  # readable: partial UTF-8 bytes as <0xE4>, never U+FFFD
+    label: str  # readable in context: "今 1/2" for the first of 今's two tokens (views.characters)
     start: int  # character span in the text (-1, -1 for generated tokens)
     end: int
     generated: bool
@@ -24,7 +25,11 @@ def token_views(
     ids, offsets = tokenizer.encode_with_offsets(text)
     if ids != prompt_ids:
         raise ValueError("prompt_ids are not the tokens of text")
-    labels = tokenizer.token_labels(prompt_ids + generated_ids)
+    labels = [
+        group.token_label(token)
+        for group in character_groups(tokenizer, prompt_ids + generated_ids)
+        for token in group.tokens
+    ]
     views = [
         TokenView(i, t, labels[i], s, e, False)
         for i, (t, (s, e)) in enumerate(zip(prompt_ids, offsets, strict=True))

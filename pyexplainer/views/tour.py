@@ -18,6 +18,7 @@ from pyexplainer.core.attention import causal_mask
 from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.trace import Trace
 from pyexplainer.views.attention import attention_row
+from pyexplainer.views.characters import unfinished_tail
 from pyexplainer.views.layernorm import layer_norm_view
 from pyexplainer.views.mlp import mlp_view
 from pyexplainer.views.overview import (
@@ -65,8 +66,9 @@ def tour(
     mlp = mlp_view(trace, tokens, 0, position)
     ln1 = layer_norm_view(trace, config, tokens, "ln1", 0, position)
     lnf = layer_norm_view(trace, config, tokens, "lnf", n_layer, position)
-    model = output_view(trace, tokenizer, SamplingSettings(), n=2)
-    sampled = output_view(trace, tokenizer, settings, n=1)
+    pending = unfinished_tail(tokenizer, [t.token_id for t in covered])
+    model = output_view(trace, tokenizer, SamplingSettings(), n=2, pending=pending)
+    sampled = output_view(trace, tokenizer, settings, n=1, pending=pending)
     top, second = model.bars
     mask = causal_mask(len(trace.input_ids), len(covered))  # (T, S) of this whole step
     last_token = {"last_label": label, "last_id": int(trace.input_ids[row])}

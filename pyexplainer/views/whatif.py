@@ -14,6 +14,7 @@ import numpy as np
 from pyexplainer.core.ablation import Ablation
 from pyexplainer.core.sampling import next_token_distribution, top_tokens
 from pyexplainer.core.tokenizer import Tokenizer
+from pyexplainer.views.characters import token_reading
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,16 +53,20 @@ def what_if_view(
     after_logits: np.ndarray,
     ablation: Ablation,
     n: int = 5,
+    *,
+    pending: bytes = b"",
 ) -> WhatIfView:
-    """before_logits, after_logits: (V,) the last position's logits without and with ablation."""
+    """before_logits, after_logits: (V,) the last position's logits without and with ablation;
+    `pending`: the unfinished character the text ends in (views.characters.unfinished_tail)."""
     p, q = next_token_distribution(before_logits), next_token_distribution(after_logits)  # (V,)
 
     def ranked(probs: np.ndarray) -> tuple[Ranked, ...]:
         order = [i for i, _ in top_tokens(probs, n)]
-        labels = tokenizer.token_labels(order)
         return tuple(
-            Ranked(i, label, float(p[i]), float(q[i]))
-            for i, label in zip(order, labels, strict=True)
+            Ranked(
+                i, token_reading(tokenizer.token_bytes(i), pending).label, float(p[i]), float(q[i])
+            )
+            for i in order
         )
 
     kl = float(np.sum(p * (_log_softmax(before_logits) - _log_softmax(after_logits))))
