@@ -64,6 +64,17 @@ EN: dict[str, str] = {
     "ui.token_title": "position {position}, id {token_id}",
     "ui.token_span": "characters {start}-{end}",
     "ui.token_generated": "generated",
+    "ui.token_detail_hint": "Tap or click a token to see its bytes and id here.",
+    # ------------------------------------------------------------------ tokens read as characters
+    "chars.bytes": "bytes {hex}",
+    "chars.part": "part {part} of {parts} of “{label}”",
+    "chars.group_title": "“{label}” ({code_points}): {parts} tokens, ids {ids}",
+    "chars.completes": "completes “{character}”: {before} before it, then {hex}",
+    "chars.leaves_unfinished": "the text's unfinished character ({hex}) stays incomplete",
+    "chars.first_byte": "first byte of a character (of {needed} bytes)",
+    "chars.first_bytes": "first {have} of {needed} bytes of a character",
+    "chars.incomplete": "incomplete character: {have} of its {needed} bytes",
+    "chars.stray": "byte {hex} belongs to no character",
     "ui.cache_info": (
         "{n_tokens} tokens; key/value cache holds {cached} positions "
         "(the last step computed {new} new)"

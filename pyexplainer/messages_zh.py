@@ -54,6 +54,17 @@ ZH: dict[str, str] = {
     "ui.token_title": "位置 {position}，id {token_id}",
     "ui.token_span": "字符 {start}-{end}",
     "ui.token_generated": "已生成",
+    "ui.token_detail_hint": "轻触或点击一个词元，在这里查看它的字节和 id。",
+    # ------------------------------------------------------------------ 词元读作字符
+    "chars.bytes": "字节 {hex}",
+    "chars.part": "“{label}”的第 {part} 部分（共 {parts} 部分）",
+    "chars.group_title": "“{label}”（{code_points}）：{parts} 个词元，id {ids}",
+    "chars.completes": "补全“{character}”：前面是 {before}，再加 {hex}",
+    "chars.leaves_unfinished": "文本末尾未完成的字符（{hex}）仍不完整",
+    "chars.first_byte": "一个字符的第一个字节（共 {needed} 个字节）",
+    "chars.first_bytes": "一个字符 {needed} 个字节中的前 {have} 个",
+    "chars.incomplete": "不完整的字符：只有其 {needed} 个字节中的 {have} 个",
+    "chars.stray": "字节 {hex} 不属于任何字符",
     "ui.cache_info": (
         "{n_tokens} 个词元；键/值缓存保存了 {cached} 个位置（上一步新计算了 {new} 个）"
     ),

@@ -19,7 +19,11 @@ from pyexplainer.views.characters import (
     STRAY,
     UNFINISHED,
     character_groups,
+    group_title,
+    piece_note,
     pieces,
+    reading_notes,
+    token_notes,
     token_reading,
     unfinished_tail,
 )
@@ -213,3 +217,25 @@ def test_a_predicted_first_byte_says_it_is_one(tokenizer):
         2,
         3,
     )
+
+
+def test_notes_name_the_bytes_the_character_completed_and_a_first_byte():
+    completing = token_reading(b"\x9a\xe9", b"\xe8\xa6")  # the end of 覚, the start of another
+    assert reading_notes(completing, "en") == [
+        "bytes 9A E9",
+        "completes “覚”: E8 A6 before it, then 9A",
+        "first byte of a character (of 3 bytes)",
+    ]
+    assert reading_notes(token_reading(b" the", b"\xe4"), "zh-CN")[1] == (
+        "文本末尾未完成的字符（E4）仍不完整"
+    )
+    assert piece_note(pieces(b"\xf0\x9f")[0], "en") == "first 2 of 4 bytes of a character"
+    assert piece_note(pieces(b"\xe4a")[0], "en") == "incomplete character: 1 of its 3 bytes"
+    assert piece_note(pieces(b"\xa0")[0], "en") == "byte A0 belongs to no character"
+
+
+def test_a_group_title_gives_code_points_and_ids(tokenizer, hf):
+    ids = hf.encode("今").ids
+    (group,) = character_groups(tokenizer, ids)
+    assert group_title(group, "en") == f"“今” (U+4ECA): 2 tokens, ids {ids[0]}, {ids[1]}"
+    assert token_notes(group, group.tokens[1], "en") == ["bytes 8A", "part 2 of 2 of “今”"]

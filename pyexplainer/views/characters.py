@@ -25,6 +25,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from pyexplainer.core.tokenizer import Tokenizer
+from pyexplainer.messages import text
 
 # What a piece that is no character is.
 UNFINISHED = "unfinished"  # a character's first bytes at the end of the text: more may come
@@ -95,6 +96,7 @@ class TokenReading:
 
     label: str  # the characters it completes or holds, broken pieces as <0xE4>
     data: bytes  # the token's own bytes
+    pending: bytes  # the text's unfinished character it was read after (b"" if none)
     completes: Piece | None  # the text's unfinished character this token finishes, if it does
     leaves_unfinished: Piece | None  # the text's unfinished character, if this token cuts it off
     problems: tuple[Piece, ...]  # broken pieces among the token's own bytes
@@ -200,6 +202,7 @@ def token_reading(data: bytes, pending: bytes = b"") -> TokenReading:
     return TokenReading(
         label="".join(labels),
         data=data,
+        pending=pending,
         completes=crossing if crossing is not None and not crossing.problem else None,
         leaves_unfinished=Piece("", pending, INCOMPLETE) if pending and crossing is None else None,
         problems=tuple(p for p in [crossing, *read] if p is not None and p.problem),
@@ -208,3 +211,67 @@ def token_reading(data: bytes, pending: bytes = b"") -> TokenReading:
 
 def _hex_label(data: bytes) -> str:
     return "".join(f"<0x{b:02X}>" for b in data)
+
+
+# --- What the page says of them, in the page's language -----------------------------------------
+
+
+def piece_note(piece: Piece, locale: str) -> str:
+    """What a broken piece is: "first byte of a character", "incomplete character", ..."""
+    have = len(piece.data)
+    if piece.problem == STRAY:
+        return text("chars.stray", locale, hex=hex_bytes(piece.data))
+    key = "chars.incomplete" if piece.problem == INCOMPLETE else "chars.first_bytes"
+    if piece.problem == UNFINISHED and have == 1:
+        key = "chars.first_byte"
+    return text(key, locale, have=have, needed=piece.needed)
+
+
+def code_points(characters: str) -> str:
+    return " ".join(f"U+{ord(c):04X}" for c in characters)
+
+
+def group_title(group: CharacterGroup, locale: str) -> str:
+    """The bracket's title: what the tokens spell, its code points and the tokens' ids."""
+    ids = text("ui.list_separator", locale).join(str(t.token_id) for t in group.tokens)
+    title = text(
+        "chars.group_title",
+        locale,
+        label=group.label,
+        code_points=code_points(group.text) or hex_bytes(b"".join(t.data for t in group.tokens)),
+        parts=len(group.tokens),
+        ids=ids,
+    )
+    return "\n".join([title, *(piece_note(p, locale) for p in group.problems)])
+
+
+def token_notes(group: CharacterGroup, token: GroupToken, locale: str) -> list[str]:
+    """A chip's bytes, which part of its group it is, and what is broken in the group."""
+    notes = [text("chars.bytes", locale, hex=token.hex)]
+    if len(group.tokens) > 1:
+        notes.append(
+            text("chars.part", locale, part=token.part, parts=len(group.tokens), label=group.label)
+        )
+    return notes + [piece_note(p, locale) for p in group.problems]
+
+
+def reading_notes(reading: TokenReading, locale: str) -> list[str]:
+    """A predicted token's bytes, the character it completes or leaves unfinished, and what of
+    it is no whole character ("first byte of a character")."""
+    notes = [text("chars.bytes", locale, hex=reading.hex)]
+    if reading.completes is not None:
+        completing = reading.completes.data[len(reading.pending) :]
+        notes.append(
+            text(
+                "chars.completes",
+                locale,
+                character=reading.completes.text,
+                before=hex_bytes(reading.pending),
+                hex=hex_bytes(completing),
+            )
+        )
+    if reading.leaves_unfinished is not None:
+        notes.append(
+            text("chars.leaves_unfinished", locale, hex=hex_bytes(reading.leaves_unfinished.data))
+        )
+    return notes + [piece_note(p, locale) for p in reading.problems]
