@@ -80,7 +80,7 @@ class Student:
 
     def tokens(self) -> list[int]:
         return self.page.eval_on_selector_all(
-            "[data-testid=token-list] > *", "els => els.map(e => Number(e.dataset.tokenId))"
+            "[data-testid=token-list] .token", "els => els.map(e => Number(e.dataset.tokenId))"
         )
 
     def predictions(self) -> list[tuple[int, float]]:
@@ -299,16 +299,6 @@ def test_prompt_is_shown_as_text_never_as_html(student):
     )
     assert "<" in "".join(labels) and student.page.query_selector("img[src=x]") is None
     assert student.page.title() != "owned"
-
-
-def test_chinese_and_emoji_tokens_are_readable(student, cpython_model):
-    text = "你好，世界 👩‍💻"
-    student.run(text)
-    labels = student.page.eval_on_selector_all(
-        "[data-testid=token-list] > *", "els => els.map(e => e.textContent)"
-    )
-    assert labels == cpython_model.tokenizer.token_labels(cpython_model.tokenizer.encode(text))
-    assert "\ufffd" not in "".join(labels) and "<0x" in "".join(labels)
 
 
 def test_a_corrupt_model_file_is_named(chromium, site, tmp_path):

@@ -80,7 +80,7 @@ def token_labels(s: Student) -> list[str]:
     """The text's tokens, and the vocabulary tokens the logit lens shows (its cells' top token,
     and the top five each cell's title lists below its first line)."""
     chips = s.page.eval_on_selector_all(
-        "[data-testid=token-list] > *", "els => els.map(e => e.textContent)"
+        "[data-testid=token-list] :is(.token, .group-text)", "els => els.map(e => e.textContent)"
     )
     lens = s.page.eval_on_selector_all(
         "[data-testid=logit-lens] td",
