@@ -74,7 +74,10 @@ async def run_ablation(page) -> None:
     empty = KVCache.empty(page.config)
     _, outputs = await run_model(page, list(ids), empty, ablation=ablation, fetch=("last_logits",))
     after = outputs["last_logits"]  # (V,)
-    page.what_if = (ids, what_if_view(page.tokenizer, before, after, ablation))
+    page.what_if = (
+        ids,
+        what_if_view(page.tokenizer, before, after, ablation, pending=page.pending),
+    )
     detail.render_detail(page)
 
 

@@ -65,7 +65,11 @@ def render_detail(page) -> None:
         views = [panels.residual_panel(residual_view(trace, tokens), page.position, locale)]
     else:
         view = output_view(
-            page.trace, page.tokenizer, render.settings(page), render.SHOWN_PREDICTIONS
+            page.trace,
+            page.tokenizer,
+            render.settings(page),
+            render.SHOWN_PREDICTIONS,
+            pending=page.pending,
         )
         views = [panels.output_panel(view, m, locale)]
     fill(target, *views)

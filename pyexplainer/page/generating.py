@@ -71,7 +71,9 @@ def show_drawn(page, token: int, k: int, n: int) -> None:
     bars = element("prediction-list").querySelectorAll(f'[data-token-id="{token}"]')
     for bar in bars:
         bar.classList.add("drawn")
-    p = drawn(page.tokenizer, page.trace.last_logits, render.settings(page), token)
+    p = drawn(
+        page.tokenizer, page.trace.last_logits, render.settings(page), token, pending=page.pending
+    )
     say(
         page,
         "ui.generate_drawn" if bars.length else "ui.generate_drawn_unlisted",

@@ -9,6 +9,8 @@ from pyexplainer.messages import format_number, text
 from pyexplainer.page import detail
 from pyexplainer.ui.dom import document, element, fill, make
 from pyexplainer.ui.overview import draw_overview
+from pyexplainer.ui.tokens import reading_label, reading_note, token_chips, token_detail
+from pyexplainer.views.characters import character_groups
 from pyexplainer.views.overview import overview
 from pyexplainer.views.predictions import SamplingSettings, output_view
 from pyexplainer.views.tokens import token_views
@@ -18,6 +20,7 @@ SHOWN_PREDICTIONS = 15
 
 def render(page) -> None:
     page.token_list = token_views(page.tokenizer, page.text, page.prompt_ids, page.generated_ids)
+    page.token_groups = character_groups(page.tokenizer, page.all_ids)
     render_tokens(page)
     render_check(page)
     render_recompute(page)
@@ -28,24 +31,11 @@ def render(page) -> None:
 
 
 def render_tokens(page) -> None:
-    target = element("token-list")
-    target.replaceChildren()
     views = page.tokens()
-    for v in views:
-        chip = make(
-            "li",
-            v.label,
-            class_="token",
-            data_token_id=v.token_id,
-            data_position=v.position,
-            data_action="select-position",
-            tabindex="0",
-            title=token_title(page, v),
-        )
-        chip.classList.toggle("generated", v.generated)
-        chip.classList.toggle("selected", v.position == page.position)
-        chip.classList.toggle("newest", v.generated and v.position == page.last_position)
-        target.appendChild(chip)
+    fill(element("token-list"), *token_chips(page.token_groups, views, page.position, page.locale))
+    element("token-detail").textContent = token_detail(
+        page.token_groups, views, page.position, page.locale
+    )
     element("cache-info").textContent = text(
         "ui.cache_info",
         page.locale,
@@ -55,22 +45,12 @@ def render_tokens(page) -> None:
     )
 
 
-def token_title(page, v) -> str:
-    """Where a token chip came from: position, id, and its characters or "generated"."""
-    where = (
-        text("ui.token_span", page.locale, start=v.start, end=v.end)
-        if v.start >= 0
-        else text("ui.token_generated", page.locale)
-    )
-    return text("ui.list_separator", page.locale).join(
-        [text("ui.token_title", page.locale, position=v.position, token_id=v.token_id), where]
-    )
-
-
 def render_predictions(page) -> None:
     if page.trace is None:
         return
-    view = output_view(page.trace, page.tokenizer, settings(page), SHOWN_PREDICTIONS)
+    view = output_view(
+        page.trace, page.tokenizer, settings(page), SHOWN_PREDICTIONS, pending=page.pending
+    )
     rows = []
     for p in view.bars:
         if p.probability == 0:  # cut by top-k / top-p: it cannot be drawn
@@ -81,13 +61,14 @@ def render_predictions(page) -> None:
             make(
                 "li",
                 "",
-                make("span", p.label, class_="label"),
+                reading_label(p.reading, page.locale),
                 bar,
                 make(
                     "span",
                     format_number(p.probability, page.locale, 2, percent=True),
                     class_="prob",
                 ),
+                *filter(None, [reading_note(p.reading, page.locale)]),
                 class_="prediction",
                 tabindex="0",
                 role="button",

@@ -13,6 +13,7 @@ from pyexplainer.core.trace import Trace
 from pyexplainer.runtime.ort_browser import BrowserRunner
 from pyexplainer.ui.matrix import Matrices
 from pyexplainer.ui.models import ModelPicker
+from pyexplainer.views.characters import unfinished_tail
 from pyexplainer.views.interpretability import DEFAULT_THRESHOLD
 
 INDUCTION_HALF = 50  # random tokens the induction pass repeats once (fewer in a short context)
@@ -43,6 +44,7 @@ class Page:
         self.timings: dict[str, float] = {}  # of the last action, shown on the status element
         self.timings_of_last_step = 0.0  # ms of the last model run
         self.token_list: list = []  # token_views of the text and what was generated
+        self.token_groups: list = []  # the same tokens by the characters they spell
         self.tour_cards: tuple = ()
         self.tour_step = 0
         self.locale = "en"
@@ -75,6 +77,11 @@ class Page:
     @property
     def all_ids(self) -> tuple[int, ...]:
         return tuple(self.prompt_ids + self.generated_ids)
+
+    @property
+    def pending(self) -> bytes:
+        """The unfinished character the text ends in, which the next token may complete."""
+        return unfinished_tail(self.tokenizer, self.all_ids)
 
     def current(self, result: tuple | None):
         """The view of a (token ids, view) result if it is for the text as it is now."""

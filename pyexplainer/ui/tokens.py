@@ -67,7 +67,10 @@ def _group_item(group: CharacterGroup, tokens: list[TokenView], selected: int, l
     chips = make(
         "ol",
         "",
-        *(_chip(group, token, tokens[token.position], selected, locale) for token in group.tokens),
+        *(
+            _chip(group, token, tokens[token.position], selected, len(tokens) - 1, locale)
+            for token in group.tokens
+        ),
         class_="group-tokens",
     )
     item = make("li", "", bracket, chips, class_="token-group")
@@ -76,7 +79,15 @@ def _group_item(group: CharacterGroup, tokens: list[TokenView], selected: int, l
     return item
 
 
-def _chip(group: CharacterGroup, token: GroupToken, view: TokenView, selected: int, locale: str):
+def _chip(
+    group: CharacterGroup,
+    token: GroupToken,
+    view: TokenView,
+    selected: int,
+    newest: int,
+    locale: str,
+):
+    """One token's chip; `newest`: the last position (its chip is marked if it was generated)."""
     single = len(group.tokens) == 1
     chip = make(
         "li",
@@ -91,6 +102,7 @@ def _chip(group: CharacterGroup, token: GroupToken, view: TokenView, selected: i
     )
     chip.classList.toggle("generated", view.generated)
     chip.classList.toggle("selected", view.position == selected)
+    chip.classList.toggle("newest", view.generated and view.position == newest)
     return chip
 
 

@@ -85,13 +85,22 @@ def predictions(
 
 
 def drawn(
-    tokenizer: Tokenizer, logits: np.ndarray, settings: SamplingSettings, token_id: int
+    tokenizer: Tokenizer,
+    logits: np.ndarray,
+    settings: SamplingSettings,
+    token_id: int,
+    *,
+    pending: bytes = b"",
 ) -> Prediction:
-    """The token sampling drew, with the chance it had under `settings` and under the model."""
+    """The token sampling drew, with the chance it had under `settings` and under the model;
+    `pending`: the unfinished character the text ends in, which the token may complete."""
     probs, raw = _distribution(logits, settings), next_token_distribution(logits)  # (V,)
-    label = tokenizer.token_labels([token_id])[0]
     return Prediction(
-        token_id, label, float(probs[token_id]), float(raw[token_id]), float(logits[token_id])
+        token_id,
+        token_reading(tokenizer.token_bytes(token_id), pending),
+        float(probs[token_id]),
+        float(raw[token_id]),
+        float(logits[token_id]),
     )
 
 
