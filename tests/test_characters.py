@@ -239,3 +239,26 @@ def test_a_group_title_gives_code_points_and_ids(tokenizer, hf):
     (group,) = character_groups(tokenizer, ids)
     assert group_title(group, "en") == f"“今” (U+4ECA): 2 tokens, ids {ids[0]}, {ids[1]}"
     assert token_notes(group, group.tokens[1], "en") == ["bytes 8A", "part 2 of 2 of “今”"]
+
+
+def test_lens_cells_and_bars_read_their_token_after_the_text_so_far(tokenizer, hf):
+    import numpy as np
+
+    from pyexplainer.core.lens import LogitLens
+    from pyexplainer.views.logit_lens import logit_lens_view
+    from pyexplainer.views.predictions import SamplingSettings, predictions
+
+    start, end = hf.encode("你").ids  # E4 BD | A0
+    tokens = token_views(
+        tokenizer, "今", hf.encode("今").ids, [start]
+    )  # generated: 你's first bytes
+    ids = np.full((2, len(tokens), 1), end)  # every cell guesses A0
+    lens = LogitLens(np.ones(ids.shape, np.float32), ids, 0)
+    row = logit_lens_view(lens, tokenizer, tokens).cells[-1]
+    # After 今's first token E4 BB, A0 completes another character; after the whole 今 it is a
+    # byte of no character; after 今 and E4 BD it completes 你.
+    assert [c.labels[0] for c in row] == [b"\xe4\xbb\xa0".decode(), "<0xA0>", "你"]
+    logits = np.zeros(tokenizer.vocab_size, np.float32)
+    logits[end] = 10.0
+    top = predictions(tokenizer, logits, SamplingSettings(), 1, pending=b"\xe4\xbd")[0]
+    assert (top.token_id, top.label, top.reading.completes.text) == (end, "你", "你")
