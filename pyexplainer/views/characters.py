@@ -150,18 +150,16 @@ def _problem(bad: bytes, *, at_end: bool) -> str:
     return UNFINISHED if at_end else INCOMPLETE
 
 
-def character_groups(
-    tokenizer: Tokenizer, ids: Sequence[int], first_position: int = 0
-) -> list[CharacterGroup]:
-    """The tokens `ids` (at positions first_position, ...) grouped by the characters they spell
-    (see the module docstring)."""
+def character_groups(tokenizer: Tokenizer, ids: Sequence[int]) -> list[CharacterGroup]:
+    """The tokens `ids` (at positions 0, 1, ...) grouped by the characters they spell (see the
+    module docstring)."""
     datas = [tokenizer.token_bytes(i) for i in ids]
     read = pieces(b"".join(datas))
     groups: list[CharacterGroup] = []
     members: list[tuple[int, bytes]] = []
     grouped: list[Piece] = []
     piece_end, k = 0, 0  # bytes up to the end of the pieces taken so far; the next piece
-    token_end = 0
+    token_end, position = 0, 0  # bytes so far; the group's first position
     for token_id, data in zip(ids, datas, strict=True):
         members.append((token_id, data))
         token_end += len(data)
@@ -170,11 +168,11 @@ def character_groups(
             piece_end += len(read[k].data)
             k += 1
         if piece_end == token_end:  # between two pieces: the group ends here
-            position = first_position + sum(len(g.tokens) for g in groups)
             tokens = tuple(
                 GroupToken(position + n, i, d, n + 1) for n, (i, d) in enumerate(members)
             )
             groups.append(CharacterGroup(tokens, tuple(grouped)))
+            position += len(members)
             members, grouped = [], []
     return groups
 
