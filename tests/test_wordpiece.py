@@ -248,5 +248,5 @@ def test_bad_input_is_named():
 
 
 def test_from_vocab_text_numbers_lines_from_zero():
-    tok = WordPieceTokenizer.from_vocab_text("[UNK]\n你\n##好\n", text=BertTextOptions())
-    assert tok.vocab_size == 3 and tok.encode("你好") == [1, 2]
+    tok = WordPieceTokenizer.from_vocab_text("[UNK]\nab\n##c\n", text=BertTextOptions())
+    assert tok.vocab_size == 3 and tok.encode("abc 你") == [1, 2, 0]  # each CJK is a word
