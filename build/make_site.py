@@ -69,6 +69,7 @@ EXPORTER_SOURCES = (
             "quantize.py",
             "fidelity.py",
             "reference.py",
+            "tokenizer_source.py",
         )
     ]
     + [ROOT / "pyexplainer" / n for n in ("core/trace.py", "runtime/weights.py", "manifest.py")]

@@ -1,5 +1,5 @@
 """python -m export --model SRC --out DIR [--quantize int4|int8|fp32] [--block-size N]
-[--name NAME] [--no-fidelity-gate]"""
+[--name NAME] [--no-fidelity-gate] [--language TAG] [--example PROMPT ...]"""
 
 from __future__ import annotations
 
@@ -46,6 +46,17 @@ def main(argv: list[str] | None = None) -> int:
         "whose figures are only recorded); the manifest says the gate was not enforced",
     )
     p.add_argument("--name", help="model name shown on the page (default: folder name or hub id)")
+    p.add_argument(
+        "--language",
+        help="the language the model reads, as a BCP 47 tag (zh, en); recorded in the manifest, "
+        "and a Chinese model (zh) is measured on Chinese text",
+    )
+    p.add_argument(
+        "--example",
+        action="append",
+        default=[],
+        help="an example prompt the page offers with this model (repeatable)",
+    )
     args = p.parse_args(argv)
     try:
         manifest = export_model(
@@ -55,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             block=args.block_size,
             name=args.name,
             gate=not args.no_fidelity_gate,
+            language=args.language,
+            examples=args.example,
         )
     except (CheckpointError, ExportError) as e:
         print(f"export failed: {e}", file=sys.stderr)

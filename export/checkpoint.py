@@ -1,8 +1,8 @@
 """Read a GPT-2 checkpoint in Hugging Face layout into float32 numpy arrays, checking it thoroughly.
 
-A source is a local folder (config.json + model.safetensors or pytorch_model.bin + vocab.json and
-merges.txt, or tokenizer.json) or a Hugging Face hub id, downloaded with huggingface_hub when the
-network allows. Every problem raises CheckpointError with a message that names it.
+A source is a local folder (config.json + model.safetensors or pytorch_model.bin + the tokenizer's
+files, see export/tokenizer_source.py) or a Hugging Face hub id, downloaded with huggingface_hub
+when the network allows. Every problem raises CheckpointError with a message that names it.
 """
 
 from __future__ import annotations
@@ -14,17 +14,23 @@ from pathlib import Path
 
 import numpy as np
 
+from export.tokenizer_source import TokenizerFiles, TokenizerSourceError, read_tokenizer
 from pyexplainer.config import ModelConfig
 
 SUPPORTED_ACTIVATIONS = ("gelu_new", "gelu_pytorch_tanh")  # GPT-2's tanh approximation of GELU
 # config.json switches that make a model compute something other than GPT-2, with GPT-2's value
 UNSUPPORTED_VARIANTS = {"scale_attn_weights": True, "scale_attn_by_inverse_layer_idx": False}
-# What the export reads of a hub repository: config.json and, of each pair, the first files when
-# the repository has them, else the second (read_weights and read_tokenizer_files prefer them so)
+# What the export reads of a hub repository: config.json and, of each group, the first files the
+# repository has (read_weights and read_tokenizer prefer them in this order; a BERT vocab.txt
+# comes with the settings BertTokenizer reads beside it)
 HUB_CONFIG = "config.json"
 HUB_ALTERNATIVES = [
     (["model.safetensors"], ["pytorch_model.bin"]),
-    (["vocab.json", "merges.txt"], ["tokenizer.json"]),
+    (
+        ["vocab.json", "merges.txt"],
+        ["tokenizer.json"],
+        ["vocab.txt", "tokenizer_config.json", "special_tokens_map.json"],
+    ),
 ]
 
 
@@ -36,8 +42,7 @@ class CheckpointError(Exception):
 class Checkpoint:
     config: ModelConfig
     weights: dict[str, np.ndarray]  # GPT-2 names without the "transformer." prefix, float32
-    vocab_json: str  # text of vocab.json
-    merges_txt: str  # text of merges.txt
+    tokenizer: TokenizerFiles  # the files the site ships and the manifest's "tokenizer"
     source: dict  # where it came from, for the manifest
 
 
@@ -72,11 +77,13 @@ def download_hub(model: str) -> Path:
     repository `model`; offline (HF_HUB_OFFLINE=1), from the hub cache."""
     from huggingface_hub import snapshot_download
 
-    preferred = [HUB_CONFIG] + [name for first, _ in HUB_ALTERNATIVES for name in first]
+    preferred = [HUB_CONFIG] + [name for first, *_ in HUB_ALTERNATIVES for name in first]
     folder = Path(snapshot_download(model, allow_patterns=preferred))
-    for first, second in HUB_ALTERNATIVES:
-        if not all((folder / name).is_file() for name in first):  # the repository has not them
-            snapshot_download(model, revision=folder.name, allow_patterns=second)
+    for group in HUB_ALTERNATIVES:
+        for tried, following in zip(group, group[1:], strict=False):
+            if all((folder / name).is_file() for name in tried):
+                break  # the repository has them
+            snapshot_download(model, revision=folder.name, allow_patterns=following)
     return folder
 
 
@@ -248,40 +255,15 @@ def read_weights(folder: Path, config: ModelConfig) -> dict[str, np.ndarray]:
     return weights
 
 
-def read_tokenizer_files(folder: Path, config: ModelConfig) -> tuple[str, str]:
-    """vocab.json and merges.txt texts, from those files or from tokenizer.json."""
-    if (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file():
-        vocab_json = (folder / "vocab.json").read_text(encoding="utf-8")
-        merges_txt = (folder / "merges.txt").read_text(encoding="utf-8")
-    elif (folder / "tokenizer.json").is_file():
-        model = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8")).get("model", {})
-        if model.get("type") != "BPE":
-            raise CheckpointError(f"{folder}/tokenizer.json: not a BPE tokenizer")
-        merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
-        vocab_json = json.dumps(model["vocab"], ensure_ascii=False)
-        merges_txt = "#version: 0.2\n" + "\n".join(merges) + "\n"
-    else:
-        raise CheckpointError(
-            f"{folder}: no tokenizer files (vocab.json + merges.txt, or tokenizer.json)"
-        )
-    try:
-        vocab = json.loads(vocab_json)
-    except ValueError as e:
-        raise CheckpointError(f"{folder}: vocab.json is not valid JSON ({e})") from e
-    if len(vocab) != config.vocab_size or sorted(vocab.values()) != list(range(config.vocab_size)):
-        raise CheckpointError(
-            f"{folder}: the tokenizer has {len(vocab)} tokens but config.json "
-            f"says vocab_size {config.vocab_size}"
-        )
-    return vocab_json, merges_txt
-
-
 def load_checkpoint(model: str) -> Checkpoint:
     folder, source = resolve_source(model)
     config = read_config(folder)
     weights = read_weights(folder, config)
-    vocab_json, merges_txt = read_tokenizer_files(folder, config)
-    return Checkpoint(config, weights, vocab_json, merges_txt, source)
+    try:
+        tokenizer = read_tokenizer(folder, config)
+    except TokenizerSourceError as e:
+        raise CheckpointError(str(e)) from e
+    return Checkpoint(config, weights, tokenizer, source)
 
 
 def _natural(name: str) -> tuple:

@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,21 +18,19 @@ import onnx
 
 from export.checkpoint import Checkpoint, load_checkpoint
 from export.fidelity import (
-    FIDELITY_TEXT,
     FP32_MAX_RELATIVE_DIFF,
-    HELD_OUT_FILE,
     QUANTIZED_GATES,
     compare_fp32,
     compare_quantized,
+    fidelity_texts,
     gate_failures,
     pooled,
 )
 from export.graph import DEFAULT_BLOCK, OPSET, QUANTIZATIONS, build_model, symbolic_shape
 from export.quantize import QuantizationError, check_block, embedding_block
 from pyexplainer import __version__
-from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.trace import MODEL_INPUTS, MODEL_OUTPUTS, dtype_of
-from pyexplainer.manifest import MANIFEST_FORMAT, MODEL_FILE, file_record
+from pyexplainer.manifest import MANIFEST_FORMAT, MODEL_FILE, file_record, tokenizer_from_section
 from pyexplainer.runtime.ort_cpython import OrtRunner
 from pyexplainer.runtime.weights import RUNTIMES
 
@@ -97,17 +96,20 @@ def training_summary(folder: Path) -> dict | None:
     }
 
 
-def check_fidelity(ckpt: Checkpoint, quantize: str, block: int, gate: bool) -> tuple[bytes, dict]:
-    """Build the graph(s), compare them, return the bytes of the one to ship and the figures.
-    Refuses (ExportError) an fp32 graph that is not GPT-2, and with `gate` a quantized one
-    below its fidelity gate."""
+def check_fidelity(
+    ckpt: Checkpoint, quantize: str, block: int, gate: bool, language: str | None = None
+) -> tuple[bytes, dict]:
+    """Build the graph(s), compare them on texts in the model's `language`, return the bytes of
+    the one to ship and the figures. Refuses (ExportError) an fp32 graph that is not GPT-2, and
+    with `gate` a quantized one below its fidelity gate."""
     c = ckpt.config
-    tokenizer = Tokenizer.from_strings(ckpt.vocab_json, ckpt.merges_txt)
-    ids = tokenizer.encode(FIDELITY_TEXT)[: c.n_positions]
+    tokenizer = tokenizer_from_section(ckpt.tokenizer.section, ckpt.tokenizer.files)
+    fixed_text, held_out_text = fidelity_texts(language)
+    ids = tokenizer.encode(fixed_text)[: c.n_positions]
     fp32_bytes = build_model(c, ckpt.weights, "fp32").SerializeToString()
     run_fp32 = OrtRunner(fp32_bytes)
     fidelity = {
-        "text": FIDELITY_TEXT,
+        "text": fixed_text,
         "fp32_vs_numpy": compare_fp32(run_fp32, c, ckpt.weights, ids),
     }
     worst = fidelity["fp32_vs_numpy"]["max_relative_diff_vs_numpy"]
@@ -119,7 +121,7 @@ def check_fidelity(ckpt: Checkpoint, quantize: str, block: int, gate: bool) -> t
     if quantize == "fp32":
         return fp32_bytes, fidelity
     model_bytes = build_model(c, ckpt.weights, quantize, block).SerializeToString()
-    held_out = tokenizer.encode(HELD_OUT_FILE.read_text(encoding="utf-8"))[: c.n_positions]
+    held_out = tokenizer.encode(held_out_text)[: c.n_positions]
     texts = {"fidelity_text": ids, "held_out": held_out}
     gated = measure_quantized(OrtRunner(model_bytes), run_fp32, c, texts, quantize, gate)
     return model_bytes, {**fidelity, **gated}
@@ -176,6 +178,7 @@ def make_manifest(
         "onnx": {"file": MODEL_FILE, "opset": OPSET},
         "inputs": io_table(MODEL_INPUTS, c),
         "outputs": io_table(MODEL_OUTPUTS, c),
+        "tokenizer": ckpt.tokenizer.section,
         "files": files,
         "fidelity": fidelity,
         "tools": tool_versions(),
@@ -208,10 +211,14 @@ def export_model(
     block: int = DEFAULT_BLOCK,
     name: str | None = None,
     gate: bool = True,
+    language: str | None = None,
+    examples: Sequence[str] = (),
 ) -> dict:
     """Export checkpoint `model` (folder or hub id) into folder `out`; returns the manifest.
     `block`: values per scale in the attention and MLP matrices; `gate`: refuse a quantized
-    graph below its fidelity gate (off for random weights, whose figures are only recorded)."""
+    graph below its fidelity gate (off for random weights, whose figures are only recorded);
+    `language` (a BCP 47 tag, "zh"): what the model reads, its fidelity texts' language;
+    `examples`: prompts the page offers with it. Both are recorded in the manifest."""
     if quantize not in QUANTIZATIONS:
         raise ExportError(f"--quantize must be one of {', '.join(QUANTIZATIONS)}, not {quantize!r}")
     out = Path(out)
@@ -222,14 +229,10 @@ def export_model(
             check_block(block, ckpt.config.n_embd, "the model width (c_attn, c_fc)")
         except QuantizationError as e:
             raise ExportError(f"cannot quantize {model} as {quantize}: {e}") from e
-    model_bytes, fidelity = check_fidelity(ckpt, quantize, block, gate)
+    model_bytes, fidelity = check_fidelity(ckpt, quantize, block, gate, language)
     tmp = prepare_out(out)
     try:
-        contents = {
-            MODEL_FILE: model_bytes,
-            "vocab.json": ckpt.vocab_json.encode("utf-8"),
-            "merges.txt": ckpt.merges_txt.encode("utf-8"),
-        }
+        contents = {MODEL_FILE: model_bytes, **ckpt.tokenizer.files}
         for file_name, data in contents.items():
             (tmp / file_name).write_bytes(data)
         files = {file_name: file_record(data) for file_name, data in contents.items()}
@@ -237,6 +240,8 @@ def export_model(
         name = name or (source_folder.name if source_folder else ckpt.source["id"])
         quantization = quantization_record(quantize, block, ckpt.config.n_embd)
         manifest = make_manifest(ckpt, name, quantization, fidelity, files, source_folder)
+        manifest |= {"language": language} if language else {}
+        manifest |= {"example_prompts": list(examples)} if examples else {}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         if out.exists():
             shutil.rmtree(out)

@@ -26,6 +26,19 @@ FIDELITY_TEXT = (
     "of numbers. Then the numbers flowed through twelve layers, and at the end the model "
     "guessed the next word. It was not always right, but it was never random."
 )
+# The same two texts for a Chinese model (language "zh"), written for this project: the fixed
+# text above in Chinese, and a second one of everyday Chinese in place of the held-out English
+FIDELITY_TEXT_ZH = (
+    "同学们打开笔记本，把黑板上的问题抄了下来。为什么模型会更关注某些字，而不是另一些字？"
+    "老师笑了笑，在电脑里输入一句短短的话，给大家看每个字怎样变成一串数字。这些数字流过"
+    "十二层网络，最后模型猜出下一个字。它并不总是猜对，但从来不是随便乱猜。"
+)
+HELD_OUT_ZH = (
+    "春天来了，河边的柳树长出了嫩绿的新芽。孩子们放学以后常常跑到田野里放风筝，风筝在蓝天下"
+    "越飞越高。爷爷坐在门口晒太阳，一边喝茶一边给我们讲他小时候的故事：那时候村子里没有电灯，"
+    "晚上大家围着油灯读书写字。后来修了公路，通了电，村里的年轻人也开始到城市里工作。每到"
+    "过年，他们都会带着礼物回家，和家人一起包饺子、看烟花。"
+)
 FP32_MAX_RELATIVE_DIFF = 1e-4  # max |onnx - numpy| / max |numpy| over all logits
 # The first 32 tokens of the first held-out chunk of each of the demo corpus's 11 sources
 # (export.train_demo.split_held_out: never trained on), 373 GPT-2 tokens; a model reads as many
@@ -34,6 +47,13 @@ HELD_OUT_FILE = Path(__file__).resolve().parent.parent / "models" / "demo" / "he
 # weights -> (least top-1 agreement with fp32, largest mean KL(fp32 || quantized) in nats), over
 # the positions of both texts
 QUANTIZED_GATES = {"int8": (0.98, 0.005), "int4": (0.92, 0.02)}
+
+
+def fidelity_texts(language: str | None) -> tuple[str, str]:
+    """(the fixed text, the held-out text) a model is measured on, in its language."""
+    if language == "zh":
+        return FIDELITY_TEXT_ZH, HELD_OUT_ZH
+    return FIDELITY_TEXT, HELD_OUT_FILE.read_text(encoding="utf-8")
 
 
 def stepwise_logits(run: RunModel, c: ModelConfig, ids: list[int]) -> np.ndarray:

@@ -54,7 +54,9 @@ def cmd_trace(model: LocalModel, args) -> None:
 
 def cmd_predict(model: LocalModel, args) -> None:
     trace = forward(model.run, model.manifest.config, model.tokenizer.encode(args.text))
-    settings = SamplingSettings(args.temperature, args.top_k, args.top_p)
+    settings = SamplingSettings(
+        args.temperature, args.top_k, args.top_p, model.tokenizer.never_sampled
+    )
     rows = predictions(model.tokenizer, trace.last_logits, settings, args.top)
     print(
         json.dumps(
@@ -75,6 +77,7 @@ def cmd_generate(model: LocalModel, args) -> None:
         top_k=args.top_k,
         top_p=args.top_p,
         seed=args.seed,
+        banned=model.tokenizer.never_sampled,
     )
     print(
         json.dumps(

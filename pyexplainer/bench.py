@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlsplit
 
 from pyexplainer.config import ModelConfig
 from pyexplainer.core.tokenizer import Tokenizer
-from pyexplainer.manifest import MODEL_FILE, TOKENIZER_FILES, ModelFileError
+from pyexplainer.manifest import MODEL_FILE, ModelFileError, load_tokenizer, tokenizer_files
 from pyexplainer.model_dir import read_checked, read_manifest
 from pyexplainer.runtime.weights import folds_weights
 from pyexplainer.serve import SiteHandler, make_server, url_of
@@ -291,8 +291,8 @@ def default_model_dir(site: Path) -> Path:
 
 def site_tokenizer(model_dir: Path) -> Tokenizer:
     manifest = read_manifest(model_dir)
-    vocab, merges = (read_checked(model_dir, manifest, n).decode() for n in TOKENIZER_FILES)
-    return Tokenizer.from_strings(vocab, merges)
+    files = {n: read_checked(model_dir, manifest, n) for n in tokenizer_files(manifest)}
+    return load_tokenizer(manifest, files)
 
 
 def runtime_folders(site: Path) -> set[str]:

@@ -10,13 +10,32 @@ import hashlib
 import json
 
 from pyexplainer.config import ModelConfig
+from pyexplainer.core.bert_text import BertTextOptions
+from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.trace import MODEL_INPUTS, MODEL_OUTPUTS
+from pyexplainer.core.wordpiece import WordPieceTokenizer
 
 # 2: weights stored quantized in blocks (DequantizeLinear or MatMulNBits, GatherBlockQuantized);
 # 1 held int8 DequantizeLinear graphs, always folded at load
 MANIFEST_FORMAT = "pyexplainer-model/2"
 MODEL_FILE = "model.onnx"
-TOKENIZER_FILES = ("vocab.json", "merges.txt")
+TOKENIZER_FILES = ("vocab.json", "merges.txt")  # GPT-2's byte-level BPE: see tokenizer_files
+# The manifest's "tokenizer" for GPT-2's byte-level BPE (a manifest without one has it)
+BYTE_LEVEL_BPE = {"kind": "byte_level_bpe", "files": list(TOKENIZER_FILES)}
+# The keys of a "wordpiece" tokenizer (a BERT vocab.txt: export/tokenizer_source.py writes them)
+WORDPIECE_KEYS = (
+    "files",
+    "lowercase",
+    "strip_accents",
+    "clean_text",
+    "handle_chinese_chars",
+    "unk_token",
+    "special_tokens",
+    "prompt_prefix",
+    "sampled_special_tokens",
+    "continuing_subword_prefix",
+    "max_input_chars_per_word",
+)
 
 
 class ModelFileError(Exception):
@@ -55,10 +74,61 @@ def parse_manifest(raw: dict) -> Manifest:
             "the model's inputs/outputs do not match this version of pyexplainer "
             f"(differ in: {', '.join(differ)}); re-export it with python -m export"
         )
-    for name in (MODEL_FILE, *TOKENIZER_FILES):
+    tokenizer = raw.get("tokenizer", BYTE_LEVEL_BPE)
+    kind = tokenizer.get("kind") if isinstance(tokenizer, dict) else None
+    missing = [k for k in WORDPIECE_KEYS if k not in tokenizer] if kind == "wordpiece" else []
+    if kind not in ("byte_level_bpe", "wordpiece") or missing:
+        raise ModelFileError(
+            f"manifest.json's tokenizer is not one this version of pyexplainer reads (kind "
+            f"{kind!r}{', lacking ' + ', '.join(missing) if missing else ''}); re-export it"
+        )
+    for name in (MODEL_FILE, *tokenizer["files"]):
         if name not in files:
             raise ModelFileError(f"manifest.json does not list {name}")
     return Manifest(raw.get("name", "model"), config, quantization, files, raw)
+
+
+def tokenizer_files(manifest: Manifest) -> tuple[str, ...]:
+    """The files the model's tokenizer is made from (checked like the others by check_file)."""
+    return tuple(manifest.raw.get("tokenizer", BYTE_LEVEL_BPE)["files"])
+
+
+def load_tokenizer(manifest: Manifest, files: dict[str, bytes]) -> Tokenizer | WordPieceTokenizer:
+    """The model's tokenizer, made from the bytes of its files (tokenizer_files, checked): GPT-2's
+    byte-level BPE or BERT's WordPiece, as the manifest says. Both have the same interface."""
+    return tokenizer_from_section(manifest.raw.get("tokenizer", BYTE_LEVEL_BPE), files)
+
+
+def tokenizer_from_section(
+    section: dict, files: dict[str, bytes]
+) -> Tokenizer | WordPieceTokenizer:
+    """load_tokenizer of a manifest's "tokenizer" (the export's, before the manifest is written)."""
+    try:
+        texts = [files[name].decode("utf-8") for name in section["files"]]
+    except KeyError as e:
+        raise ModelFileError(f"the tokenizer needs {e.args[0]}, which was not read") from e
+    except UnicodeDecodeError as e:
+        raise ModelFileError(f"a tokenizer file is not UTF-8 text ({e})") from e
+    try:
+        if section["kind"] == "byte_level_bpe":
+            return Tokenizer.from_strings(*texts)
+        return WordPieceTokenizer.from_vocab_text(
+            texts[0],
+            text=BertTextOptions(
+                clean_text=bool(section["clean_text"]),
+                handle_chinese_chars=bool(section["handle_chinese_chars"]),
+                strip_accents=section["strip_accents"],
+                lowercase=bool(section["lowercase"]),
+            ),
+            unk_token=section["unk_token"],
+            special_tokens=section["special_tokens"],
+            prompt_prefix=section["prompt_prefix"],
+            sampled_special_tokens=section["sampled_special_tokens"],
+            continuing_subword_prefix=section["continuing_subword_prefix"],
+            max_input_chars_per_word=int(section["max_input_chars_per_word"]),
+        )
+    except ValueError as e:  # a vocabulary that does not fit its settings
+        raise ModelFileError(f"the tokenizer files do not make a tokenizer ({e})") from e
 
 
 def manifest_from_bytes(data: bytes) -> Manifest:

@@ -8,20 +8,22 @@ from pathlib import Path
 
 from pyexplainer.core.generation import RunModel
 from pyexplainer.core.tokenizer import Tokenizer
+from pyexplainer.core.wordpiece import WordPieceTokenizer
 from pyexplainer.manifest import (
     MODEL_FILE,
-    TOKENIZER_FILES,
     Manifest,
     ModelFileError,
     check_file,
+    load_tokenizer,
     parse_manifest,
+    tokenizer_files,
 )
 
 
 @dataclasses.dataclass(frozen=True)
 class LocalModel:
     manifest: Manifest
-    tokenizer: Tokenizer
+    tokenizer: Tokenizer | WordPieceTokenizer
     run: RunModel
 
 
@@ -54,8 +56,7 @@ def open_model_dir(folder: str | Path, *, threads: int | None = None) -> LocalMo
 
     folder = Path(folder)
     manifest = read_manifest(folder)
-    vocab, merges = (read_checked(folder, manifest, n).decode("utf-8") for n in TOKENIZER_FILES)
+    files = {name: read_checked(folder, manifest, name) for name in tokenizer_files(manifest)}
+    tokenizer = load_tokenizer(manifest, files)
     model_bytes = read_checked(folder, manifest, MODEL_FILE)
-    return LocalModel(
-        manifest, Tokenizer.from_strings(vocab, merges), OrtRunner(model_bytes, threads=threads)
-    )
+    return LocalModel(manifest, tokenizer, OrtRunner(model_bytes, threads=threads))

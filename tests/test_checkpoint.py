@@ -69,9 +69,12 @@ def test_tokenizer_json_alone_gives_the_same_vocabulary(tmp_path):
     (folder / "vocab.json").unlink()
     (folder / "merges.txt").unlink()
     converted = load_checkpoint(str(folder))
-    assert json.loads(converted.vocab_json) == json.loads(original.vocab_json)
-    strip = [line for line in original.merges_txt.splitlines() if not line.startswith("#")]
-    assert [line for line in converted.merges_txt.splitlines() if not line.startswith("#")] == strip
+    files, converted_files = original.tokenizer.files, converted.tokenizer.files
+    assert json.loads(converted_files["vocab.json"]) == json.loads(files["vocab.json"])
+    strip = [line for line in files["merges.txt"].splitlines() if not line.startswith(b"#")]
+    assert [
+        line for line in converted_files["merges.txt"].splitlines() if not line.startswith(b"#")
+    ] == strip
 
 
 @pytest.mark.parametrize(

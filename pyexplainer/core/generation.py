@@ -154,8 +154,10 @@ def generate(
     top_p: float = 1.0,
     seed: int = 0,
     use_cache: bool = True,
+    banned: Sequence[int] = (),
 ) -> list[int]:
-    """n_tokens new ids after prompt_ids, sampled one at a time (seeded).
+    """n_tokens new ids after prompt_ids, sampled one at a time (seeded), never one of `banned`
+    (the tokenizer's never_sampled).
 
     With the cache each step feeds only the newest token; without it every step recomputes the
     whole sequence. Both give the same logits, hence the same tokens for the same seed.
@@ -166,7 +168,12 @@ def generate(
     trace = forward(run, c, ids)
     for step in range(n_tokens):
         token = sample_next_token(
-            trace.last_logits, temperature=temperature, top_k=top_k, top_p=top_p, rng=rng
+            trace.last_logits,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            banned=banned,
+            rng=rng,
         )
         ids.append(token)
         if step == n_tokens - 1:

@@ -4,7 +4,11 @@ The bars the page draws and the token `sample_next_token` picks come from the sa
 `next_token_distribution`, so what the student sees is exactly what is sampled from.
 Pipeline, over all V logits (never a truncated top-50):
 
-    logits (V,) -> / temperature -> softmax -> top-k -> renormalise -> top-p -> renormalise
+    logits (V,) -> banned tokens to -inf -> / temperature -> softmax -> top-k -> renormalise
+           -> top-p -> renormalise
+
+`banned` are tokens that must never be drawn: a BERT-vocabulary model's special tokens
+([CLS], [SEP], [UNK]...: WordPieceTokenizer.never_sampled), which are no text.
 
 Ranking for top-k, top-p and `top_tokens` is by (-probability, token id): ties go to the
 lowest id, so every result is deterministic.
@@ -12,6 +16,7 @@ lowest id, so every result is deterministic.
 
 import math
 import operator
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -21,7 +26,12 @@ TOP_P_TOLERANCE = 1e-9
 
 
 def next_token_distribution(
-    logits: np.ndarray, *, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0
+    logits: np.ndarray,
+    *,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    banned: Sequence[int] = (),
 ) -> np.ndarray:
     """Probabilities (V,) float64 that `sample_next_token` draws from, for logits (V,).
 
@@ -30,9 +40,10 @@ def next_token_distribution(
     top_k: keep the k most probable tokens; top_k <= 0 or top_k >= V is off.
     top_p: of what top-k kept (renormalised), keep the smallest prefix, ranked by
         (-prob, id), whose mass reaches top_p (at least one token); top_p >= 1 is off.
+    banned: token ids given probability 0 before anything else (so greedy skips them too).
     Logits may be -inf (token banned) but not NaN or +inf.
     """
-    x = _check_logits(logits)  # (V,) float64
+    x = _check_logits(without_tokens(logits, banned))  # (V,) float64
     _check_options(temperature, top_k, top_p)
     if temperature == 0:
         probs = np.zeros_like(x)
@@ -53,6 +64,7 @@ def sample_next_token(
     temperature: float = 1.0,
     top_k: int = 0,
     top_p: float = 1.0,
+    banned: Sequence[int] = (),
     rng: np.random.Generator,
 ) -> int:
     """One token id drawn from `next_token_distribution(logits, ...)` with one rng.random().
@@ -61,10 +73,21 @@ def sample_next_token(
     rng.random() is used (not rng.choice), so a seed gives the same tokens in CPython
     and Pyodide. Tokens with probability 0 are never drawn.
     """
-    probs = next_token_distribution(logits, temperature=temperature, top_k=top_k, top_p=top_p)
+    probs = next_token_distribution(
+        logits, temperature=temperature, top_k=top_k, top_p=top_p, banned=banned
+    )
     cdf = np.cumsum(probs)  # (V,)
     u = rng.random()  # [0, 1 - 2**-53]: u * total stays below total, so an id < V is found
     return int(np.searchsorted(cdf, u * cdf[-1], side="right"))
+
+
+def without_tokens(logits: np.ndarray, banned: Sequence[int]) -> np.ndarray:
+    """logits (V,) as float64 with the `banned` token ids at -inf (a copy when any is banned)."""
+    x = np.asarray(logits, dtype=np.float64)
+    if len(banned):
+        x = x.copy()
+        x[np.asarray(banned, dtype=np.int64)] = -np.inf
+    return x
 
 
 def top_tokens(probs: np.ndarray, n: int) -> list[tuple[int, float]]:

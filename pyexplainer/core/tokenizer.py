@@ -57,6 +57,11 @@ class Tokenizer:
     text, a leading space belongs to the word after it (" world" is one token).
     """
 
+    # GPT-2 reads a text as it is, and <|endoftext|> may be sampled (what WordPieceTokenizer
+    # sets for models that read a prefix, or must never be given a special token)
+    prompt_prefix: tuple[int, ...] = ()
+    never_sampled: tuple[int, ...] = ()
+
     def __init__(self, vocab: Mapping[str, int], merges: Sequence[tuple[str, str]]) -> None:
         """Build from vocab (token string -> id, ids 0..n-1) and merges (pairs, highest priority
         first), both written in GPT-2's byte characters as in vocab.json and merges.txt."""

@@ -22,6 +22,7 @@ class SamplingSettings:
     temperature: float = 1.0
     top_k: int = 0  # 0 = off
     top_p: float = 1.0  # 1 = off
+    banned: tuple[int, ...] = ()  # never drawn: the tokenizer's never_sampled
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,5 +132,9 @@ def output_view(
 
 def _distribution(logits: np.ndarray, settings: SamplingSettings) -> np.ndarray:
     return next_token_distribution(
-        logits, temperature=settings.temperature, top_k=settings.top_k, top_p=settings.top_p
+        logits,
+        temperature=settings.temperature,
+        top_k=settings.top_k,
+        top_p=settings.top_p,
+        banned=settings.banned,
     )
