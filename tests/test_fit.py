@@ -71,3 +71,14 @@ def test_the_cut_never_splits_a_character():
     assert fitted.text == TOKENIZER.decode(fitted.ids) and len(fitted.ids) <= 9
     with pytest.raises(ValueError, match="not even the last token"):
         last_tokens_that_fit(TOKENIZER, "a😀", 1)
+
+
+def test_a_prompt_prefix_is_kept_and_not_counted_as_dropped():
+    """uer's Chinese GPT-2 reads [CLS] before every text (oracle: tokenizers with that template)."""
+    from tests.test_wordpiece import oracle, ours
+
+    tokenizer, hf = ours(False, None), oracle(False, None)
+    text = "你好世界" * 10  # [CLS] and 40 characters
+    fitted = last_tokens_that_fit(tokenizer, text, 9)
+    assert fitted.text == "你好世界" * 2 and fitted.dropped == 32
+    assert fitted.ids == hf.encode(fitted.text).ids and fitted.ids[0] == hf.token_to_id("[CLS]")

@@ -262,6 +262,11 @@ GPT2_REPO_FILES = [
     "tokenizer_config.json", "vocab.json",
 ]  # fmt: skip
 OLD_REPO_FILES = [".gitattributes", "config.json", "pytorch_model.bin", "tokenizer.json"]
+# what uer/gpt2-chinese-cluecorpussmall holds: a BERT vocabulary, no tokenizer.json
+UER_REPO_FILES = [
+    ".gitattributes", "README.md", "config.json", "flax_model.msgpack", "pytorch_model.bin",
+    "special_tokens_map.json", "tf_model.h5", "tokenizer_config.json", "vocab.txt",
+]  # fmt: skip
 
 
 def fake_hub(monkeypatch, tmp_path, repo_files: list[str]) -> list:
@@ -288,8 +293,18 @@ def fake_hub(monkeypatch, tmp_path, repo_files: list[str]) -> list:
     [
         (GPT2_REPO_FILES, {"config.json", "model.safetensors", "vocab.json", "merges.txt"}),
         (OLD_REPO_FILES, {"config.json", "pytorch_model.bin", "tokenizer.json"}),
+        (
+            UER_REPO_FILES,
+            {
+                "config.json",
+                "pytorch_model.bin",
+                "vocab.txt",
+                "tokenizer_config.json",
+                "special_tokens_map.json",
+            },
+        ),
     ],
-    ids=["safetensors", "pytorch_model.bin"],
+    ids=["safetensors", "pytorch_model.bin", "bert_vocab"],
 )
 def test_the_download_takes_only_the_files_the_export_reads(monkeypatch, tmp_path, files, fetched):
     calls = fake_hub(monkeypatch, tmp_path, files)

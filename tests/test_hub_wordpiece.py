@@ -29,6 +29,7 @@ from tests.test_hub import (
 )
 
 UER = "uer/gpt2-chinese-cluecorpussmall"
+BPE_FILES = ("vocab.json", "merges.txt")
 # uer's config.json, small
 UER_CONFIG = {
     key: value
@@ -211,3 +212,36 @@ def test_generate_joins_pieces_and_never_writes_a_special_token(uer_export):
     assert not set(words) & {*UER_SPECIAL_TOKENS_MAP.values()}, words
     assert any(w.startswith("##") for w in words[1:])
     assert out["text"] == decoders.WordPiece(prefix="##", cleanup=True).decode(words)
+
+
+def test_the_manifest_chooses_the_tokenizer_and_refuses_one_it_does_not_know(uer_export):
+    from pyexplainer.core.tokenizer import Tokenizer
+    from pyexplainer.core.wordpiece import WordPieceTokenizer
+    from pyexplainer.manifest import (
+        ModelFileError,
+        load_tokenizer,
+        parse_manifest,
+        tokenizer_files,
+    )
+
+    raw = json.loads((uer_export / "manifest.json").read_text())
+    manifest = parse_manifest(raw)
+    assert tokenizer_files(manifest) == ("vocab.txt",)
+    vocab = {"vocab.txt": (uer_export / "vocab.txt").read_bytes()}
+    assert isinstance(load_tokenizer(manifest, vocab), WordPieceTokenizer)
+    older = {k: v for k, v in raw.items() if k != "tokenizer"}  # manifests before WordPiece
+    older["files"] = {k: {"sha256": "0", "bytes": 0} for k in (*raw["files"], *BPE_FILES)}
+    assert tokenizer_files(parse_manifest(older)) == BPE_FILES
+    with pytest.raises(ModelFileError, match="does not list vocab.json"):
+        parse_manifest({**older, "files": {"model.onnx": {"sha256": "0", "bytes": 0}}})
+    with pytest.raises(ModelFileError, match="kind 'sentencepiece'"):
+        parse_manifest({**raw, "tokenizer": {"kind": "sentencepiece", "files": []}})
+    lacking = {k: v for k, v in raw["tokenizer"].items() if k != "prompt_prefix"}
+    with pytest.raises(ModelFileError, match="lacking prompt_prefix"):
+        parse_manifest({**raw, "tokenizer": lacking})
+    with pytest.raises(ModelFileError, match="needs vocab.txt"):
+        load_tokenizer(manifest, {})
+    wrong = {**raw, "tokenizer": {**raw["tokenizer"], "unk_token": "[NONE]"}}
+    with pytest.raises(ModelFileError, match="no token '\\[NONE\\]'"):
+        load_tokenizer(parse_manifest(wrong), vocab)
+    assert Tokenizer.never_sampled == () and Tokenizer.prompt_prefix == ()

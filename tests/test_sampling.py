@@ -189,6 +189,28 @@ def test_banned_tokens_have_zero_probability_and_are_never_drawn():
     assert draws == {0, 2}
 
 
+def test_a_banned_list_takes_its_tokens_out_before_everything_else():
+    """The distribution without banned ids is the reference's over the logits with those ids at
+    -inf; greedy skips a banned argmax; a draw never gives one; the logits stay as they were."""
+    logits = random_logits(30, seed=4)
+    before, banned = logits.copy(), (int(np.argmax(logits)), 0, 7)
+    masked = logits.copy()
+    masked[list(banned)] = -np.inf
+    for temperature, top_k, top_p in [(1.0, 0, 1.0), (0.8, 5, 0.9), (0.0, 0, 1.0)]:
+        got = next_token_distribution(
+            logits, temperature=temperature, top_k=top_k, top_p=top_p, banned=banned
+        )
+        np.testing.assert_allclose(
+            got, reference_distribution(masked, temperature, top_k, top_p), atol=1e-12
+        )
+        assert not got[list(banned)].any()
+    rng = np.random.default_rng(3)
+    flat = np.zeros(30)
+    draws = {sample_next_token(flat, temperature=5.0, banned=banned, rng=rng) for _ in range(500)}
+    assert draws == set(range(30)) - set(banned)
+    np.testing.assert_array_equal(logits, before)
+
+
 def test_does_not_modify_the_logits():
     logits = random_logits(20, seed=9)
     before = logits.copy()

@@ -24,21 +24,22 @@ class FittedText:
 def last_tokens_that_fit(tokenizer: Tokenizer, text: str, n_positions: int) -> FittedText:
     """The end of `text` from the start of one of its tokens, with at most n_positions tokens,
     such that the end from the token before would have more. ValueError if not even the last
-    token fits."""
+    token fits. The model's prompt prefix ([CLS]) comes with every text: it is never cut."""
     ids, offsets = tokenizer.encode_with_offsets(text)
+    n_prefix = len(tokenizer.prompt_prefix)
 
     def end_from(first: int) -> FittedText | None:
         """The end from token `first` (from its first character: tokens of one character, such
         as 你's bytes, start at the same place), if it fits."""
         end = text[offsets[first][0] :]
         kept = tokenizer.encode(end)
-        return FittedText(end, kept, first) if len(kept) <= n_positions else None
+        return FittedText(end, kept, first - n_prefix) if len(kept) <= n_positions else None
 
-    first = max(0, len(ids) - n_positions)
+    first = max(n_prefix, len(ids) - n_positions)
     while first < len(ids) and (fitted := end_from(first)) is None:
         first += 1
     if first == len(ids):
         raise ValueError(f"not even the last token of the text fits a context of {n_positions}")
-    while first > 0 and (earlier := end_from(first - 1)) is not None:  # 's: one token, not two
+    while first > n_prefix and (earlier := end_from(first - 1)) is not None:  # 's: one token, not two
         fitted, first = earlier, first - 1
     return fitted
