@@ -37,6 +37,21 @@ from third_party import PinError
 from pyexplainer.manifest import quantized_fidelity
 
 QUANTIZE_ORDER = ("int4", "int8")  # the site's pick, then the next more precise one
+# What the export records of a hub model beyond its checkpoint (python -m export --language,
+# --example): the language it reads (a Chinese model is also measured on Chinese text, and the
+# picker proposes it first in the Chinese interface) and example prompts in that language; the
+# first two are uer's model card's
+HUB_MODEL_CARDS = {
+    "uer/gpt2-chinese-cluecorpussmall": {
+        "language": "zh",
+        "examples": [
+            "这是很久之前的事情了",
+            "米饭是一种用稻米与水煮成的食物",
+            "今天天气很好，我们",
+            "老师在黑板上写下了",
+        ],
+    },
+}
 PAGES_LIMIT = 10**9  # GitHub Pages publishes sites of at most 1 GB
 OUTCOME = "outcome.json"
 
@@ -44,6 +59,11 @@ OUTCOME = "outcome.json"
 def model_name(hub_id: str) -> str:
     """The name the site gives a hub model: its repository's name (openai-community/gpt2: gpt2)."""
     return hub_id.rsplit("/", 1)[-1]
+
+
+def card(hub_id: str) -> dict:
+    """export_model's language and examples for `hub_id` (none for a model not in the table)."""
+    return HUB_MODEL_CARDS.get(hub_id, {})
 
 
 def hub_revision(hub_id: str) -> str:
@@ -76,7 +96,7 @@ def export_first_passing(hub_id: str, out: Path) -> dict:
     for quantize in QUANTIZE_ORDER:
         print(f"{hub_id}: exporting {quantize}", file=sys.stderr)
         try:
-            export_model(hub_id, out, quantize=quantize, name=model_name(hub_id))
+            export_model(hub_id, out, quantize=quantize, name=model_name(hub_id), **card(hub_id))
         except FidelityGateError as e:
             print(f"{hub_id}: {quantize} refused: {e}", file=sys.stderr)
             refused[quantize] = "; ".join(e.failures)
@@ -91,6 +111,8 @@ def hub_model(hub_id: str, cache: Path, exporter: str) -> dict:
     """The outcome for `hub_id` at the hub's current revision, exported once per revision and
     exporter (a cached outcome is reused): id, name, revision, shipped, refused, folder."""
     revision = hub_revision(hub_id)
+    if card(hub_id):  # what the card adds to the export is part of what made it
+        exporter = hashlib.sha256(f"{exporter}\0{json.dumps(card(hub_id))}".encode()).hexdigest()
     folder = export_folder(cache, hub_id, revision, exporter)
     record = folder / OUTCOME
     cached = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
@@ -114,7 +136,7 @@ def hub_model(hub_id: str, cache: Path, exporter: str) -> dict:
 def cache_key(hub_ids: list[str], exporter: str) -> str:
     digest = hashlib.sha256(exporter.encode())
     for hub_id in hub_ids:
-        digest.update(f"\0{hub_id}@{hub_revision(hub_id)}".encode())
+        digest.update(f"\0{hub_id}@{hub_revision(hub_id)}{json.dumps(card(hub_id))}".encode())
     return f"pyexplainer-hub-{digest.hexdigest()[:24]}"
 
 

@@ -237,8 +237,9 @@ def model_summary(name: str, raw: dict, files: dict[str, bytes]) -> dict:
     source = raw.get("source", {})
     if source.get("kind") == "hugging face hub":  # a local checkpoint's path stays unpublished
         summary["hub_id"] = source["id"]
-    if "training" in raw:
-        summary["training"] = raw["training"]
+    for key in ("training", "language", "example_prompts"):
+        if key in raw:
+            summary[key] = raw[key]
     return summary
 
 

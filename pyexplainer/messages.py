@@ -172,6 +172,10 @@ EN: dict[str, str] = {
     "models.training.openwebtext": (
         "distilled from GPT-2 on OpenWebText by Hugging Face; published as {hub_id}"
     ),
+    "models.training.cluecorpussmall": (
+        "trained by UER (Tencent) on CLUECorpusSmall (about 14 GB of Chinese text), with a "
+        "vocabulary of Chinese characters; published as {hub_id}"
+    ),
     "models.open_folder": "Open an exported model folder…",
     "models.drop": (
         "…or drop the folder, or its files, anywhere on this page. Nothing is uploaded: the "

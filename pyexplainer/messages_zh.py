@@ -151,6 +151,10 @@ ZH: dict[str, str] = {
     "models.training.openwebtext": (
         "由 Hugging Face 在 OpenWebText 上从 GPT-2 蒸馏而来；发布为 {hub_id}"
     ),
+    "models.training.cluecorpussmall": (
+        "由 UER（腾讯）在 CLUECorpusSmall（约 14 GB 中文文本）上训练，词表以汉字为单位；"
+        "发布为 {hub_id}"
+    ),
     "models.open_folder": "打开一个导出的模型文件夹…",
     "models.drop": (
         "…或把文件夹（或其中的文件）拖放到本页任意位置。不会上传任何内容：文件在本标签页内读取，"

@@ -71,6 +71,7 @@ DISTILGPT2_CONFIG = {
     "label2id": {"LABEL_0": 0},
 }
 GPT2, DISTILGPT2 = "openai-community/gpt2", "distilbert/distilgpt2"
+UER = "uer/gpt2-chinese-cluecorpussmall"
 PROMPT = [40, 257, 300, 262, 267, 11, 284, 290, 318, 256, 13]  # ids below the small vocabulary
 
 
@@ -190,12 +191,16 @@ def write_hub_repo(hf_home: Path, repo_id: str, files: dict[str, bytes]) -> str:
 
 
 def hub_cache(folder: Path, gpt2_weights: dict) -> dict:
-    """A hub cache with gpt2 (these weights) and distilgpt2 (int8-grid weights): HF_HOME, and
-    each repo's commit and weights."""
-    weights = {GPT2: gpt2_weights, DISTILGPT2: grid_weights(8, seed=1)}
+    """A hub cache with gpt2 (these weights), distilgpt2 (int8-grid weights) and uer's Chinese
+    GPT-2 (int4-grid weights, test_hub_wordpiece's layout): HF_HOME, and each repo's commit and
+    weights."""
+    from tests.test_hub_wordpiece import uer_repo_files  # which imports this module
+
+    weights = {GPT2: gpt2_weights, DISTILGPT2: grid_weights(8, seed=1), UER: grid_weights(4, 2)}
     files = {
         GPT2: repo_files(GPT2_CONFIG, hub_gpt2_tensors(weights[GPT2])),
         DISTILGPT2: repo_files(DISTILGPT2_CONFIG, lm_head_checkpoint_tensors(weights[DISTILGPT2])),
+        UER: uer_repo_files(weights[UER]),
     }
     commits = {repo: write_hub_repo(folder, repo, f) for repo, f in files.items()}
     return {"home": folder, "commits": commits, "weights": weights}
@@ -369,6 +374,7 @@ def run_workflow(hf_home: Path, work: Path) -> dict:
         "summary": summary.read_text(),
         "outputs": outputs.read_text(),
         "hub": work / "xdg" / "pyexplainer" / "hub",
+        "site": work / "site",
     }
 
 
@@ -378,11 +384,17 @@ def test_the_workflow_exports_the_hub_models_and_builds_the_site_with_gpt2_as_de
 ):
     run = run_workflow(hub["home"], tmp_path / "work")
     index = run["index"]
-    assert [m["name"] for m in index["models"]] == ["demo", "gpt2", "distilgpt2"]
+    chinese = "gpt2-chinese-cluecorpussmall"
+    assert [m["name"] for m in index["models"]] == ["demo", "gpt2", "distilgpt2", chinese]
     assert index["default"] == "gpt2"
     quantization = {m["name"]: m["quantization"] for m in index["models"]}
-    assert quantization == {"demo": "int4", "gpt2": "int4", "distilgpt2": "int8"}
-    for name, repo in (("gpt2", GPT2), ("distilgpt2", DISTILGPT2)):
+    assert quantization == {"demo": "int4", "gpt2": "int4", "distilgpt2": "int8", chinese: "int4"}
+    (uer,) = [m for m in index["models"] if m["name"] == chinese]
+    assert uer["language"] == "zh" and uer["example_prompts"][0] == "这是很久之前的事情了"
+    uer_manifest = json.loads((run["site"] / "models" / chinese / "manifest.json").read_text())
+    assert uer_manifest["tokenizer"]["kind"] == "wordpiece"
+    assert uer_manifest["fidelity"]["text"].startswith("同学们")  # measured on Chinese text
+    for name, repo in (("gpt2", GPT2), ("distilgpt2", DISTILGPT2), (chinese, UER)):
         manifest = json.loads(
             (tmp_path / "work" / "site" / "models" / name / "manifest.json").read_text()
         )
@@ -404,7 +416,11 @@ def test_the_workflow_exports_the_hub_models_and_builds_the_site_with_gpt2_as_de
     assert key["with"]["path"] == "~/.cache/pyexplainer/hub"
     assert run["outputs"].startswith("key=pyexplainer-hub-")
     assert key["with"]["key"] == "${{ steps.hub.outputs.key }}"
-    assert sorted(p.name.split("-")[0] for p in run["hub"].iterdir()) == ["distilgpt2", "gpt2"]
+    assert sorted(p.name.rsplit("-", 2)[0] for p in run["hub"].iterdir()) == [
+        "distilgpt2",
+        "gpt2",
+        chinese,
+    ]
 
 
 def test_an_export_is_made_once_per_hub_revision_and_exporter(tiny_int8, tmp_path, monkeypatch):
@@ -466,7 +482,8 @@ def test_a_site_larger_than_github_pages_publishes_fails_the_build_saying_so(
 def test_a_model_that_passes_no_gate_is_left_out_and_the_rest_deployed(tmp_path):
     hub_home = hub_cache(tmp_path / "hf_home", random_weights())
     run = run_workflow(hub_home["home"], tmp_path / "work")
-    assert [m["name"] for m in run["index"]["models"]] == ["demo", "distilgpt2"]
+    names = ["demo", "distilgpt2", "gpt2-chinese-cluecorpussmall"]
+    assert [m["name"] for m in run["index"]["models"]] == names
     assert run["index"]["default"] == "distilgpt2"
     (row,) = [line for line in run["summary"].splitlines() if line.startswith("| gpt2 |")]
     assert "**left out**" in row

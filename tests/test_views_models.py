@@ -21,6 +21,7 @@ from pyexplainer.views.models import (
     model_folder,
     model_rows,
     resolve_model,
+    rows_for_locale,
     training_data,
 )
 from pyexplainer.views.permalink import query_model
@@ -91,6 +92,29 @@ def test_training_data_from_the_model_card_or_the_hub_id():
     assert training_data(row(hub_id="someone/else")) is None
 
 
+def test_the_chinese_interface_proposes_the_models_that_read_chinese_first():
+    rows = [
+        row("gpt2", language="en"),
+        row("demo"),
+        row("uer", language="zh"),
+        row("b", language="zh-Hans"),
+    ]
+    assert [r.name for r in rows_for_locale(rows, "zh")] == ["uer", "b", "gpt2", "demo"]
+    assert [r.name for r in rows_for_locale(rows, "zh-CN")] == ["uer", "b", "gpt2", "demo"]
+    assert [r.name for r in rows_for_locale(rows, "en")] == ["gpt2", "demo", "uer", "b"]
+
+
+def test_language_and_example_prompts_come_from_the_manifest(tiny_int4, tmp_path):
+    card = {"language": "zh", "example_prompts": ["今天天气很好，", "我们的老师"]}
+    make_site.copy_models(tmp_path / "site", [renamed(tiny_int4, tmp_path / "zh", "zh", card)])
+    index = json.loads((tmp_path / "site" / "models" / "index.json").read_text())
+    (zh,) = model_rows(index, stored=set(), running="")
+    assert (zh.language, zh.example_prompts) == ("zh", ("今天天气很好，", "我们的老师"))
+    assert training_data(row(hub_id="uer/gpt2-chinese-cluecorpussmall"))[0] == (
+        "models.training.cluecorpussmall"
+    )
+
+
 def test_a_link_to_a_model_the_site_lacks_resolves_to_the_default(index):
     index, _ = index
     assert resolve_model(index, "large")[0]["name"] == "large"
@@ -144,6 +168,8 @@ def row(name="m", size=10 * MB, stored=False, **fields):
         fidelity=None,
         training=None,
         hub_id="",
+        language="",
+        example_prompts=(),
         stored=stored,
         running=False,
     )

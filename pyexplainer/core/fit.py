@@ -40,6 +40,7 @@ def last_tokens_that_fit(tokenizer: Tokenizer, text: str, n_positions: int) -> F
         first += 1
     if first == len(ids):
         raise ValueError(f"not even the last token of the text fits a context of {n_positions}")
-    while first > n_prefix and (earlier := end_from(first - 1)) is not None:  # 's: one token, not two
+    # 's: one token, not two
+    while first > n_prefix and (earlier := end_from(first - 1)) is not None:
         fitted, first = earlier, first - 1
     return fitted

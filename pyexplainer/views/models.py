@@ -24,6 +24,7 @@ HUB_TRAINING = {
     "openai-community/gpt2": "webtext",
     "distilgpt2": "openwebtext",
     "distilbert/distilgpt2": "openwebtext",
+    "uer/gpt2-chinese-cluecorpussmall": "cluecorpussmall",
 }
 
 
@@ -42,6 +43,8 @@ class ModelRow:
     fidelity: dict | None  # manifest.quantized_fidelity, when quantized
     training: dict | None  # the model card's summary (held-out perplexity, sources), if any
     hub_id: str  # the Hugging Face hub id it was exported from, "" for a local checkpoint
+    language: str  # what it reads, a BCP 47 tag ("zh"; "" when the export did not say)
+    example_prompts: tuple[str, ...]  # prompts in its language to offer with it
     stored: bool  # every file in the service worker's cache: opens with no download
     running: bool
 
@@ -77,11 +80,20 @@ def model_rows(index: dict, stored: set[str], running: str) -> list[ModelRow]:
                 fidelity=m.get("fidelity"),
                 training=m.get("training"),
                 hub_id=m.get("hub_id", ""),
+                language=m.get("language", ""),
+                example_prompts=tuple(m.get("example_prompts", ())),
                 stored=m["name"] in stored,
                 running=m["name"] == running,
             )
         )
     return rows
+
+
+def rows_for_locale(rows: list[ModelRow], locale: str) -> list[ModelRow]:
+    """The rows the picker proposes first for an interface in `locale` ("zh", "en"): the models
+    that read its language ("zh-CN" is "zh"), then the others, each group in the site's order."""
+    language = locale.split("-")[0].lower()
+    return sorted(rows, key=lambda r: r.language.split("-")[0].lower() != language)
 
 
 def training_data(row: ModelRow) -> tuple[str, dict] | None:
