@@ -232,6 +232,7 @@ def model_summary(name: str, raw: dict, files: dict[str, bytes]) -> dict:
         "parameters": raw.get("parameters"),
         "quantization": raw["quantization"]["weights"],
         "bytes": sum(len(d) for d in files.values()),
+        "files": sorted(files),  # manifest.json, the model and its tokenizer's files
         "fidelity": quantized_fidelity(raw),
     }
     source = raw.get("source", {})

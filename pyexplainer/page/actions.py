@@ -132,6 +132,7 @@ def draw_token(page) -> int:
         temperature=s.temperature,
         top_k=s.top_k,
         top_p=s.top_p,
+        banned=s.banned,
         rng=page.rng,
     )
 

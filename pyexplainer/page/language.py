@@ -52,9 +52,10 @@ def set_locale(page, locale: str) -> None:
 
 
 def fill_examples(page) -> None:
+    """The running model's own example prompts (a Chinese model's are Chinese), then the
+    interface's."""
+    own = page.manifest.raw.get("example_prompts", []) if page.runner is not None else []
+    shown = [*own, *text("ui.example_prompts", page.locale).split("\n")]
     options(
-        element("examples"),
-        [("", text("ui.examples", page.locale))]
-        + [(e, e) for e in text("ui.example_prompts", page.locale).split("\n")],
-        "",
+        element("examples"), [("", text("ui.examples", page.locale)), *((e, e) for e in shown)], ""
     )

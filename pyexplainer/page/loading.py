@@ -6,16 +6,16 @@ from __future__ import annotations
 import js  # Pyodide only
 
 from pyexplainer.core.ablation import Ablation
-from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.manifest import (
     MODEL_FILE,
-    TOKENIZER_FILES,
     check_file,
+    load_tokenizer,
     manifest_from_bytes,
     quantized_fidelity,
+    tokenizer_files,
 )
 from pyexplainer.messages import text
-from pyexplainer.page import status
+from pyexplainer.page import language, status
 from pyexplainer.runtime.ort_browser import BrowserRunner
 from pyexplainer.ui.dom import document, element
 
@@ -30,11 +30,10 @@ async def open_model(page, source) -> None:
     loading.hidden = False
     try:
         manifest = manifest_from_bytes(await source.manifest_bytes())
-        files = {name: await download(page, source, manifest, name) for name in TOKENIZER_FILES}
+        names = tokenizer_files(manifest)  # GPT-2's vocab.json + merges.txt, or a vocab.txt
+        files = {name: await download(page, source, manifest, name) for name in names}
         model = await download(page, source, manifest, MODEL_FILE, into_js=True)
-        tokenizer = Tokenizer.from_strings(
-            files["vocab.json"].decode("utf-8"), files["merges.txt"].decode("utf-8")
-        )
+        tokenizer = load_tokenizer(manifest, files)  # the kind the manifest names
         status.show_status(page, "starting_model")
         runner = await BrowserRunner.create(page.bridge, model, manifest.raw.get("parameters") or 0)
         del model  # onnxruntime-web copied it into its own memory: no second copy stays here
@@ -49,6 +48,7 @@ async def open_model(page, source) -> None:
     if previous is not None:
         await release(previous)
     show_model_info(page)
+    language.fill_examples(page)  # the model's own examples first
     loading.hidden = True
 
 

@@ -157,6 +157,7 @@ def settings(page) -> SamplingSettings:
         number("temperature-value", "temperature", float),
         number("top-k", "top_k", int),
         number("top-p", "top_p", float),
+        banned=page.tokenizer.never_sampled,  # a BERT vocabulary's [CLS], [SEP], [PAD] ...
     )
 
 

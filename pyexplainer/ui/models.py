@@ -26,6 +26,7 @@ from pyexplainer.views.models import (
     model_folder,
     model_rows,
     resolve_model,
+    rows_for_locale,
     training_data,
 )
 from pyexplainer.views.permalink import state_for_model
@@ -292,7 +293,7 @@ class ModelPicker:
         locale = self.page.locale
         on_disk = self.page.source is not None and self.page.source.from_disk
         running = "" if on_disk else self.page.model_name
-        rows = model_rows(self.index, self.stored, running)
+        rows = rows_for_locale(model_rows(self.index, self.stored, running), locale)
         fill(element("model-list"), *(self.row(r, locale) for r in rows))
         self.render_advice(locale)
         self.render_note()

@@ -11,7 +11,6 @@ import asyncio
 import js  # Pyodide only
 from pyodide.ffi import create_proxy
 
-from pyexplainer.manifest import MODEL_FILE, TOKENIZER_FILES
 from pyexplainer.messages import text
 from pyexplainer.ui.dom import element
 from pyexplainer.views.storage import Space, StoreReport, refused, storage_line
@@ -39,7 +38,7 @@ async def stored_models(index: dict) -> set[str]:
         return set()
     stored = set()
     for m in index["models"]:
-        for name in ("manifest.json", MODEL_FILE, *TOKENIZER_FILES):
+        for name in m["files"]:
             if not await js.caches.match(js.URL.new(m["path"] + name, js.location.href).href):
                 break
         else:
