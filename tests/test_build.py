@@ -684,3 +684,13 @@ def test_ci_runs_the_readmes_test_command_once_node_and_npm_are_there():
     check = next(i for i, line in enumerate(ci) if "command -v node" in line)
     assert "command -v npm" in ci[check] and "apt-get install -y -q nodejs npm" in ci[check + 1]
     assert ci.index("apt-get update -q") < check
+
+
+def test_no_module_the_site_ships_is_over_about_400_lines_but_the_message_catalogues():
+    """One module per concern (shared/STYLE.md): a file past ~400 lines is asking to be split."""
+    long = {
+        path: data.count(b"\n")
+        for path, data in make_site.package_files().items()
+        if not path.startswith("pyexplainer/messages") and data.count(b"\n") > 420
+    }
+    assert not long, long

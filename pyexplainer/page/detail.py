@@ -11,7 +11,7 @@ import js  # Pyodide only
 
 from pyexplainer.messages import text
 from pyexplainer.page import actions, links, queue, render
-from pyexplainer.ui import experiments, panels
+from pyexplainer.ui import analysis_panels, attention_panels, experiments, panels
 from pyexplainer.ui.dom import element, fill, options
 from pyexplainer.views.attention import attention_grid, attention_row
 from pyexplainer.views.debugging import debugging
@@ -37,16 +37,18 @@ def render_detail(page) -> None:
     elif kind == "attention":
         layer = page.stage[1]
         views = [
-            panels.attention_grid_panel(attention_grid(trace, tokens, layer), page.head, m, locale),
-            panels.attention_step_panel(
+            attention_panels.attention_grid_panel(
+                attention_grid(trace, tokens, layer), page.head, m, locale
+            ),
+            attention_panels.attention_step_panel(
                 attention_row(trace, tokens, layer, page.head, page.position), m, locale
             ),
-            panels.interpretability_panel(
+            analysis_panels.interpretability_panel(
                 interpretability(trace, tokens, layer, threshold=page.threshold),
                 page.head,
                 locale,
             ),
-            panels.debugging_panel(debugging(trace, layer, page.head), locale),
+            analysis_panels.debugging_panel(debugging(trace, layer, page.head), locale),
         ]
     elif kind == "mlp":
         views = [panels.mlp_panel(mlp_view(trace, tokens, page.stage[1], page.position), m, locale)]
@@ -103,7 +105,7 @@ def head_roles_panel(page):
     view = head_roles(page.full, page.induction)
     page.timings["head_roles_ms"] = js.performance.now() - started
     half, locale = page.induction_half, page.locale
-    return panels.head_roles_panel(view, page.role, page.role_minimum, half, locale)
+    return analysis_panels.head_roles_panel(view, page.role, page.role_minimum, half, locale)
 
 
 def open_stage(page, stage: tuple) -> None:

@@ -1,4 +1,5 @@
-"""The detail views, each drawn from its view model (pyexplainer.views) into one element carrying
+"""The detail views of the vectors a token passes through: embeddings, MLP, layer norm, residual
+stream and output, each drawn from its view model (pyexplainer.views) into one element carrying
 the view's data-testid. Every number comes from the view model; the words from the catalogue."""
 
 from __future__ import annotations
@@ -8,100 +9,19 @@ import numpy as np
 from pyexplainer.messages import text
 from pyexplainer.ui.dom import make, make_svg
 from pyexplainer.ui.matrix import Matrices
-from pyexplainer.views.attention import STEPS, AttentionGridView, AttentionRowView
-from pyexplainer.views.colors import (
-    diverging_rgba,
-    readable_text,
-    sequential_rgba,
-    symmetric_limit,
+from pyexplainer.ui.panel_parts import (
+    ROW_HEIGHT,
+    captioned,
+    dim_labels,
+    labelled_rows,
+    step_figure,
+    vector_strip,
 )
-from pyexplainer.views.debugging import TENSORS, DebuggingView, Histogram
 from pyexplainer.views.embedding import EmbeddingView
-from pyexplainer.views.head_roles import ROLES, HeadRolesView, ranked_heads
-from pyexplainer.views.interpretability import METRICS, InterpretabilityView
 from pyexplainer.views.layernorm import LayerNormView
 from pyexplainer.views.mlp import MlpView
 from pyexplainer.views.predictions import OutputView
 from pyexplainer.views.residual import ResidualView
-
-ROW_HEIGHT = 16  # px of one token row in the tall heatmaps
-MAX_NUMBER_CELLS = 24  # vectors over at most this many tokens are shown as numbers too
-
-
-def captioned(name: str, canvas, m: Matrices):
-    """A heatmap under its name, with the button that shows its numbers as a table."""
-    return make(
-        "div",
-        "",
-        make("span", name, class_="matrix-name"),
-        canvas,
-        m.table_toggle(canvas),
-        class_="matrix-block",
-    )
-
-
-def vector_strip(m: Matrices, values, key: str, where: str, locale: str, *, cell, **options):
-    """A vector (or matrix) as a captioned heatmap named by catalogue `key`; `where` (layer,
-    token, ...) goes into the hover text; its columns are numbered dimensions unless given."""
-    name = text(key, locale)
-    options.setdefault("col_labels", _dims(np.shape(values)[-1]))
-    canvas = m.canvas(
-        values, f"{name} ({where})", locale=locale, cell=cell, data_field=key, **options
-    )
-    return captioned(name, canvas, m)
-
-
-def number_row(name: str, labels, values, *, probabilities=False, limit=None, field=""):
-    """A short vector over tokens as a table: each token above its value, coloured as in the
-    heatmaps. Masked entries (-inf) read "−∞"."""
-    values = np.asarray(values, dtype=np.float64)
-    if probabilities:
-        colours = sequential_rgba(values)
-    else:
-        colours = diverging_rgba(values, limit or symmetric_limit(values))
-    cells = []
-    for value, (r, g, b, _) in zip(values, colours, strict=True):
-        shown = "−∞" if value == -np.inf else f"{value:.3f}"
-        cell = make("td", shown, data_value=repr(float(value)))
-        cell.style.background = f"rgb({r},{g},{b})"
-        cell.style.color = "rgb({},{},{})".format(*readable_text((r, g, b)))
-        cells.append(cell)
-    head = make("tr", "", *(make("th", label, scope="col") for label in labels))
-    return make(
-        "table",
-        "",
-        make("caption", name),
-        make("thead", "", head),
-        make("tbody", "", make("tr", "", *cells)),
-        class_="vector",
-        data_field=field,
-    )
-
-
-def _dims(n: int, prefix: str = "d") -> list[str]:
-    return [f"{prefix}{i}" for i in range(n)]
-
-
-def _step(title: str, formula: str, *content, note: str = "", **attrs):
-    """One step of a derivation: its title, the formula, what it shows, an optional note."""
-    return make(
-        "figure",
-        "",
-        make("figcaption", "", make("strong", title), make("code", formula, class_="formula")),
-        *content,
-        *([make("p", note, class_="note")] if note else []),
-        class_="step",
-        **attrs,
-    )
-
-
-def _labelled_rows(labels, canvas, m: Matrices):
-    """A tall heatmap with one token label per row on its left, and its table button below."""
-    column = make("ol", "", *(make("li", label) for label in labels), class_="row-labels")
-    column.style.setProperty("--row", f"{ROW_HEIGHT}px")
-    return make(
-        "div", "", make("div", "", column, canvas, class_="labelled"), m.table_toggle(canvas)
-    )
 
 
 def embedding_panel(view: EmbeddingView, m: Matrices, locale: str):
@@ -121,11 +41,13 @@ def embedding_panel(view: EmbeddingView, m: Matrices, locale: str):
             locale=locale,
             limit=view.color_limit,
             row_labels=labels,
-            col_labels=_dims(d),
+            col_labels=dim_labels(d),
             cell=tall,
             data_field=field,
         )
-        return _step(name, text(name_key + ".formula", locale), _labelled_rows(labels, canvas, m))
+        return step_figure(
+            name, text(name_key + ".formula", locale), labelled_rows(labels, canvas, m)
+        )
 
     return make(
         "section",
@@ -137,164 +59,6 @@ def embedding_panel(view: EmbeddingView, m: Matrices, locale: str):
         make("p", text("check.sum", locale, difference=f"{view.sum_mismatch:.1e}"), class_="note"),
         class_="panel",
         data_testid="embedding-view",
-    )
-
-
-def attention_grid_panel(view: AttentionGridView, head: int, m: Matrices, locale: str):
-    cells = []
-    t, s = view.probs.shape[1:]
-    cell = max(3, min(12, 180 // max(t, s)))
-    for h, probs in enumerate(view.probs):
-        name = text("attention.grid.head", locale, layer=view.layer, head=h)
-        canvas = m.canvas(
-            np.where(view.mask, probs, -np.inf),
-            name,
-            locale=locale,
-            probabilities=True,
-            row_labels=view.query_labels,
-            col_labels=view.key_labels,
-            cell=(cell, cell),
-            data_testid="attention-heatmap",
-            data_layer=view.layer,
-            data_head=h,
-            data_action="select-head",  # a click picks this head, and zooms into it below
-        )
-        button = make(
-            "button",
-            name,
-            class_="head" + (" selected" if h == head else ""),
-            data_action="select-head",
-            data_head=h,
-            aria_pressed=str(h == head).lower(),
-        )
-        cells.append(make("div", "", canvas, button, class_="head-cell"))
-    zoom = m.canvas(
-        np.where(view.mask, view.probs[head], -np.inf),
-        text("attention.grid.head", locale, layer=view.layer, head=head),
-        locale=locale,
-        probabilities=True,
-        row_labels=view.query_labels,
-        col_labels=view.key_labels,
-        cell=(ROW_HEIGHT, ROW_HEIGHT),
-        data_field="attention.zoom",
-    )
-    return make(
-        "section",
-        "",
-        make("p", text("explain.attention.grid", locale), class_="explain"),
-        make("div", "", *cells, class_="head-grid"),
-        _step(
-            text("attention.zoom", locale, layer=view.layer, head=head),
-            text("attention.formula.softmax", locale),
-            _labelled_rows(view.query_labels, zoom, m),
-        ),
-        class_="panel",
-    )
-
-
-def attention_step_panel(view: AttentionRowView, m: Matrices, locale: str):
-    keys = list(view.key_labels)
-    dh = len(view.q)
-    d = len(view.merged)
-    where = text(
-        "where.attention", locale, layer=view.layer, head=view.head, query=view.query_label
-    )
-
-    def strip(values, name_key, cols, *, probabilities=False, limit=None, cell=(10, 18)):
-        name = text(name_key, locale)
-        if cols is keys and len(keys) <= MAX_NUMBER_CELLS:
-            return number_row(
-                name, keys, values, probabilities=probabilities, limit=limit, field=name_key
-            )
-        return vector_strip(
-            m,
-            values,
-            name_key,
-            where,
-            locale,
-            cell=cell,
-            probabilities=probabilities,
-            limit=limit,
-            col_labels=cols,
-        )
-
-    def formula(step):
-        return text(f"attention.formula.{step}", locale, scale=f"{view.scale:.4g}")
-
-    qk = symmetric_limit(view.q, view.keys)
-    score_limit = symmetric_limit(view.scores)
-    wide = (max(1, min(4, 768 // d)), 18)
-    steps = {
-        "scores": [
-            strip(view.q, "attention.q", _dims(dh), limit=qk),
-            captioned(
-                text("attention.k", locale),
-                m.canvas(
-                    view.keys,
-                    f"{text('attention.k', locale)} ({where})",
-                    limit=qk,
-                    row_labels=keys,
-                    col_labels=_dims(dh),
-                    locale=locale,
-                    cell=(10, 10),
-                    data_field="keys",
-                ),
-                m,
-            ),
-            strip(view.scores, "attention.scores", keys, limit=score_limit),
-        ],
-        "scale": [strip(view.scaled, "attention.scaled", keys, limit=score_limit)],
-        "mask": [strip(view.masked, "attention.masked", keys, limit=score_limit)],
-        "softmax": [strip(view.weights, "attention.weights", keys, probabilities=True)],
-        "weighted_sum": [
-            captioned(
-                text("attention.v", locale),
-                m.canvas(
-                    view.values,
-                    f"{text('attention.v', locale)} ({where})",
-                    row_labels=keys,
-                    col_labels=_dims(dh),
-                    locale=locale,
-                    cell=(10, 10),
-                    data_field="values",
-                ),
-                m,
-            ),
-            strip(view.head_output, "attention.head_output", _dims(dh)),
-        ],
-        "merge": [strip(view.merged, "attention.merged", _dims(d), cell=wide)],
-        "projection": [strip(view.projected, "attention.projected", _dims(d), cell=wide)],
-        "residual": [
-            strip(view.residual_before, "attention.residual_before", _dims(d), cell=wide),
-            strip(view.residual_after, "attention.residual_after", _dims(d), cell=wide),
-        ],
-    }
-    notes = {
-        "weighted_sum": text("check.head", locale, difference=f"{view.head_mismatch:.1e}"),
-        "merge": text("check.merge", locale),
-        "projection": text("check.projection", locale),
-        "residual": text("check.add", locale, difference=f"{view.add_mismatch:.1e}"),
-    }
-    figures = [
-        _step(
-            f"{i + 1}. {text(f'attention.step.{step}', locale)}",
-            formula(step),
-            *steps[step],
-            note=notes.get(step, ""),
-            data_step=step,
-        )
-        for i, step in enumerate(STEPS)
-    ]
-    return make(
-        "section",
-        "",
-        make("p", text("explain.attention", locale, query=view.query_label), class_="explain"),
-        *figures,
-        class_="panel derivation",
-        data_testid="attention-step",
-        data_layer=view.layer,
-        data_head=view.head,
-        data_position=view.position,
     )
 
 
@@ -367,17 +131,17 @@ def mlp_panel(view: MlpView, m: Matrices, locale: str):
         "section",
         "",
         make("p", text("explain.mlp", locale, hidden=h, width=d), class_="explain"),
-        _step(
+        step_figure(
             text("mlp.input", locale),
             text("mlp.input.formula", locale),
             strip(view.input, "mlp.input", wide_d),
         ),
-        _step(
+        step_figure(
             text("mlp.pre", locale),
             text("mlp.pre.formula", locale, hidden=h, width=d),
             strip(view.pre, "mlp.pre", wide_h),
         ),
-        _step(
+        step_figure(
             text("mlp.gelu", locale),
             text("mlp.formula.gelu", locale),
             gelu_chart(view, locale),
@@ -393,12 +157,12 @@ def mlp_panel(view: MlpView, m: Matrices, locale: str):
             + " "
             + text("mlp.check", locale, difference=f"{view.gelu_mismatch:.1e}"),
         ),
-        _step(
+        step_figure(
             text("mlp.output", locale),
             text("mlp.output.formula", locale, hidden=h, width=d),
             strip(view.output, "mlp.output", wide_d),
         ),
-        _step(
+        step_figure(
             text("mlp.residual", locale),
             text("mlp.residual.formula", locale),
             strip(view.residual_before, "mlp.residual_before", wide_d),
@@ -435,24 +199,24 @@ def layernorm_panel(view: LayerNormView, m: Matrices, locale: str):
         "section",
         "",
         make("p", text("explain.layernorm", locale), class_="explain"),
-        _step(
+        step_figure(
             text("layernorm.input", locale),
             text("layernorm.input.formula", locale),
             strip(view.input, "layernorm.input"),
             stats,
         ),
-        _step(
+        step_figure(
             text("layernorm.normalised", locale),
             text("layernorm.normalised.formula", locale),
             strip(view.normalised, "layernorm.normalised"),
         ),
-        _step(
+        step_figure(
             text("layernorm.gain", locale),
             text("layernorm.gain.formula", locale),
             strip(view.gain, "layernorm.gain"),
             strip(view.bias, "layernorm.bias"),
         ),
-        _step(
+        step_figure(
             text("layernorm.output", locale),
             text("layernorm.output.formula", locale),
             strip(view.output, "layernorm.output"),
@@ -523,7 +287,7 @@ def output_panel(view: OutputView, m: Matrices, locale: str):
         view.final_norm,
         text("output.final_norm", locale),
         locale=locale,
-        col_labels=_dims(d),
+        col_labels=dim_labels(d),
         cell=cell,
         data_field="output.final_norm",
     )
@@ -577,18 +341,18 @@ def output_panel(view: OutputView, m: Matrices, locale: str):
     return make(
         "section",
         "",
-        _step(
+        step_figure(
             text("output.final_norm", locale),
             text("output.final_norm.formula", locale),
             captioned(text("output.final_norm", locale), final, m),
             note=text("explain.final_norm", locale),
         ),
-        _step(
+        step_figure(
             text("output.logits", locale),
             text("output.formula.logits", locale),
             make("p", text("explain.logits", locale), class_="note"),
         ),
-        _step(
+        step_figure(
             text("output.softmax", locale),
             text("output.formula.softmax", locale),
             make(
@@ -600,227 +364,4 @@ def output_panel(view: OutputView, m: Matrices, locale: str):
         ),
         class_="panel",
         data_testid="output-view",
-    )
-
-
-def interpretability_panel(view: InterpretabilityView, head: int, locale: str):
-    """Every head's attention statistics in a table (the picked head marked), the threshold the
-    sparsity metrics use as an input, and each metric's definition."""
-    metrics = view.heads
-    per_head = {
-        "sparsity": metrics.sparsity,
-        "row_sparsity_mean": metrics.row_sparsity_mean,
-        "row_sparsity_max": metrics.row_sparsity_max,
-        "entropy": metrics.entropy_mean,
-        "kl_uniform": metrics.kl_uniform_mean,
-    }
-    average = view.average
-    averages = {
-        "sparsity": average.sparsity,
-        "row_sparsity_mean": average.row_sparsity_mean,
-        "row_sparsity_max": average.row_sparsity_max,
-        "entropy": average.entropy_mean,
-        "kl_uniform": average.kl_uniform_mean,
-    }
-
-    def cell(metric: str, value: float):
-        return make("td", f"{value:.3f}", data_field=metric, data_value=repr(float(value)))
-
-    header = make(
-        "tr",
-        "",
-        make("th", text("ui.head", locale), scope="col"),
-        *(make("th", text(f"interpretability.{m}", locale), scope="col") for m in METRICS),
-    )
-    rows = [
-        make(
-            "tr",
-            "",
-            make("th", str(h), scope="row"),
-            *(cell(m, per_head[m][h]) for m in METRICS),
-            data_head=h,
-            class_="selected" if h == head else "",
-        )
-        for h in range(len(metrics.sparsity))
-    ]
-    rows.append(
-        make(
-            "tr",
-            "",
-            make("th", text("interpretability.average", locale, n_head=len(rows)), scope="row"),
-            *(cell(m, averages[m]) for m in METRICS),
-            data_head="average",
-            class_="rest",
-        )
-    )
-    threshold = make(
-        "input",
-        type="number",
-        min="0",
-        max="1",
-        step="0.005",
-        value=repr(metrics.threshold),
-        data_testid="sparsity-threshold",
-        data_action="threshold",
-    )
-    definitions = make(
-        "dl",
-        "",
-        *(
-            node
-            for m in METRICS
-            for node in (
-                make("dt", text(f"interpretability.{m}", locale)),
-                make(
-                    "dd",
-                    text(
-                        f"interpretability.{m}.definition",
-                        locale,
-                        threshold=f"{metrics.threshold:g}",
-                    ),
-                ),
-            )
-        ),
-        class_="definitions",
-    )
-    return make(
-        "section",
-        "",
-        make("h3", text("interpretability.heading", locale)),
-        make("label", text("interpretability.threshold", locale), threshold),
-        make("table", "", make("thead", "", header), make("tbody", "", *rows), class_="numbers"),
-        definitions,
-        class_="panel analysis",
-        data_testid="interpretability-panel",
-        data_layer=view.layer,
-    )
-
-
-def histogram_chart(h: Histogram, label: str):
-    """Bars of a histogram as a small SVG, its range under it."""
-    width, height = 240, 60
-    top = int(h.counts.max()) or 1
-    bar = width / len(h.counts)
-    svg = make_svg(
-        "svg", viewBox=f"0 0 {width} {height}", class_="histogram", role="img", aria_label=label
-    )
-    for i, count in enumerate(h.counts):
-        svg.appendChild(
-            make_svg(
-                "rect",
-                x=f"{i * bar:.1f}",
-                y=f"{height - height * count / top:.1f}",
-                width=f"{max(bar - 1, 0.5):.1f}",
-                height=f"{height * count / top:.1f}",
-                class_="hist",
-            )
-        )
-    return svg
-
-
-def debugging_panel(view: DebuggingView, locale: str):
-    """A histogram with mean / std / min / max for every tensor of this block and head."""
-    figures = []
-    for name in TENSORS:
-        h: Histogram = getattr(view, name)
-        label = text(f"debugging.{name}", locale, head=view.head, scale=view.scale)
-        stats = text(
-            "debugging.stats", locale, count=h.count, mean=h.mean, std=h.std, min=h.min, max=h.max
-        )
-        figures.append(
-            make(
-                "figure",
-                "",
-                make("figcaption", label),
-                histogram_chart(h, f"{label}: {stats}"),
-                make("p", stats, class_="note"),
-                class_="histogram-figure",
-                data_field=name,
-                data_mean=repr(h.mean),
-                data_std=repr(h.std),
-                data_min=repr(h.min),
-                data_max=repr(h.max),
-            )
-        )
-    return make(
-        "section",
-        "",
-        make("h3", text("debugging.heading", locale, layer=view.layer)),
-        make("div", "", *figures, class_="histogram-grid"),
-        class_="panel analysis",
-        data_testid="debugging-panel",
-        data_layer=view.layer,
-        data_head=view.head,
-    )
-
-
-SHOWN_HEADS = 24  # of the ranked list
-
-
-def head_roles_panel(
-    view: HeadRolesView, role: str, minimum: float, repeated_half: int, locale: str
-):
-    """The heads scoring at least `minimum` in one role, ranked by it; a click opens that head in
-    the attention view. repeated_half: the length of the random sequence the induction scores
-    repeat. Until the model has run over it (view.induction is None) a note says so, and the
-    induction ranking waits for it."""
-    choice = make(
-        "select",
-        "",
-        *(make("option", text(f"head_roles.{r}", locale), value=r) for r in ROLES),
-        data_testid="head-role-select",
-        data_action="role",
-    )
-    choice.value = role
-    least = make(
-        "input",
-        type="number",
-        step="0.05",
-        value=repr(minimum),
-        data_testid="head-role-minimum",
-        data_action="role-minimum",
-    )
-    pending = view.induction is None
-    passing = [] if pending and role == "induction" else ranked_heads(view, role, minimum)
-    ranked = passing[:SHOWN_HEADS]
-    total = view.previous_token.size
-    items = [
-        make(
-            "li",
-            "",
-            make(
-                "button",
-                text("head_roles.head", locale, layer=h.layer, head=h.head, score=h.score),
-                data_action="open-head",
-                data_layer=h.layer,
-                data_head=h.head,
-                data_score=repr(h.score),
-                class_="secondary",
-            ),
-        )
-        for h in ranked
-    ]
-    return make(
-        "section",
-        "",
-        make("h3", text("head_roles.heading", locale)),
-        make("label", text("head_roles.ranked", locale, role=""), choice),
-        make("label", text("head_roles.minimum", locale), least),
-        make("p", text(f"head_roles.{role}.definition", locale, n=repeated_half), class_="note"),
-        make(
-            "p",
-            text("head_roles.count", locale, passing=len(passing), total=total, shown=len(ranked)),
-            data_testid="head-role-count",
-        ),
-        make("ol", "", *items, class_="ranked-heads"),
-        make("p", text("head_roles.excluded", locale), class_="note"),
-        *(
-            [make("p", text("head_roles.computing", locale), class_="note", role="status")]
-            if pending
-            else []
-        ),
-        class_="panel analysis",
-        data_testid="head-roles",
-        data_role=role,
-        data_state="computing" if pending else "ready",
     )
