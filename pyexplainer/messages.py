@@ -335,6 +335,16 @@ EN: dict[str, str] = {
     "explain.attention.residual": (
         "Residual add: the attention output is added to the stream that entered the block."
     ),
+    "explain.attention.lines": (
+        "Attention as lines: each line goes from the token on the left to a token it attends to "
+        "on the right, one line per head shown, in that head's colour and dash. The stronger the "
+        "head's attention weight w, the thicker and more opaque the line: width {min_width:g} + "
+        "({max_width:g} − {min_width:g}) × w px, opacity {min_opacity:g} + (1 − {min_opacity:g}) "
+        "× w. Point at, tap or focus a token on the left to see its lines; click it or press "
+        "Enter to follow it in every view; the arrow keys move between tokens. A long text "
+        "scrolls; beyond {max_lines} lines each head keeps its strongest and the rest are "
+        "counted below."
+    ),
     "explain.attention.grid": (
         "Each small square is one head: row = the token that looks, column = the token looked "
         "at, the stronger the colour the more weight. The empty triangle above the diagonal is "
@@ -667,6 +677,21 @@ EN: dict[str, str] = {
     "embedding.sum": "their sum: the residual stream entering block 0",
     "embedding.sum.formula": "x₀ = wte[token id] + wpe[position]",
     "attention.grid.head": "block {layer}, head {head}",
+    "attention.lines.head": "head {head}",
+    "attention.lines.all": "All heads",
+    "attention.lines.heads": "Heads whose lines are shown, block {layer}",
+    "attention.lines.label": (
+        "Attention as lines, block {layer}: the tokens attending on the left, the tokens they "
+        "attend to on the right"
+    ),
+    "attention.lines.token": "Token “{label}” at position {position}: show its attention",
+    "attention.lines.pick": "“{label}”: click, tap or press Enter to follow it in every view",
+    "attention.lines.no_heads": "No head is shown: switch on at least one head above.",
+    "attention.lines.omitted": (
+        "Head {head}: the {count} weakest lines of “{label}” are not drawn; together they hold "
+        "{weight:.2%} of its attention."
+    ),
+    "attention.lines.table": "Attention weights of “{label}”, block {layer}, the heads shown",
     "attention.zoom": "Block {layer}, head {head}, enlarged: row = query token, column = key",
     "attention.step.scores": "Dot products of the query with every key",
     "attention.step.scale": "Scale",

@@ -290,6 +290,15 @@ ZH: dict[str, str] = {
         "它的结果就是注意力输出，被加到残差流上。"
     ),
     "explain.attention.residual": "残差相加：注意力输出被加到进入该块的残差流上。",
+    "explain.attention.lines": (
+        "注意力连线：每条线从左边的词元连到它关注的右边词元，每个显示的头一条线，"
+        "用该头的颜色和虚线样式。该头的注意力权重 w 越大，线越粗、越不透明："
+        "宽度 {min_width:g} + ({max_width:g} − {min_width:g}) × w 像素，"
+        "不透明度 {min_opacity:g} + (1 − {min_opacity:g}) × w。"
+        "指向、轻触或聚焦左边的词元可看到它的连线；点击或按回车可在所有视图中跟随它；"
+        "方向键在词元之间移动。长文本可以滚动；超过 {max_lines} 条线时，"
+        "每个头只画最强的连线，其余的在下方计数。"
+    ),
     "explain.attention.grid": (
         "每个小方格是一个注意力头：行 = 发出关注的词元，列 = 被关注的词元，颜色越深权重越大。"
         "对角线上方的空白三角形就是因果掩码。"
@@ -590,6 +599,17 @@ ZH: dict[str, str] = {
     "embedding.sum": "二者之和：进入块 0 的残差流",
     "embedding.sum.formula": "x₀ = wte[token id] + wpe[position]",
     "attention.grid.head": "块 {layer}，头 {head}",
+    "attention.lines.head": "头 {head}",
+    "attention.lines.all": "全部头",
+    "attention.lines.heads": "块 {layer} 中显示连线的头",
+    "attention.lines.label": "注意力连线，块 {layer}：左边是发出关注的词元，右边是被关注的词元",
+    "attention.lines.token": "位置 {position} 的词元“{label}”：显示它的注意力",
+    "attention.lines.pick": "“{label}”：点击、轻触或按回车，在所有视图中跟随它",
+    "attention.lines.no_heads": "没有显示任何头：请在上方至少打开一个头。",
+    "attention.lines.omitted": (
+        "头 {head}：“{label}”最弱的 {count} 条连线没有画出；它们合计占该头注意力的 {weight:.2%}。"
+    ),
+    "attention.lines.table": "“{label}”的注意力权重，块 {layer}，所显示的头",
     "attention.zoom": "块 {layer}，头 {head}，放大：行 = 查询词元，列 = 键",
     "attention.step.scores": "查询与每个键的点积",
     "attention.step.scale": "缩放",

@@ -39,8 +39,8 @@ class Matrices:
 
     def forget(self, root) -> None:
         """Drop the matrices drawn inside `root` (before it is redrawn)."""
-        for canvas in root.querySelectorAll("canvas[data-matrix]"):
-            self.shown.pop(canvas.dataset.matrix, None)
+        for node in root.querySelectorAll("[data-matrix]"):  # canvases and table buttons
+            self.shown.pop(node.dataset.matrix, None)
 
     def canvas(
         self,
@@ -65,14 +65,7 @@ class Matrices:
         else:
             finite = np.abs(values[np.isfinite(values)])
             rgba = diverging_rgba(values, limit or (float(finite.max()) if finite.size else 1.0))
-        key = f"m{next(_ids)}"
-        self.shown[key] = Shown(
-            values,
-            tuple(row_labels or (str(i) for i in range(rows))),
-            tuple(col_labels or (str(j) for j in range(cols))),
-            name,
-            locale,
-        )
+        key = self._remember(values, name, locale, row_labels, col_labels)
         canvas = make(
             "canvas",
             class_="matrix",
@@ -92,9 +85,29 @@ class Matrices:
         canvas.getContext("2d").putImageData(js.ImageData.new(pixels, cols, rows), 0, 0)
         return canvas
 
+    def _remember(self, values: np.ndarray, name: str, locale: str, row_labels, col_labels) -> str:
+        """Keep values (R, C) and their labels under a new key, for the tooltip and the table."""
+        rows, cols = values.shape
+        key = f"m{next(_ids)}"
+        self.shown[key] = Shown(
+            values,
+            tuple(row_labels or (str(i) for i in range(rows))),
+            tuple(col_labels or (str(j) for j in range(cols))),
+            name,
+            locale,
+        )
+        return key
+
     def table_toggle(self, canvas):
         """A button that shows (and hides) the numbers of `canvas` as a table, below it."""
-        key = canvas.getAttribute("data-matrix")
+        return self._toggle(canvas.getAttribute("data-matrix"))
+
+    def numbers_toggle(self, values: np.ndarray, name: str, *, locale: str, row_labels, col_labels):
+        """The same button for numbers drawn some other way than a canvas (values (R, C))."""
+        values = np.atleast_2d(np.asarray(values, dtype=np.float32))
+        return self._toggle(self._remember(values, name, locale, row_labels, col_labels))
+
+    def _toggle(self, key: str):
         shown = self.shown[key]
         region = make(
             "div",
