@@ -512,6 +512,74 @@ def test_attention_heads_and_the_step_by_step_derivation(explained, cpython_mode
     close(s.hover_cell(zoom, 5, 1), steps.probs[0, 5, 1])
 
 
+def drawn_lines(s) -> tuple[set[int], dict[int, dict[int, float]]]:
+    """The head view's lines: {head: {key position: weight}}, each (head, key) drawn once."""
+    lines = s.page.locator("[data-testid=attention-lines] line[data-head]").evaluate_all(
+        "els => els.map(e => [e.dataset.head, e.dataset.from, e.dataset.to, e.dataset.weight])"
+    )
+    rows: dict[int, dict[int, float]] = {}
+    sources = {int(source) for _, source, _, _ in lines}
+    for head, _, target, weight in lines:
+        assert int(target) not in rows.setdefault(int(head), {})
+        rows[int(head)][int(target)] = float(weight)
+    return sources, rows
+
+
+def assert_lines_are_the_attention_row(s, weights, position):
+    """The lines are the token at `position`'s: every shown head has one line to each key
+    0 .. position, weighing that head's weight."""
+    sources, rows = drawn_lines(s)
+    assert sources == {position}
+    for head, row in rows.items():
+        assert sorted(row) == list(range(position + 1))
+        close([row[k] for k in range(position + 1)], weights[head, position, : position + 1])
+
+
+def test_attention_as_lines_are_the_cpython_attention_rows(explained, cpython_model):
+    s, trace = explained
+    s.run(VIEW_PROMPT)  # the fixture's trace, whatever tests before appended
+    s.open("attention")
+    s.pick("layer-select", 2)
+    weights, _ = reference_attention(trace, 2)  # numpy softmax(q k / sqrt(d)), causal mask
+    n_head = cpython_model.manifest.config.n_head
+    view = "[data-testid=attention-lines]"
+    s.page.click(f"{view} [data-action=lines-pick][data-position='4']")  # a click picks it
+    assert sorted(drawn_lines(s)[1]) == list(range(n_head))
+    assert_lines_are_the_attention_row(s, weights, 4)
+    assert s.page.input_value("[data-testid=position-select]") == "4"  # for every view
+
+    toggle = f"{view} [data-action=lines-head][data-head='1']"
+    s.page.click(toggle)
+    assert s.page.get_attribute(toggle, "aria-pressed") == "false"
+    assert sorted(drawn_lines(s)[1]) == [h for h in range(n_head) if h != 1]
+    for head in range(n_head):  # only head 1 left on
+        s.page.click(f"{view} [data-action=lines-head][data-head='{head}']")
+    assert sorted(drawn_lines(s)[1]) == [1]
+    assert_lines_are_the_attention_row(s, weights, 4)
+    s.page.click(f"{view} [data-action=lines-all-heads]")
+    assert sorted(drawn_lines(s)[1]) == list(range(n_head))
+
+    s.page.hover(f"{view} [data-action=lines-pick][data-position='2']")  # pointing shows
+    assert_lines_are_the_attention_row(s, weights, 2)
+    s.page.hover(f"{view} .explain")  # and leaving shows the chosen token's again
+    assert_lines_are_the_attention_row(s, weights, 4)
+
+    s.page.focus(f"{view} [data-action=lines-pick][tabindex='0']")  # the one tab stop
+    for key in ("ArrowUp", "ArrowUp", "ArrowDown"):
+        s.page.keyboard.press(key)
+    assert_lines_are_the_attention_row(s, weights, 3)  # focus shows
+    s.page.keyboard.press("Enter")  # and Enter picks
+    assert s.page.input_value("[data-testid=position-select]") == "3"
+    assert s.page.evaluate("document.activeElement.dataset.position") == "3"
+    assert_lines_are_the_attention_row(s, weights, 3)
+
+    s.page.click(f"{view} [data-action=matrix-table]")
+    for head in range(n_head):
+        cells = f"{view} [data-testid=heatmap-table] tbody tr:nth-child({head + 1}) td"
+        close(s.values(cells), weights[head, 3, :4])
+    s.screenshot("attention-lines")
+
+
 def test_mlp_layer_norm_and_residual_views(explained):
     s, trace = explained
     s.open("mlp")

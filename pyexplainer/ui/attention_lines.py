@@ -54,6 +54,7 @@ class HeadView:
         self.shown_position: int | None = None  # whose lines are drawn now
         self.lines_group = None  # the <g> holding the lines
         self.labels: dict[int, object] = {}  # position -> its <text> in the left column
+        self.scroll_box = None  # the element that scrolls a long text
         self.locale = "en"
 
     def panel(
@@ -68,6 +69,7 @@ class HeadView:
         chosen = token_lines(view, position, heads)
         self.view, self.chosen, self.heads, self.locale = view, position, chosen.heads, locale
         svg = self._drawing(view)
+        self.scroll_box = make("div", "", svg, class_="lines-scroll")
         return make(
             "section",
             "",
@@ -84,7 +86,7 @@ class HeadView:
                 class_="explain",
             ),
             self._head_toggles(view, chosen.heads),
-            make("div", "", svg, class_="lines-scroll"),
+            self.scroll_box,
             self._notes(chosen),
             *([self._table(chosen, view, m)] if chosen.heads else []),
             class_="panel head-view",
@@ -220,7 +222,7 @@ class HeadView:
         """A pointer (or a focus) over `target`: the lines of the token it is on, if any, else
         the chosen token's."""
         label = target.closest(".lines-query") if hasattr(target, "closest") else None
-        if label is None or self.view is None:
+        if getattr(label, "getAttribute", None) is None or self.view is None:  # None or JS null
             self.restore()
         else:
             self.show(int(label.getAttribute("data-position")))
@@ -249,6 +251,14 @@ class HeadView:
         """After a pick redrew the view: the focus back on the chosen token."""
         if self.chosen in self.labels:
             self.labels[self.chosen].focus()
+
+    def reveal_chosen(self) -> None:
+        """Once on the page: scroll a long text's columns (not the page) to the chosen token."""
+        if self.chosen not in self.labels:
+            return
+        box, label = self.scroll_box, self.labels[self.chosen]
+        offset = label.getBoundingClientRect().top - box.getBoundingClientRect().top
+        box.scrollTop = max(0, box.scrollTop + offset - box.clientHeight / 2)
 
     def _notes(self, chosen: TokenLines):
         """What is not drawn: no head switched on, or the weakest lines of a long prompt."""
