@@ -12,8 +12,9 @@ import js  # Pyodide only
 from pyexplainer.messages import text
 from pyexplainer.page import actions, links, queue, render
 from pyexplainer.ui import analysis_panels, attention_panels, experiments, panels
-from pyexplainer.ui.dom import element, fill, options
+from pyexplainer.ui.dom import element, fill, make, options
 from pyexplainer.views.attention import attention_grid, attention_row
+from pyexplainer.views.attention_lines import attention_lines
 from pyexplainer.views.debugging import debugging
 from pyexplainer.views.embedding import embedding_view
 from pyexplainer.views.head_roles import head_roles
@@ -37,8 +38,14 @@ def render_detail(page) -> None:
     elif kind == "attention":
         layer = page.stage[1]
         views = [
-            attention_panels.attention_grid_panel(
-                attention_grid(trace, tokens, layer), page.head, m, locale
+            make(
+                "div",
+                "",
+                attention_panels.attention_grid_panel(
+                    attention_grid(trace, tokens, layer), page.head, m, locale
+                ),
+                head_view_panel(page),
+                class_="attention-views",  # side by side where there is room
             ),
             attention_panels.attention_step_panel(
                 attention_row(trace, tokens, layer, page.head, page.position), m, locale
@@ -75,10 +82,38 @@ def render_detail(page) -> None:
         )
         views = [panels.output_panel(view, m, locale)]
     fill(target, *views)
+    if kind == "attention":
+        page.head_view.reveal_chosen()
     for tab in element("stage-tabs").querySelectorAll("button"):
         tab.setAttribute("aria-pressed", str(tab.dataset.kind == kind).lower())
     page.timings["detail_ms"] = js.performance.now() - started
     links.update_address(page)
+
+
+def shown_line_heads(page) -> tuple[int, ...]:
+    """The heads the head view shows: every head, or those switched on (of this model's)."""
+    every = range(page.config.n_head)
+    if page.line_heads is None:
+        return tuple(every)
+    return tuple(h for h in page.line_heads if h in every)
+
+
+def head_view_panel(page):
+    """Attention as lines of the open block, from the page's token."""
+    view = attention_lines(page.full, page.tokens(), page.stage[1])
+    heads = shown_line_heads(page)
+    return page.head_view.panel(view, page.position, heads, page.matrices, page.locale)
+
+
+def render_head_view(page, focus: str) -> None:
+    """The head view alone redrawn (its heads switched), the focus on `focus` inside it, where
+    the button pressed was."""
+    old = element("attention-lines")
+    page.matrices.forget(old)
+    new = head_view_panel(page)
+    old.replaceWith(new)
+    page.head_view.reveal_chosen()
+    new.querySelector(focus).focus()
 
 
 def lens_panel(page):

@@ -24,6 +24,7 @@ from pyexplainer.page import (
 )
 from pyexplainer.ui import snapshot
 from pyexplainer.ui.dom import document, element, make
+from pyexplainer.views.attention_lines import toggled
 from pyexplainer.views.stages import parse_stage
 
 FORM_FIELDS = ("INPUT", "SELECT", "TEXTAREA")
@@ -57,6 +58,9 @@ def bind(page) -> None:
         ("explainer", "change", functools.partial(on_change, page)),
         ("explainer", "pointermove", page.matrices.hover),
         ("explainer", "pointerdown", page.matrices.hover),
+        ("explainer", "pointerover", functools.partial(on_point, page)),
+        ("explainer", "focusin", functools.partial(on_point, page)),
+        ("explainer", "focusout", functools.partial(on_focus_left, page)),
     ]:
         proxy = create_proxy(handler)
         page._handlers.append(proxy)
@@ -167,6 +171,8 @@ def act_on(page, action: str, target) -> None:
         page.position, page.position_asked = int(target.dataset.position), queue.ask(page)
         render.render_tokens(page)
         detail.render_detail(page)
+    elif action.startswith("lines-"):
+        act_on_head_view(page, action, target)
     elif action == "lens-cell":  # its top k, for touch screens (hover shows the same)
         element("lens-detail").textContent = target.title
     elif action == "run-ablation":
@@ -180,6 +186,35 @@ def act_on(page, action: str, target) -> None:
         page.matrices.toggle_table(target)
     elif action == "matrix-page":
         page.matrices.turn_table_page(target)
+
+
+def act_on_head_view(page, action: str, target) -> None:
+    """Attention as lines: a token picked (click, tap, Enter) for every view, or its heads
+    switched (only the head view redrawn, the focus kept on the button)."""
+    if action == "lines-pick":
+        page.position, page.position_asked = int(target.dataset.position), queue.ask(page)
+        render.render_tokens(page)
+        detail.render_detail(page)
+        page.head_view.focus_chosen()
+    elif action == "lines-head":
+        head = int(target.dataset.head)
+        page.line_heads = toggled(detail.shown_line_heads(page), head, page.config.n_head)
+        detail.render_head_view(page, f"[data-action=lines-head][data-head='{head}']")
+    elif action == "lines-all-heads":
+        page.line_heads = None
+        detail.render_head_view(page, "[data-action=lines-head]")
+
+
+def on_point(page, event) -> None:
+    """The pointer over, or the focus on, a token of the head view: its lines."""
+    if page.full is not None and page.stage[0] == "attention":
+        page.head_view.point_at(event.target)
+
+
+def on_focus_left(page, event) -> None:
+    """The focus left a token of the head view: the lines of where it went, or the chosen's."""
+    if page.full is not None and page.stage[0] == "attention":
+        page.head_view.point_at(event.relatedTarget)
 
 
 def on_change(page, event) -> None:
@@ -228,7 +263,11 @@ def set_threshold(page, event) -> None:
 
 def on_key(page, event) -> None:
     """Enter or space does what a click does: on anything with a data-action (overview
-    nodes, tabs, tokens, heads) and on a prediction (appends that token)."""
+    nodes, tabs, tokens, heads) and on a prediction (appends that token). Arrow keys, Home and
+    End move between the tokens of the head view."""
+    if page.full is not None and page.head_view.move_focus(event.target, event.key):
+        event.preventDefault()
+        return
     if event.key not in ("Enter", " ") or event.target.tagName in FORM_FIELDS:
         return  # a form field's keys are its own: space ticks a box
     if event.target.hasAttribute("data-action"):

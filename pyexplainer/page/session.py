@@ -11,6 +11,7 @@ import numpy as np
 from pyexplainer.core.ablation import Ablation
 from pyexplainer.core.trace import Trace
 from pyexplainer.runtime.ort_browser import BrowserRunner
+from pyexplainer.ui.attention_lines import HeadView
 from pyexplainer.ui.matrix import Matrices
 from pyexplainer.ui.models import ModelPicker
 from pyexplainer.views.characters import unfinished_tail
@@ -40,6 +41,8 @@ class Page:
         self.induction_running = False
         self.position = 0  # absolute position of the token the detail views follow
         self.matrices = Matrices()
+        self.head_view = HeadView()  # attention as lines, in the attention stage
+        self.line_heads: tuple[int, ...] | None = None  # the heads it shows; None: every head
         self.rng = np.random.default_rng(0)
         self.timings: dict[str, float] = {}  # of the last action, shown on the status element
         self.timings_of_last_step = 0.0  # ms of the last model run
