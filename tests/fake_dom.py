@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import types
+import xml.etree.ElementTree as ET
 
 
 class Style:
@@ -75,6 +76,23 @@ class Element:
     def textContent(self, value: str) -> None:
         self.replaceChildren()
         self._text = value
+
+    @property
+    def innerHTML(self) -> str:
+        raise NotImplementedError("the ui modules only set it")
+
+    @innerHTML.setter
+    def innerHTML(self, markup: str) -> None:
+        """Parsed as XML in this element's namespace (the ui modules write it well-formed)."""
+        self.replaceChildren(*(self._built(e) for e in ET.fromstring(f"<root>{markup}</root>")))
+
+    def _built(self, parsed: ET.Element) -> Element:
+        node = Element(self.ownerDocument, parsed.tag, self.namespaceURI)
+        node.attributes = dict(parsed.attrib)
+        node._text = parsed.text or ""
+        for child in parsed:
+            node.appendChild(node._built(child))
+        return node
 
     # what the ui modules ask of a node
     def closest(self, selector: str) -> Element | None:

@@ -28,12 +28,12 @@ def case(tiny_fp32):
 
 
 def rows_of_lines(lines, heads, position):
-    """{head: weights (position + 1,) indexed by target} from the drawn lines, each target once."""
+    """{head: weights (position + 1,) indexed by target} from the lines, each target once."""
+    assert lines.position == position
     rows = {h: np.full(position + 1, np.nan) for h in heads}
-    for line in lines:
-        assert line.source == position
-        assert np.isnan(rows[line.head][line.target]), "two lines to one target"
-        rows[line.head][line.target] = line.weight
+    for head, target, weight in zip(lines.head, lines.target, lines.weight, strict=True):
+        assert np.isnan(rows[head][target]), "two lines to one target"
+        rows[head][target] = weight
     return rows
 
 
@@ -44,10 +44,10 @@ def test_a_token_has_one_line_per_head_to_each_key_it_may_attend_to(case, layer,
     probs = case.reference["attention_probs"][layer]  # (H, T, T), float64 loops
     view = attention_lines(case.trace, case.tokens, layer)
     lines = token_lines(view, position, heads)
-    assert len(lines.lines) == len(heads) * (position + 1)  # keys 0 .. position, no later one
+    assert len(lines.weight) == len(heads) * (position + 1)  # keys 0 .. position, no later one
     assert lines.heads == heads and lines.omitted == ()
     assert lines.label == case.tokens[position].label
-    for h, row in rows_of_lines(lines.lines, heads, position).items():
+    for h, row in rows_of_lines(lines, heads, position).items():
         np.testing.assert_allclose(row, probs[h, position, : position + 1], atol=2e-6)
     np.testing.assert_allclose(
         lines.weights, probs[list(heads), position, : position + 1], atol=2e-6
@@ -55,18 +55,21 @@ def test_a_token_has_one_line_per_head_to_each_key_it_may_attend_to(case, layer,
 
 
 def test_width_and_opacity_are_the_stated_functions_of_the_weight(case):
-    lines = token_lines(attention_lines(case.trace, case.tokens, 1), 8, range(4)).lines
-    weights = np.array([line.weight for line in lines])
-    np.testing.assert_allclose([line.width for line in lines], 0.5 + 5.5 * weights)
-    np.testing.assert_allclose([line.opacity for line in lines], 0.1 + 0.9 * weights)
-    assert weights.tolist() == sorted(weights.tolist())  # the strongest drawn last, on top
+    lines = token_lines(attention_lines(case.trace, case.tokens, 1), 8, range(4))
+    np.testing.assert_allclose(lines.width, 0.5 + 5.5 * lines.weight)
+    np.testing.assert_allclose(lines.opacity, 0.1 + 0.9 * lines.weight)
+    for h in range(4):  # each head's strongest drawn last, on top
+        weights = lines.weight[lines.head == h]
+        assert weights.tolist() == sorted(weights.tolist())
 
 
 def test_the_first_token_attends_only_to_itself_with_weight_one(case):
-    lines = token_lines(attention_lines(case.trace, case.tokens, 0), 0, range(4)).lines
-    assert [(line.head, line.target, line.weight) for line in lines] == [
-        (h, 0, 1.0) for h in range(4)
-    ]
+    lines = token_lines(attention_lines(case.trace, case.tokens, 0), 0, range(4))
+    assert (lines.head.tolist(), lines.target.tolist(), lines.weight.tolist()) == (
+        [0, 1, 2, 3],
+        [0] * 4,
+        [1.0] * 4,
+    )
 
 
 def test_the_labels_and_rows_cover_every_position(case):
@@ -83,7 +86,7 @@ def test_a_cached_step_draws_lines_to_the_cached_tokens(case):
     position = CACHED + 2
     lines = token_lines(view, position, (1, 3))
     probs = case.reference["attention_probs"][1]
-    for h, row in rows_of_lines(lines.lines, (1, 3), position).items():
+    for h, row in rows_of_lines(lines, (1, 3), position).items():
         np.testing.assert_allclose(row, probs[h, position, : position + 1], atol=2e-6)
     with pytest.raises(ValueError, match=r"position 2 is not a query of this view \(positions 5"):
         token_lines(view, 2, (0,))
@@ -99,7 +102,7 @@ def test_after_a_generation_step_the_joined_trace_covers_every_token(tiny_fp32, 
     probs = case.reference["attention_probs"][1]
     for position in (len(case.ids) - 1, 3):
         lines = token_lines(view, position, range(4))
-        for h, row in rows_of_lines(lines.lines, range(4), position).items():
+        for h, row in rows_of_lines(lines, range(4), position).items():
             np.testing.assert_allclose(row, probs[h, position, : position + 1], atol=2e-6)
 
 
@@ -113,7 +116,7 @@ def test_heads_are_switched_one_at_a_time():
 
 def test_no_head_shown_draws_no_line_and_bad_choices_are_named(case):
     view = attention_lines(case.trace, case.tokens, 0)
-    assert token_lines(view, 4, ()).lines == ()
+    assert token_lines(view, 4, ()).weight.size == 0
     with pytest.raises(ValueError, match="head must be in 0 .. 3, got -1"):
         token_lines(view, 4, (-1,))
     with pytest.raises(ValueError, match="position 99 is not a query"):
@@ -133,7 +136,7 @@ def test_over_the_limit_each_head_keeps_its_strongest_lines_and_counts_the_rest(
     lines = token_lines(view, position, (0, 2), max_lines=6)  # 3 of 11 lines per head
     for h in (0, 2):
         row = probs[h, position, : position + 1]
-        drawn = sorted(line.target for line in lines.lines if line.head == h)
+        drawn = sorted(lines.target[lines.head == h].tolist())
         assert drawn == sorted(np.argsort(row)[-3:].tolist())
         (omitted,) = [o for o in lines.omitted if o.head == h]
         assert omitted.count == 8
@@ -149,14 +152,14 @@ def test_a_full_gpt2_context_stays_within_the_limit_and_every_line_is_drawn_or_c
     styles = tuple(head_style(i) for i in range(h))
     view = AttentionLinesView(0, tuple(f"t{i}" for i in range(t)), 0, weights, styles)
     every = token_lines(view, t - 1, range(h))
-    assert len(every.lines) <= MAX_LINES
+    assert len(every.weight) <= MAX_LINES
     for head in range(h):
-        drawn = [line for line in every.lines if line.head == head]
+        drawn = every.weight[every.head == head]
         (omitted,) = [o for o in every.omitted if o.head == head]
         assert len(drawn) + omitted.count == t
-        assert sum(line.weight for line in drawn) + omitted.weight == pytest.approx(1)
+        assert drawn.sum() + omitted.weight == pytest.approx(1)
     one = token_lines(view, t - 1, (5,))  # one head over the whole context: complete
-    assert len(one.lines) == t and one.omitted == ()
+    assert len(one.weight) == t and one.omitted == ()
 
 
 def test_heads_have_distinct_strokes_readable_on_white():

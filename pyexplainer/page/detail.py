@@ -99,10 +99,14 @@ def shown_line_heads(page) -> tuple[int, ...]:
 
 
 def head_view_panel(page):
-    """Attention as lines of the open block, from the page's token."""
+    """Attention as lines of the open block, from the page's token (its time in the status's
+    data-redraw, head_view_ms, for the benchmark)."""
+    started = js.performance.now()
     view = attention_lines(page.full, page.tokens(), page.stage[1])
     heads = shown_line_heads(page)
-    return page.head_view.panel(view, page.position, heads, page.matrices, page.locale)
+    panel = page.head_view.panel(view, page.position, heads, page.matrices, page.locale)
+    page.timings["head_view_ms"] = js.performance.now() - started
+    return panel
 
 
 def render_head_view(page, focus: str) -> None:

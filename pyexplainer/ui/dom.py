@@ -1,4 +1,5 @@
-"""Small helpers over the browser DOM. User text always goes in as text, never parsed as HTML."""
+"""Small helpers over the browser DOM. User text always goes in as text, never parsed as HTML;
+only markup the code wrote from numbers and constants is parsed (fill_with_markup)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,13 @@ def fill(parent, *children) -> None:
     parent.replaceChildren()
     for child in children:
         parent.appendChild(child)
+
+
+def fill_with_markup(parent, markup: str) -> None:
+    """Replace parent's children by `markup`, parsed in parent's namespace (SVG in SVG): for
+    thousands of shapes at once. Only markup written from numbers and the code's constants,
+    never user text (a token's label goes in as text, by make or make_svg)."""
+    parent.innerHTML = markup
 
 
 def options(select, items: list[tuple[str, str]], selected: str) -> None:

@@ -10,7 +10,7 @@ a faint hairline (it exists: the mask allows it) and a weight of 1 a thick opaqu
 Colours: Paul Tol's "muted" qualitative scheme, made to stay distinct for colour-blind readers,
 without its three pale colours (cyan, sand, teal fall below 3:1 on white, WCAG's minimum for
 graphics); the six left cycle with four dash patterns, 24 distinct strokes, so that no two heads
-of GPT-2 small to large (12 to 20 heads) look alike. Each line also names its head on hover.
+of GPT-2 small to large (12 to 20 heads) look alike; each head's toggle button shows its stroke.
 
 Long prompts (up to 1024 tokens): both columns keep every token (the drawing scrolls), and at
 most MAX_LINES lines are drawn; beyond that each shown head keeps its strongest lines and the
@@ -58,16 +58,6 @@ class AttentionLinesView:
 
 
 @dataclasses.dataclass(frozen=True)
-class Line:
-    head: int
-    source: int  # absolute position of the token attending (left column)
-    target: int  # absolute position of the token attended to (right column), <= source
-    weight: float  # that head's attention weight from source to target
-    width: float  # px, line_width(weight)
-    opacity: float  # line_opacity(weight)
-
-
-@dataclasses.dataclass(frozen=True)
 class Omitted:
     """The lines of one head not drawn (a long prompt): how many, and their weights' sum."""
 
@@ -78,12 +68,18 @@ class Omitted:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class TokenLines:
-    """The lines of the token at `position` for the shown heads, strongest last (drawn on top)."""
+    """The N lines from the token at `position` (left column) for the shown heads, head by
+    head, each head's weakest first (the strongest drawn on top); arrays, as a long text has
+    a thousand lines."""
 
     position: int
     label: str
     heads: tuple[int, ...]  # the shown heads, ascending
-    lines: tuple[Line, ...]
+    head: np.ndarray  # (N,) int, each line's head
+    target: np.ndarray  # (N,) int, the position it attends to (right column), <= position
+    weight: np.ndarray  # (N,) float64, that head's attention weight from position to target
+    width: np.ndarray  # (N,) px, line_width(weight)
+    opacity: np.ndarray  # (N,) line_opacity(weight)
     omitted: tuple[Omitted, ...]  # per shown head with lines left out; empty when all are drawn
     weights: np.ndarray  # (len(heads), position + 1) the row of each shown head, for the table
 
@@ -93,12 +89,12 @@ def head_style(head: int) -> HeadStyle:
     return HeadStyle(PALETTE[head % len(PALETTE)], DASHES[head // len(PALETTE) % len(DASHES)])
 
 
-def line_width(weight: float) -> float:
-    """Stroke width in px, linear in the weight: 0.5 at 0, 6 at 1."""
+def line_width(weight):
+    """Stroke width in px, linear in the weight (a float or an array): 0.5 at 0, 6 at 1."""
     return MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * weight
 
 
-def line_opacity(weight: float) -> float:
+def line_opacity(weight):
     """Stroke opacity, linear in the weight: 0.1 at 0 (faint, still there), 1 at 1."""
     return MIN_OPACITY + (1 - MIN_OPACITY) * weight
 
@@ -144,23 +140,23 @@ def token_lines(
     row = position - view.first_query
     rows = view.weights[list(heads), row, : position + 1]  # (len(heads), position + 1)
     keep = max(1, max_lines // max(1, len(heads)))
-    lines, omitted = [], []
-    for head, weights in zip(heads, rows, strict=True):
-        order = np.argsort(weights, kind="stable")  # weakest first
-        drawn, left_out = order[-keep:], order[:-keep]
-        if left_out.size:
-            omitted.append(Omitted(head, int(left_out.size), float(weights[left_out].sum())))
-        lines += [_line(head, position, int(k), float(weights[k])) for k in drawn]
-    lines.sort(key=lambda line: line.weight)  # the strongest drawn last, on top
+    order = np.argsort(rows, axis=-1, kind="stable")  # (len(heads), position + 1) weakest first
+    drawn, left_out = order[:, -keep:], order[:, :-keep]  # (len(heads), <= keep), the rest
+    omitted = tuple(
+        Omitted(h, left_out.shape[1], float(row[out].sum()))
+        for h, row, out in zip(heads, rows, left_out, strict=True)
+        if out.size
+    )
+    weight = np.take_along_axis(rows, drawn, axis=-1).astype(np.float64).ravel()  # (N,)
     return TokenLines(
         position=position,
         label=view.labels[position],
         heads=heads,
-        lines=tuple(lines),
-        omitted=tuple(omitted),
+        head=np.repeat(np.array(heads, dtype=np.int64), drawn.shape[1]),
+        target=drawn.ravel(),
+        weight=weight,
+        width=line_width(weight),
+        opacity=line_opacity(weight),
+        omitted=omitted,
         weights=rows,
     )
-
-
-def _line(head: int, source: int, target: int, weight: float) -> Line:
-    return Line(head, source, target, weight, line_width(weight), line_opacity(weight))
