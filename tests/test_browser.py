@@ -702,7 +702,8 @@ def test_keyboard_alone_reaches_every_control(explained):
         reached.add(
             s.page.evaluate(
                 "() => { const e = document.activeElement;"
-                " return e.dataset.testid || e.dataset.kind || e.dataset.node || e.className; }"
+                " return e.dataset.testid || e.dataset.kind || e.dataset.node"
+                " || e.getAttribute('class'); }"  # SVG's className is not a string
             )
         )
     controls = {
@@ -730,6 +731,8 @@ def test_keyboard_alone_reaches_every_control(explained):
         "block0.attention",
         "token",
         "prediction",
+        "lines-head",  # the head view's toggles, and its one tab stop, the chosen token
+        "lines-query chosen",
     }
     assert controls <= reached, controls - reached
 

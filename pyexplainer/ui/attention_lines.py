@@ -327,5 +327,5 @@ def _swatch(style: HeadStyle):
 
 def _set_class(node, name: str, on: bool) -> None:
     """Add or remove one class of an SVG element (through its attribute, as SVG has it)."""
-    classes = set((node.getAttribute("class") or "").split()) - {name}
-    node.setAttribute("class", " ".join(sorted(classes | ({name} if on else set()))))
+    classes = [c for c in (node.getAttribute("class") or "").split() if c != name]
+    node.setAttribute("class", " ".join(classes + ([name] if on else [])))
