@@ -31,7 +31,7 @@ from pyexplainer.views.attention_lines import (
 ROW = 20  # px per token row, both columns
 LABEL_WIDTH = 150  # px of each column of labels
 GAP = 170  # px between the columns, where the lines run
-MAX_LABEL = 18  # characters of a token label; longer ones end in "…" (the title has it whole)
+MAX_LABEL = 18  # characters of a token label; longer ones end in "…" (a left one's title has it)
 FAN = 2.0  # px between the ends of two heads' lines at one token, so overlapping heads part
 MOVES = {"ArrowUp": -1, "ArrowDown": 1, "ArrowLeft": -1, "ArrowRight": 1}
 
