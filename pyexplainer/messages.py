@@ -64,6 +64,7 @@ EN: dict[str, str] = {
     "ui.token_title": "position {position}, id {token_id}",
     "ui.token_span": "characters {start}-{end}",
     "ui.token_generated": "generated",
+    "ui.token_prefix": "read before every text: the model was trained to begin with {label}",
     "ui.token_detail_hint": "Tap or click a token to see its bytes and id here.",
     # ------------------------------------------------------------------ tokens read as characters
     "chars.bytes": "bytes {hex}",
@@ -435,6 +436,12 @@ EN: dict[str, str] = {
     "tour.tokens.body": (
         "Your text is {n_tokens} tokens from a vocabulary of {vocab_size}. The first is "
         "“{first_label}” (id {first_id}); the last is “{last_label}” (id {last_id})."
+    ),
+    "tour.tokens.body_prefix": (
+        "The model reads {n_tokens} tokens from a vocabulary of {vocab_size}: first "
+        "“{first_label}” (id {first_id}), which comes from no text (the model was trained to read "
+        "it before every text), then the {n_text} of your text; the last is “{last_label}” "
+        "(id {last_id})."
     ),
     "tour.token_embedding.title": "Each token becomes a vector",
     "tour.token_embedding.body": (

@@ -54,6 +54,7 @@ ZH: dict[str, str] = {
     "ui.token_title": "位置 {position}，id {token_id}",
     "ui.token_span": "字符 {start}-{end}",
     "ui.token_generated": "已生成",
+    "ui.token_prefix": "每段文字之前都会读入：模型训练时就以 {label} 开头",
     "ui.token_detail_hint": "轻触或点击一个词元，在这里查看它的字节和 id。",
     # ------------------------------------------------------------------ 词元读作字符
     "chars.bytes": "字节 {hex}",
@@ -379,6 +380,11 @@ ZH: dict[str, str] = {
     "tour.tokens.body": (
         "你的文字由 {n_tokens} 个词元组成，词表共有 {vocab_size} 个词元。"
         "第一个是“{first_label}”（id {first_id}）；最后一个是“{last_label}”（id {last_id}）。"
+    ),
+    "tour.tokens.body_prefix": (
+        "模型读入 {n_tokens} 个词元，词表共有 {vocab_size} 个词元：先是“{first_label}”"
+        "（id {first_id}），它不来自你的文字（模型训练时每段文字之前都有它），然后是你的文字的 "
+        "{n_text} 个词元；最后一个是“{last_label}”（id {last_id}）。"
     ),
     "tour.token_embedding.title": "每个词元变成一个向量",
     "tour.token_embedding.body": (

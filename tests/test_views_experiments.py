@@ -43,6 +43,9 @@ def test_lens_reports_the_depth_from_which_the_answer_holds():
         def token_bytes(self, token_id):
             return str(token_id).encode()
 
+        def continues_word(self, token_id):
+            return False
+
     tokens = [TokenView(p, 0, "x", 0, 1, False) for p in range(2)]
     view = logit_lens_view(LogitLens(probs, ids, 0), Labels(), tokens)
     assert view.settled_depth == 1  # the last position's answer 5 is on top from depth 1

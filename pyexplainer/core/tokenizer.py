@@ -141,6 +141,14 @@ class Tokenizer:
             raise ValueError(f"token id {token_id} is outside 0 .. {len(self._token_bytes) - 1}")
         return self._token_bytes[token_id]
 
+    def is_special(self, token_id: int) -> bool:
+        """GPT-2's byte-level tokens are all text here (no special token is matched in a text)."""
+        return False
+
+    def continues_word(self, token_id: int) -> bool:
+        """A byte-level token carries its own space: none is written as joining the one before."""
+        return False
+
     def token_labels(self, ids: Iterable[int]) -> list[str]:
         """A readable label for each token: never '�', unless the token is that character.
 

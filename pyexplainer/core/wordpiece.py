@@ -155,6 +155,16 @@ class WordPieceTokenizer:
             labels.append(text if text == self._token(token_id) else CONTINUATION_MARK + text)
         return labels
 
+    def is_special(self, token_id: int) -> bool:
+        """Whether the token is one of the special tokens ("[CLS]", "[UNK]", ...). Raises
+        ValueError for an id outside the vocabulary."""
+        self._token(token_id)
+        return token_id in self._special
+
+    def continues_word(self, token_id: int) -> bool:
+        """Whether the token is a continuation piece ("##们"), joined to the token before it."""
+        return not self.is_special(token_id) and self._token(token_id).startswith(self._prefix)
+
     def _token(self, token_id: int) -> str:
         if not 0 <= token_id < len(self._tokens):
             raise ValueError(f"token id {token_id} is outside 0 .. {len(self._tokens) - 1}")

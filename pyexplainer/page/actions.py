@@ -169,7 +169,9 @@ async def compute_induction(page) -> None:
     read crosses from the model, and only the scores are kept."""
     try:
         c = page.config
-        ids = repeated_random_tokens(page.induction_half, c.vocab_size, seed=0)
+        ids = repeated_random_tokens(
+            page.induction_half, c.vocab_size, seed=0, banned=page.tokenizer.never_sampled
+        )
         _, out = await run_model(page, ids, KVCache.empty(c), fetch=INDUCTION_OUTPUTS)
         page.induction = induction_scores(ids, *(out[name] for name in INDUCTION_OUTPUTS))
     finally:

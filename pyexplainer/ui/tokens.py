@@ -31,11 +31,12 @@ UNSEEN = {"Cf", "Cc", "Zs", "Zl", "Zp", "Mn", "Me"}
 
 def chip_title(group: CharacterGroup, token: GroupToken, view: TokenView, locale: str) -> str:
     """Position and id, the bytes, which part of which character, where the token came from."""
-    where = (
-        text("ui.token_span", locale, start=view.start, end=view.end)
-        if view.start >= 0
-        else text("ui.token_generated", locale)
-    )
+    if view.generated:
+        where = text("ui.token_generated", locale)
+    elif view.special and view.start == view.end:  # from no text: the prompt prefix
+        where = text("ui.token_prefix", locale, label=view.label)
+    else:
+        where = text("ui.token_span", locale, start=view.start, end=view.end)
     parts = [text("ui.token_title", locale, position=view.position, token_id=view.token_id)]
     return text("ui.list_separator", locale).join(
         parts + token_notes(group, token, locale) + [where]
@@ -101,6 +102,8 @@ def _chip(
         aria_label=None if single else view.label,
     )
     chip.classList.toggle("generated", view.generated)
+    chip.classList.toggle("special", view.special)
+    chip.classList.toggle("joins", view.joins)
     chip.classList.toggle("selected", view.position == selected)
     chip.classList.toggle("newest", view.generated and view.position == newest)
     return chip

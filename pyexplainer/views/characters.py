@@ -25,6 +25,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from pyexplainer.core.tokenizer import Tokenizer
+from pyexplainer.core.wordpiece import CONTINUATION_MARK
 from pyexplainer.messages import text
 
 # What a piece that is no character is.
@@ -205,6 +206,18 @@ def token_reading(data: bytes, pending: bytes = b"") -> TokenReading:
         leaves_unfinished=Piece("", pending, INCOMPLETE) if pending and crossing is None else None,
         problems=tuple(p for p in [crossing, *read] if p is not None and p.problem),
     )
+
+
+def read_token(tokenizer: Tokenizer, token_id: int, pending: bytes = b"") -> TokenReading:
+    """token_reading of a vocabulary token; a continuation piece of a WordPiece vocabulary
+    ("##们", whose bytes are 们's) is labelled as joining the text before it: "◌们"."""
+    reading = token_reading(tokenizer.token_bytes(token_id), pending)
+    return dataclasses.replace(reading, label=marked(tokenizer, token_id, reading.label))
+
+
+def marked(tokenizer: Tokenizer, token_id: int, label: str) -> str:
+    """`label` with CONTINUATION_MARK before it if the token continues the word before it."""
+    return CONTINUATION_MARK + label if tokenizer.continues_word(token_id) else label
 
 
 def _hex_label(data: bytes) -> str:

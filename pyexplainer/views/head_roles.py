@@ -44,17 +44,23 @@ class RankedHead:
     score: float
 
 
-def repeated_random_tokens(n: int, vocab_size: int, seed: int) -> list[int]:
-    """2n token ids: n distinct random ids (never END_OF_TEXT), then the same n again.
+def repeated_random_tokens(
+    n: int, vocab_size: int, seed: int, banned: Sequence[int] = ()
+) -> list[int]:
+    """2n token ids: n distinct random ids, then the same n again; never END_OF_TEXT nor a
+    `banned` token (the tokenizer's never_sampled: a BERT vocabulary's [CLS], [PAD] ..., which
+    the model never read inside a text).
 
     Distinct, so every token of the second half has exactly one earlier occurrence.
     """
-    drawable = vocab_size - (1 if vocab_size > END_OF_TEXT else 0)
-    if not 1 <= n <= drawable:
-        raise ValueError(f"n must be in 1 .. {drawable} for a vocabulary of {vocab_size}, got {n}")
-    drawn = np.random.default_rng(seed).choice(drawable, size=n, replace=False)  # (n,)
-    first = np.where(drawn >= END_OF_TEXT, drawn + 1, drawn)  # skip END_OF_TEXT
-    return [int(t) for t in first] * 2
+    left_out = {*banned, *([END_OF_TEXT] if vocab_size > END_OF_TEXT else [])}
+    drawable = np.setdiff1d(np.arange(vocab_size), sorted(left_out))  # (V - banned,) ascending
+    if not 1 <= n <= drawable.size:
+        raise ValueError(
+            f"n must be in 1 .. {drawable.size} for a vocabulary of {vocab_size}, got {n}"
+        )
+    drawn = np.random.default_rng(seed).choice(drawable.size, size=n, replace=False)  # (n,)
+    return [int(t) for t in drawable[drawn]] * 2
 
 
 def previous_token_score(probs: np.ndarray, past_length: int = 0) -> np.ndarray:

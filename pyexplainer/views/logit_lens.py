@@ -12,7 +12,7 @@ import dataclasses
 
 from pyexplainer.core.lens import LogitLens
 from pyexplainer.core.tokenizer import Tokenizer
-from pyexplainer.views.characters import token_reading, unfinished_tail
+from pyexplainer.views.characters import read_token, unfinished_tail
 from pyexplainer.views.tokens import TokenView
 
 
@@ -59,7 +59,7 @@ def logit_lens_view(
     ]
     labels = [
         [
-            tuple(token_reading(tokenizer.token_bytes(int(i)), tail).label for i in cell)
+            tuple(read_token(tokenizer, int(i), tail).label for i in cell)
             for cell, tail in zip(row, pending, strict=True)
         ]
         for row in lens.ids

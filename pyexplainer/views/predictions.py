@@ -14,7 +14,7 @@ import numpy as np
 from pyexplainer.core.sampling import next_token_distribution
 from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.trace import Trace
-from pyexplainer.views.characters import TokenReading, token_reading
+from pyexplainer.views.characters import TokenReading, read_token
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +61,7 @@ def _ranked(
     bars = tuple(
         Prediction(
             int(i),
-            token_reading(tokenizer.token_bytes(int(i)), pending),
+            read_token(tokenizer, int(i), pending),
             float(probs[i]),
             float(raw[i]),
             float(logits[i]),
@@ -98,7 +98,7 @@ def drawn(
     probs, raw = _distribution(logits, settings), next_token_distribution(logits)  # (V,)
     return Prediction(
         token_id,
-        token_reading(tokenizer.token_bytes(token_id), pending),
+        read_token(tokenizer, token_id, pending),
         float(probs[token_id]),
         float(raw[token_id]),
         float(logits[token_id]),

@@ -5,17 +5,20 @@ from __future__ import annotations
 import dataclasses
 
 from pyexplainer.core.tokenizer import Tokenizer
-from pyexplainer.views.characters import character_groups
+from pyexplainer.views.characters import character_groups, marked
 
 
 @dataclasses.dataclass(frozen=True)
 class TokenView:
     position: int
     token_id: int
-    label: str  # readable in context: "今 1/2" for the first of 今's two tokens (views.characters)
-    start: int  # character span in the text (-1, -1 for generated tokens)
+    label: str  # readable in context: "今 1/2" for the first of 今's two tokens (views.characters),
+    # "◌们" for a WordPiece continuation piece
+    start: int  # character span in the text (-1, -1 for generated tokens; 0, 0 for a prefix)
     end: int
     generated: bool
+    special: bool = False  # a special token: "[CLS]" the model reads first, "[SEP]" typed, ...
+    joins: bool = False  # a continuation piece ("##们"): written joined to the token before it
 
 
 def token_views(
@@ -25,15 +28,22 @@ def token_views(
     ids, offsets = tokenizer.encode_with_offsets(text)
     if ids != prompt_ids:
         raise ValueError("prompt_ids are not the tokens of text")
+    ids = prompt_ids + generated_ids
     labels = [
-        group.token_label(token)
-        for group in character_groups(tokenizer, prompt_ids + generated_ids)
+        marked(tokenizer, token.token_id, group.token_label(token))
+        for group in character_groups(tokenizer, ids)
         for token in group.tokens
     ]
-    views = [
-        TokenView(i, t, labels[i], s, e, False)
-        for i, (t, (s, e)) in enumerate(zip(prompt_ids, offsets, strict=True))
+    spans = offsets + [(-1, -1)] * len(generated_ids)
+    return [
+        TokenView(
+            i,
+            t,
+            labels[i],
+            *spans[i],
+            generated=i >= len(prompt_ids),
+            special=tokenizer.is_special(t),
+            joins=tokenizer.continues_word(t),
+        )
+        for i, t in enumerate(ids)
     ]
-    n = len(prompt_ids)
-    views += [TokenView(n + i, t, labels[n + i], -1, -1, True) for i, t in enumerate(generated_ids)]
-    return views

@@ -74,8 +74,10 @@ def tour(
     last_token = {"last_label": label, "last_id": int(trace.input_ids[row])}
     query = {"query_label": label, "position": position}
 
-    def card(card_id: str, stage: Stage, **values: Value) -> TourCard:
-        return TourCard(card_id, f"tour.{card_id}.title", f"tour.{card_id}.body", stage, values)
+    def card(card_id: str, stage: Stage, body: str = "body", **values: Value) -> TourCard:
+        return TourCard(card_id, f"tour.{card_id}.title", f"tour.{card_id}.{body}", stage, values)
+
+    prefix = len(tokenizer.prompt_prefix)  # tokens the model reads before the text ([CLS])
 
     return (
         card(
@@ -88,6 +90,8 @@ def tour(
         card(
             "tokens",
             EMBEDDING_STAGE,
+            "body_prefix" if prefix else "body",
+            **({"n_text": len(covered) - prefix} if prefix else {}),
             n_tokens=len(covered),
             vocab_size=config.vocab_size,
             first_label=covered[0].label,

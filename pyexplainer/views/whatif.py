@@ -14,7 +14,7 @@ import numpy as np
 from pyexplainer.core.ablation import Ablation
 from pyexplainer.core.sampling import next_token_distribution, top_tokens
 from pyexplainer.core.tokenizer import Tokenizer
-from pyexplainer.views.characters import token_reading
+from pyexplainer.views.characters import read_token
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,9 +63,7 @@ def what_if_view(
     def ranked(probs: np.ndarray) -> tuple[Ranked, ...]:
         order = [i for i, _ in top_tokens(probs, n)]
         return tuple(
-            Ranked(
-                i, token_reading(tokenizer.token_bytes(i), pending).label, float(p[i]), float(q[i])
-            )
+            Ranked(i, read_token(tokenizer, i, pending).label, float(p[i]), float(q[i]))
             for i in order
         )
 
