@@ -75,11 +75,11 @@ EXPORTER_SOURCES = (
     + [ROOT / "pyexplainer" / n for n in ("core/trace.py", "runtime/weights.py", "manifest.py")]
     + [ROOT / "models" / "demo" / "held_out.txt"]
 )
-# Modules that only run in CPython (command line, file system, onnxruntime, the local server and
-# the benchmark): the browser never imports them, so they do not ship.
+# Modules that only run in CPython (command line, file system, onnxruntime, the local server):
+# the browser never imports them, so they do not ship. (The benchmark is no part of the package:
+# bench/ beside it.)
 CPYTHON_ONLY = {
     "__main__.py",
-    "bench.py",
     "serve.py",
     "model_dir.py",
     "runtime/ort_cpython.py",

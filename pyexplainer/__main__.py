@@ -2,7 +2,8 @@
 
 `--text -` reads the text from standard input (UTF-8). Output is JSON (trace: an .npz file).
 `python -m pyexplainer serve DIR [--port N] [--host H]` serves a built site on this machine.
-`python -m pyexplainer bench --site DIR [--out-json FILE]` measures it in headless Chromium.
+`python -m pyexplainer bench --site DIR [--out-json FILE]` measures it in headless Chromium (the
+benchmark, bench/ beside this package in the source checkout; `bench --help` for its options).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import sys
 
 import numpy as np
 
-from pyexplainer import bench
 from pyexplainer.core.generation import ContextLengthError, forward, generate
 from pyexplainer.core.trace import TRACE_OUTPUTS
 from pyexplainer.manifest import ModelFileError
@@ -118,18 +118,38 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("dir", help="the folder python build/make_site.py --out wrote")
     serve.add_argument("--port", type=int, default=8000, help="0 = any free port")
     serve.add_argument("--host", default="127.0.0.1")
-    bench.add_arguments(sub.add_parser("bench", help="the site's performance figures, as JSON"))
+    # its options are the benchmark's own (bench.browser.parser): passed on to it unread
+    sub.add_parser("bench", help="the site's performance figures, as JSON", add_help=False)
     return p
 
 
+def bench_command(argv: list[str]) -> int:
+    """python -m pyexplainer bench: the benchmark lives in the source checkout, not the package
+    (the site ships the package to the browser), and is imported only when asked for."""
+    try:
+        from bench.browser import main as bench_main
+    except ModuleNotFoundError as e:
+        if e.name != "bench":
+            raise
+        print(
+            "error: the benchmark is part of the source checkout (bench/ beside pyexplainer/); "
+            "run this from the repository's root",
+            file=sys.stderr,
+        )
+        return 1
+    return bench_main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args, rest = parser().parse_known_args(argv)
+    if args.command == "bench":
+        return bench_command(rest)
+    if rest:
+        parser().error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "serve":
         from pyexplainer.serve import serve  # the local server is no part of the core
 
         return serve(args.dir, host=args.host, port=args.port)
-    if args.command == "bench":
-        return bench.command(args)
     try:
         args.text = read_text(args.text)
         args.func(open_model_dir(args.model_dir), args)

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pyexplainer.bench import BACKEND_FLAGS, CHROMIUM
-from pyexplainer.bench import CHROMIUM_FLAGS as BASE_FLAGS
+from bench.chromium import BACKEND_FLAGS, CHROMIUM
+from bench.chromium import CHROMIUM_FLAGS as BASE_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
 VOCAB_DIR = ROOT / "models" / "demo"

@@ -8,25 +8,27 @@ from pathlib import Path
 
 import pytest
 
-from pyexplainer.bench import (
-    BenchError,
-    Interactions,
-    Traffic,
+import bench.interactions
+from bench import BenchError
+from bench.browser import SMALL_DEVICE, device_runs
+from bench.interactions import DRAG_TEMPERATURES, Interactions, drag_slider, slider_step
+from bench.memory import chromium_process_type, peak_resident_bytes
+from bench.page import generate_many
+from bench.report import (
     action_summary,
     backend_targets,
     byte_group,
     bytes_by_group,
-    chromium_process_type,
+    drag_report,
     failures,
     figure,
+    generation_report,
     interaction_report,
     latency,
-    peak_resident_bytes,
-    prompt_of_length,
     ratio,
     sampled,
-    start_server,
 )
+from bench.site import Traffic, prompt_of_length, start_server
 from pyexplainer.config import ModelConfig
 from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.manifest import TOKENIZER_FILES
@@ -115,8 +117,6 @@ def test_the_forward_pass_and_interaction_targets_hold_on_webassembly_only():
 
 
 def test_a_4_gb_device_is_measured_where_it_keeps_the_weights_quantized():
-    from pyexplainer.bench import SMALL_DEVICE, device_runs
-
     gpt2_small, demo = 124_439_808, 11_500_000
     assert [key for key, _ in device_runs("wasm", gpt2_small)] == ["wasm", SMALL_DEVICE]
     assert "deviceMemory" in device_runs("wasm", gpt2_small)[1][1]
@@ -156,6 +156,57 @@ def test_all_views_after_a_run_add_the_run_to_the_other_stages():
     assert list(report["open_stage"]) == ["embedding", "mlp"]
     for section in ("temperature", "layer_switch_in_attention", "head_switch"):
         assert report[section] == latency([redraw] * 3, 100)
+    assert report["temperature_drag"] == {"skipped": "the page's temperature is no slider"}
+    samples.temperature_drag = [redraw, {"page_ms": 30.0, "wall_ms": 150.0}]
+    drag = interaction_report(samples, {"interaction_ms": 100, "slider_update_ms": 90})[
+        "temperature_drag"
+    ]
+    assert drag["updates"] == 2 and drag["wall_ms"]["value"] == 85.0
+    assert (drag["max_wall_ms"]["value"], drag["max_wall_ms"]["target"]) == (150.0, 90)
+
+
+def test_the_slider_is_dragged_down_then_up_in_steps_it_can_take():
+    values = [float(v) for v in DRAG_TEMPERATURES]
+    assert values[0] == 1.0 and min(values) == 0.3 and values[-1] == 1.8
+    low = values.index(0.3)
+    assert values[: low + 1] == sorted(values[: low + 1], reverse=True)  # down
+    assert values[low:] == sorted(values[low:])  # then up
+    steps = [abs(b - a) for a, b in zip(values, values[1:], strict=False)]
+    assert all(0.05 - 1e-9 <= step <= 0.1 + 1e-9 for step in steps)
+    # the range has step 0.05 from 0 to 2: a value between steps would snap to another one
+    assert all(0 <= v <= 2 and abs(v * 20 - round(v * 20)) < 1e-9 for v in values)
+    assert len(values) >= 20
+
+
+def test_a_drag_reports_median_and_slowest_update_against_the_target():
+    updates = [
+        {"page_ms": 20.0, "wall_ms": 40.0},
+        {"page_ms": 30.0, "wall_ms": 130.0},
+        {"page_ms": 10.0, "wall_ms": 50.0},
+        {"page_ms": 40.0, "wall_ms": 60.0},
+    ]
+    assert drag_report(updates, 100) == {
+        "updates": 4,
+        "wall_ms": {"value": 55.0, "target": 100, "met": True, "runs": [40.0, 130.0, 50.0, 60.0]},
+        "max_wall_ms": {"value": 130.0, "target": 100, "met": False},
+        "page_ms": {"value": 25.0, "target": 100, "met": True, "runs": [20.0, 30.0, 10.0, 40.0]},
+        "max_page_ms": {"value": 40.0, "target": 100, "met": True},
+    }
+
+
+def test_generating_n_tokens_is_reported_beside_the_one_cached_step():
+    runs = [
+        {"wall_ms": 1000.0, "ms_per_token": 100.0, "page_total_ms": 950.0},
+        {"wall_ms": 1400.0, "ms_per_token": 140.0, "page_total_ms": 1300.0},
+        {"wall_ms": 1200.0, "ms_per_token": 120.0, "page_total_ms": 1100.0},
+    ]
+    step = {"total_ms": {"value": 90.0, "runs": [90.0]}}
+    report = generation_report(runs, step)
+    assert report["wall_ms"] == {"value": 1200.0, "runs": [1000.0, 1400.0, 1200.0]}
+    assert report["ms_per_token"]["value"] == 120.0
+    assert report["page_total_ms"]["value"] == 1100.0
+    assert report["cached_step_after_T64_total_ms"] == 90.0
+    assert all("target" not in v for v in report.values() if isinstance(v, dict))  # none given
 
 
 @pytest.mark.parametrize("n", [1, 16, 32, 64, 65])
@@ -231,6 +282,104 @@ def test_failures_name_the_sections_that_could_not_be_measured():
     assert failures(report) == ["site_model on webgpu: boom"]
 
 
+# --- the slider and "Generate N tokens" on a stand-in page that keeps the page's contract ------
+
+# What the page promises the benchmark (issue 15): the range and its input events, each
+# answered by a "settings" redraw (data-redraw, data-redraws); "Generate N tokens" as one action
+# appending N chips, then data-state=ready with data-actions one more.
+STAND_IN = """<p data-testid=status data-actions=1 data-state=ready data-redraws=0></p>
+<input type=range data-testid=temperature min=0 max=2 step=0.05 value=1>
+<ol data-testid=token-list><li data-token-id=7>a</li></ol>
+<input type=number data-testid=generate-count min=1 max=50 value=1>
+<button data-testid=generate-many>Generate</button>
+<script>
+const s = document.querySelector('[data-testid=status]');
+window.seen = [];
+document.querySelector('[data-testid=temperature]').addEventListener('input', e => {
+  const started = performance.now();
+  while (performance.now() - started < 5) {}  // 5 ms of drawing
+  window.seen.push(e.target.value);
+  s.dataset.redraw = JSON.stringify({what: WHAT, ms: performance.now() - started});
+  s.dataset.redraws = String(Number(s.dataset.redraws) + 1);
+});
+document.querySelector('[data-testid=generate-many]').addEventListener('click', async () => {
+  const started = performance.now();
+  s.dataset.state = 'running';
+  const n = Number(document.querySelector('[data-testid=generate-count]').value);
+  for (let i = 0; i < n - SHORT; i++) {
+    await new Promise(resolve => setTimeout(resolve, 20));  // one token, 20 ms
+    const chip = document.createElement('li');
+    chip.dataset.tokenId = String(i);
+    document.querySelector('[data-testid=token-list]').append(chip);
+  }
+  s.dataset.timings = JSON.stringify({total_ms: performance.now() - started});
+  s.dataset.actions = String(Number(s.dataset.actions) + 1);
+  s.dataset.state = 'ready';
+});
+</script>"""
+
+
+def stand_in(chromium, what="settings", short=0):
+    page = chromium.new_page()
+    page.set_content(STAND_IN.replace("WHAT", repr(what)).replace("SHORT", str(short)))
+    return page
+
+
+@pytest.mark.browser
+def test_a_drag_sets_each_value_and_times_each_redraw(chromium):
+    page = stand_in(chromium)
+    try:
+        updates = drag_slider(page)
+        seen = [float(v) for v in page.evaluate("window.seen")]  # the range's own spelling
+        assert seen == [float(v) for v in DRAG_TEMPERATURES]
+        assert page.get_attribute("[data-testid=status]", "data-redraws") == str(len(updates))
+    finally:
+        page.close()
+    assert len(updates) == len(DRAG_TEMPERATURES)
+    for update in updates:
+        assert 5 <= update["page_ms"] < 1000
+        assert update["wall_ms"] >= update["page_ms"]  # and the frame after it
+
+
+@pytest.mark.browser
+def test_a_drag_the_page_answers_otherwise_is_named(chromium, monkeypatch):
+    page = stand_in(chromium, what="selection")
+    try:
+        with pytest.raises(BenchError, match="expected a 'settings' redraw.+'selection'"):
+            slider_step(page, "0.50")
+        page.set_content(
+            "<p data-testid=status data-redraws=0></p><input type=range data-testid=temperature>"
+        )  # a slider that never redraws
+        monkeypatch.setattr(bench.interactions, "REDRAW_TIMEOUT_MS", 300)
+        with pytest.raises(BenchError, match="slider at 0.50: the page never redrew"):
+            slider_step(page, "0.50")
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_generating_n_tokens_times_one_click_until_all_are_there(chromium):
+    page = stand_in(chromium)
+    try:
+        generated = generate_many(page, 10)
+        assert page.locator("[data-testid=token-list] li").count() == 11
+    finally:
+        page.close()
+    assert generated["wall_ms"] >= 10 * 20  # ten tokens of 20 ms each, and the round trips
+    assert generated["ms_per_token"] == round(generated["wall_ms"] / 10, 1)
+    assert 10 * 20 <= generated["page_total_ms"] <= generated["wall_ms"]
+
+
+@pytest.mark.browser
+def test_a_generation_short_of_n_tokens_is_named(chromium):
+    page = stand_in(chromium, short=1)
+    try:
+        with pytest.raises(BenchError, match="generating 10 tokens added 9 tokens"):
+            generate_many(page, 10)
+    finally:
+        page.close()
+
+
 # --- one real run ---------------------------------------------------------------------------------
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -242,7 +391,7 @@ STAGES = {"embedding", "layernorm", "attention", "mlp", "residual"}  # the page 
 @pytest.fixture(scope="module")
 def small_site(tmp_path_factory) -> Path:
     """A site of a tiny random model whose context holds the benchmark's 65-token prompt."""
-    from export.bench import write_random_checkpoint
+    from bench.random_model import write_random_checkpoint
     from export.export import export_model
 
     tmp = tmp_path_factory.mktemp("bench")

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pyexplainer.bench import BACKEND_FLAGS, CHROMIUM
-from pyexplainer.bench import CHROMIUM_FLAGS as BASE_FLAGS
+from bench.chromium import BACKEND_FLAGS, CHROMIUM
+from bench.chromium import CHROMIUM_FLAGS as BASE_FLAGS
 from pyexplainer.core.generation import generate
 from pyexplainer.core.sampling import next_token_distribution
 from tests.conftest import ROOT, start_server, stop_server

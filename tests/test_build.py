@@ -366,7 +366,6 @@ def test_the_package_ships_what_the_browser_imports(tmp_path):
     assert "pyexplainer/manifest.py" in paths
     for cpython_only in (
         "__main__.py",
-        "bench.py",
         "serve.py",
         "model_dir.py",
         "runtime/ort_cpython.py",

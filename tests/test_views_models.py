@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from pyexplainer.bench import GPT2_SMALL_TARGETS, SITE_MODEL_TARGETS
+from bench.targets import GPT2_SMALL_TARGETS, SITE_MODEL_TARGETS
 from pyexplainer.manifest import ModelFileError
 from pyexplainer.views.models import (
     COMFORTABLE_SHARE,

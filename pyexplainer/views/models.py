@@ -9,7 +9,7 @@ import posixpath
 
 from pyexplainer.manifest import ModelFileError
 
-# The page's renderer memory, as the benchmark holds it to (pyexplainer/bench.py's targets): at
+# The page's renderer memory, as the benchmark holds it to (bench/targets.py): at
 # most 600 MB with the demo model (13 MB of files) and 1.2 GB with GPT-2 small (90 MB). The page
 # estimates a model's tab by the line through those two points: about 510 MB of Pyodide, numpy
 # and onnxruntime-web, plus 7.8 bytes for each byte of the model (its weights, the key/value

@@ -1,4 +1,4 @@
-"""CPython benchmark: python -m export.bench [--layers 12 --width 768 ...] > bench.json
+"""CPython benchmark: python -m bench.cpython [--layers 12 --width 768 ...] > bench.json
 
 Exports a GPT-2-small-sized checkpoint with random weights (sizes and speeds do not depend on
 the values) as fp32, int8 and int4, then times what the site does: a traced forward pass, the numpy
@@ -19,14 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.random_model import write_random_checkpoint
 from export.checkpoint import expected_shapes
 from export.export import export_model
 from pyexplainer.config import ModelConfig
 from pyexplainer.core.generation import KVCache, cache_after, forward, model_feeds
 from pyexplainer.model_dir import open_model_dir
 from pyexplainer.views.head_roles import head_roles, repeated_random_tokens
-
-VOCAB_DIR = Path(__file__).resolve().parent.parent / "models" / "demo"
 
 
 def median_ms(fn, repeat: int) -> float:
@@ -37,26 +36,6 @@ def median_ms(fn, repeat: int) -> float:
         fn()
         times.append((time.perf_counter() - start) * 1000)
     return round(statistics.median(times), 2)
-
-
-def write_random_checkpoint(folder: Path, c: ModelConfig) -> None:
-    from safetensors.numpy import save_file
-
-    rng = np.random.default_rng(0)
-    weights = {
-        "transformer." + name: (0.02 * rng.standard_normal(shape, dtype=np.float32))
-        if len(shape) > 1
-        else np.ones(shape, np.float32)
-        if name.endswith("weight")
-        else np.zeros(shape, np.float32)
-        for name, shape in expected_shapes(c).items()
-    }
-    folder.mkdir(parents=True)
-    save_file(weights, str(folder / "model.safetensors"))
-    config = {"model_type": "gpt2", "activation_function": "gelu_new", **c.to_dict()}
-    (folder / "config.json").write_text(json.dumps(config))
-    for name in ("vocab.json", "merges.txt"):
-        (folder / name).write_bytes((VOCAB_DIR / name).read_bytes())
 
 
 def time_model(folder: Path, repeat: int) -> dict:

@@ -1,0 +1,33 @@
+"""The browser the benchmark and the browser tests launch: Debian's Chromium, through Playwright
+(never `playwright install`), with the flags of each backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BACKEND_FLAGS = {
+    "wasm": ["--disable-gpu"],
+    "webgpu": ["--enable-unsafe-webgpu", "--enable-features=Vulkan"],
+}
+BENCH_FLAGS = ["--enable-precise-memory-info"]  # performance.memory unrounded
+GPU_ADAPTER = """async () => {
+  const adapter = navigator.gpu && (await navigator.gpu.requestAdapter());
+  return adapter ? `${adapter.info.vendor} ${adapter.info.architecture}`.trim() : null;
+}"""
+
+
+def launch(playwright, chromium: Path, backend: str):
+    """A headless Chromium for the benchmark on `backend` ("wasm" or "webgpu")."""
+    return playwright.chromium.launch(
+        executable_path=str(chromium),
+        args=[*CHROMIUM_FLAGS, *BACKEND_FLAGS[backend], *BENCH_FLAGS],
+        timeout=60_000,
+    )

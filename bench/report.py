@@ -1,0 +1,189 @@
+"""The browser benchmark's JSON: figures (a value, its target and whether it is met), medians
+of repeated runs, bytes by group, and each backend's section of a model's report."""
+
+from __future__ import annotations
+
+import statistics
+from typing import TYPE_CHECKING
+
+from bench.targets import INTERACTION_PROMPT_LENGTH, WASM_ONLY_TARGETS
+
+if TYPE_CHECKING:
+    from bench.browser import Visits
+    from bench.interactions import Interactions
+    from bench.site import ServedSite
+
+
+def figure(value: float, target: float | None = None) -> dict:
+    """{"value": v}, with "target" and "met" (value <= target) when there is a target."""
+    if target is None:
+        return {"value": value}
+    return {"value": value, "target": target, "met": value <= target}
+
+
+def sampled(runs: list[float], target: float | None = None) -> dict:
+    """The median of `runs` as a figure, with the runs themselves."""
+    return {**figure(round(statistics.median(runs), 1), target), "runs": runs}
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    """To three significant digits: a small ratio stays readable and never rounds to 0."""
+    return float(f"{numerator / denominator:.3g}")
+
+
+def byte_group(path: str, runtime_folders: set[str]) -> str:
+    """'model', 'runtime' or 'app' for a path relative to the site (no leading slash)."""
+    if path.startswith("models/"):
+        return "model"
+    return "runtime" if path.split("/", 1)[0] in runtime_folders else "app"
+
+
+def bytes_by_group(sent: dict[str, int], runtime_folders: set[str], target=None) -> dict:
+    groups = {"runtime": 0, "app": 0, "model": 0}
+    for path, n in sent.items():
+        groups[byte_group(path, runtime_folders)] += n
+    return {**groups, "total": figure(sum(groups.values()), target)}
+
+
+def action_summary(timings: list[dict]) -> dict:
+    """Each timing every one of the page's data-timings has, as a median over the actions."""
+    shared = [key for key in timings[0] if all(key in t for t in timings)]
+    return {key: sampled([round(t[key], 1) for t in timings]) for key in shared}
+
+
+def latency(redraws: list[dict], target: float | None) -> dict:
+    """page_ms and wall_ms of some redraws, each as a median figure."""
+    return {key: sampled([r[key] for r in redraws], target) for key in ("page_ms", "wall_ms")}
+
+
+def drag_report(updates: list[dict], target: float | None) -> dict:
+    """Every update of the slider's drags: wall_ms and page_ms as medians and as maxima, each
+    against the target (the slowest update is one the student sees)."""
+    walls, pages = ([u[key] for u in updates] for key in ("wall_ms", "page_ms"))
+    return {
+        "updates": len(updates),
+        "wall_ms": sampled(walls, target),
+        "max_wall_ms": figure(max(walls), target),
+        "page_ms": sampled(pages, target),
+        "max_page_ms": figure(max(pages), target),
+    }
+
+
+def generation_report(runs: list[dict], cached_step: dict) -> dict:
+    """Generating N tokens in one click, beside the one cached step's whole action."""
+    return {
+        **{key: sampled([r[key] for r in runs]) for key in runs[0]},
+        "cached_step_after_T64_total_ms": cached_step["total_ms"]["value"],
+    }
+
+
+def interaction_report(samples: Interactions, targets: dict) -> dict:
+    target = targets.get("interaction_ms")
+    runs = [v["run_total_ms"] for v in samples.all_views]
+    others = [v["other_stages_ms"] for v in samples.all_views]
+    return {
+        "prompt_tokens": INTERACTION_PROMPT_LENGTH,
+        "repeats": len(samples.all_views),
+        "temperature": latency(samples.temperature, target),
+        "layer_switch_in_attention": latency(samples.layer, target),
+        "head_switch": latency(samples.head, target),
+        "open_stage": {kind: latency(r, target) for kind, r in samples.open_stage.items()},
+        "temperature_drag": (
+            drag_report(samples.temperature_drag, targets.get("slider_update_ms"))
+            if samples.temperature_drag is not None
+            else {"skipped": "the page's temperature is no slider"}
+        ),
+        "all_views_after_run_ms": {
+            **sampled(
+                [round(r + o, 1) for r, o in zip(runs, others, strict=True)],
+                targets.get("all_views_after_run_ms"),
+            ),
+            "run_total_ms": sampled(runs),
+            "other_stages_ms": sampled(others),
+        },
+    }
+
+
+def backend_targets(targets: dict, backend: str) -> dict:
+    if backend == "wasm":
+        return targets
+    return {k: v for k, v in targets.items() if k not in WASM_ONLY_TARGETS}
+
+
+def backend_report(
+    visits: Visits,
+    timings: dict[str, list[dict]],
+    interactions: Interactions | None,
+    memory: dict,
+    site: ServedSite,
+    targets,
+) -> dict:
+    generated = timings.get("generate_N_after_T64")
+    actions = {
+        name: action_summary(t) for name, t in timings.items() if name != "generate_N_after_T64"
+    }
+    short, forward = actions["forward_T16"], actions["forward_T64"]
+    step, recompute = actions["cached_step_after_T64"], actions["recompute_T65"]
+
+    def over(a: dict, b: dict, key: str) -> float:
+        return ratio(a[key]["value"], b[key]["value"])
+
+    def decompose_over_inference(action: dict) -> float:
+        return ratio(action["decompose_ms"]["value"], action["inference_ms"]["value"])
+
+    return {
+        "available": True,
+        "running_on": visits.running_on,
+        "weights": visits.weights,
+        "first_visit_bytes": bytes_by_group(
+            visits.first_visit_bytes, site.runtime_folders, targets.get("first_visit_bytes")
+        ),
+        "warm_visit_bytes": sum(visits.warm_visit_bytes.values()),
+        "cold_start_ms": sampled(visits.cold_ms, targets.get("cold_start_ms")),
+        "warm_start_ms": sampled(visits.warm_ms, targets.get("warm_start_ms")),
+        **actions,
+        "explained_forward_T64_ms": figure(
+            forward["total_ms"]["value"], targets.get("explained_forward_T64_ms")
+        ),
+        "decompose_over_inference_T16": figure(decompose_over_inference(short)),
+        "decompose_over_inference_T64": figure(
+            decompose_over_inference(forward), targets.get("decompose_over_inference_T64")
+        ),
+        "cached_step_over_recompute": {
+            **figure(
+                over(step, recompute, "inference_ms"), targets.get("cached_step_over_recompute")
+            ),
+            "total_ms": over(step, recompute, "total_ms"),
+        },
+        "generate_N_after_T64": (
+            generation_report(generated, step)
+            if generated
+            else {"skipped": "the page has no 'Generate N tokens'"}
+        ),
+        "logit_lens_T64_ms": figure(
+            actions["logit_lens_T64"]["total_ms"]["value"], targets.get("logit_lens_T64_ms")
+        ),
+        "peak_js_heap_bytes": figure(visits.peak_js_heap, targets.get("peak_js_heap_bytes")),
+        "peak_process_bytes": {
+            kind: figure(peak, targets.get("peak_renderer_bytes") if kind == "renderer" else None)
+            for kind, peak in memory.items()
+        },
+        "interaction": (
+            interaction_report(interactions, targets)
+            if interactions is not None
+            else {"skipped": "no redraw runs the model; measured on WebAssembly only"}
+        ),
+    }
+
+
+def failures(report: dict) -> list[str]:
+    """Where the benchmark could not measure (not: where a target was missed)."""
+    models = {"site_model": report["site_model"]}
+    if "skipped" not in report["gpt2_small"]:
+        models |= {f"gpt2_small {q}": r for q, r in report["gpt2_small"].items()}
+    return [
+        f"{model} on {backend}: {section['error']}"
+        for model, sections in models.items()
+        for backend, section in sections.items()
+        if isinstance(section, dict) and "error" in section
+    ]
