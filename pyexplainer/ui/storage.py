@@ -52,24 +52,24 @@ async def site_caches() -> list[str]:
     return [str(n) for n in js.Array.from_(await js.caches.keys()) if n.startswith(CACHE_PREFIX)]
 
 
-async def stored_bytes(response) -> int:
-    """A cached response's body size: its Content-Length, unless the server compressed it (then
-    the length is the compressed one, and the small text file is measured)."""
-    length = response.headers.get("content-length")
-    if length and not response.headers.get("content-encoding"):
-        return int(length)
-    return int((await response.blob()).size)
-
-
 async def site_space() -> Space:
-    files = size = 0
+    """The site's cached files (counted by their requests) and bytes, as the browser accounts
+    them (navigator.storage.estimate: Chromium's usageDetails.caches, elsewhere the usage of the
+    whole origin, which keeps nothing but these caches). No cached body is read: measuring each
+    compressed file's body (Pyodide's and onnxruntime's WebAssembly) on every refresh held those
+    bodies in the tab, 0.28 GB of renderer memory at its peak with the demo model."""
+    files = 0
     for name in await site_caches():
-        for response in js.Array.from_(await (await js.caches.open(name)).matchAll()):
-            files += 1
-            size += await stored_bytes(response)
+        files += int((await (await js.caches.open(name)).keys()).length)
     storage = getattr(js.navigator, "storage", None)
-    quota = float((await storage.estimate()).quota or 0) if storage else 0
-    return Space(files, size, quota or None)
+    if storage is None:
+        return Space(files, 0, None)
+    estimate = await storage.estimate()
+    details = getattr(estimate, "usageDetails", None)
+    used = getattr(details, "caches", None) if details is not None else None
+    size = int((used if used is not None else estimate.usage) or 0)
+    # with no file left, what the browser still counts is its own bookkeeping, not the site's
+    return Space(files, size if files else 0, float(estimate.quota or 0) or None)
 
 
 class Storage:
