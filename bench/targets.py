@@ -62,8 +62,10 @@ MEASURED = {
     "generate_N_after_T64": f"after running the 64-token prompt, one click of 'Generate N "
     f"tokens' with N = {GENERATED_TOKENS}: wall_ms = from the click (Playwright) until the "
     "status' data-actions counter moved and it reads ready with N more token chips, ms_per_token "
-    "= wall_ms / N, page_total_ms = the page's total_ms of that action; no target (compare "
-    "cached_step_after_T64's total_ms, one token of it)",
+    "= wall_ms / N, page_total_ms = the page's total_ms of that action; both include the pause the "
+    "page makes on purpose before appending each token, its bar marked meanwhile "
+    "(pyexplainer/page/generating.py SHOW_DRAWN_S); no target (compare "
+    "cached_step_after_T64's total_ms, one token without the pause)",
     "logit_lens_T64": "opening the logit lens tab after forward_T64: inference_ms = the model "
     "once more over the 64 tokens with the lens on all (L+1) x 64 rows (ln_f, the tied output "
     "layer, softmax and top 5 in the graph), in spans of positions each run after the cache of "
