@@ -18,6 +18,7 @@ from bench import BenchError, log
 from bench.random_model import GPT2_SMALL, write_random_checkpoint
 from pyexplainer.config import ModelConfig
 from pyexplainer.core.tokenizer import Tokenizer
+from pyexplainer.core.wordpiece import WordPieceTokenizer
 from pyexplainer.manifest import ModelFileError, load_tokenizer, tokenizer_files
 from pyexplainer.model_dir import read_checked, read_manifest
 from pyexplainer.serve import SiteHandler, make_server
@@ -37,7 +38,7 @@ def default_model_dir(site: Path) -> Path:
     return site / entry["path"]
 
 
-def site_tokenizer(model_dir: Path) -> Tokenizer:
+def site_tokenizer(model_dir: Path) -> Tokenizer | WordPieceTokenizer:
     manifest = read_manifest(model_dir)
     files = {n: read_checked(model_dir, manifest, n) for n in tokenizer_files(manifest)}
     return load_tokenizer(manifest, files)
@@ -52,7 +53,7 @@ def runtime_folders(site: Path) -> set[str]:
         raise BenchError(f"{site}/build-info.json is missing or unreadable ({e!r})") from e
 
 
-def prompt_of_length(tokenizer: Tokenizer, n: int) -> str:
+def prompt_of_length(tokenizer: Tokenizer | WordPieceTokenizer, n: int) -> str:
     """A prompt of exactly n tokens ('word word ...'), checked with the model's tokenizer."""
     text = "word" + " word" * (n - 1)
     found = len(tokenizer.encode(text))
