@@ -527,3 +527,14 @@ def test_an_unshipped_gpt2_small_quantization_is_named_before_anything_runs(tmp_
     )
     assert done.returncode == 1
     assert "--gpt2-small-quantize int3: the site ships int4, int8" in done.stderr
+
+
+def test_outside_the_source_checkout_the_command_says_where_the_benchmark_is(monkeypatch, capsys):
+    from pyexplainer.__main__ import main
+
+    for name in [m for m in sys.modules if m == "bench" or m.startswith("bench.")]:
+        monkeypatch.delitem(sys.modules, name)
+    # as an installed package, with no checkout on the path
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if Path(p or ".").resolve() != ROOT])
+    assert main(["bench", "--site", "site"]) == 1
+    assert "the benchmark is part of the source checkout (bench/" in capsys.readouterr().err
