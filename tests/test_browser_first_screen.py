@@ -174,3 +174,9 @@ def test_generate_n_tokens_equals_the_cli_and_stop_halts_it(student, cpython_mod
                                      top_k=40)  # fmt: skip
     assert "Stopped after" in student.page.text_content("[data-testid=generate-info]")
     assert student.page.is_disabled("[data-testid=stop-generate]")
+    # what was drawn before Stop was appended: one more token continues the CLI's sequence
+    student.act("generate-button")
+    again = student.tokens()[len(prompt) :]
+    n = len(again)
+    assert n == len(generated) + 1
+    assert again == cli_generate(model_dir, text, n, seed=11, temperature=0.9, top_k=40)

@@ -1,6 +1,6 @@
 """Generate N tokens, watched: one token at a time, its bar marked among the bars it was drawn
 from, then appended (the chip highlighted, the cache one longer) and the model run on it alone;
-Stop, or a Run of another text, halts it before the next token."""
+Stop halts it once the token drawn is appended, a Run of another text before."""
 
 from __future__ import annotations
 
@@ -56,10 +56,13 @@ async def generate_many(page, n: int) -> None:
             token = actions.draw_token(page)
             show_drawn(page, token, k, n)
             await asyncio.sleep(SHOW_DRAWN_S)  # the browser paints the marked bar meanwhile
-            if page.stop_generating or page.last_run_asked > asked:  # Stop, or a Run asked for
+            if page.last_run_asked > asked:  # a Run asked for: it replaces what was drawn
                 say(page, "ui.generate_stopped", k=k - 1, n=n)
                 return
-            await actions.append_token(page, token)
+            await actions.append_token(page, token)  # drawn and shown: Stop keeps it
+            if page.stop_generating:  # the generator stays in step with the CLI's
+                say(page, "ui.generate_stopped", k=k, n=n)
+                return
         say(page, "ui.generate_done", k=n)
     finally:
         element("stop-generate").disabled = True
