@@ -23,11 +23,9 @@ from pyexplainer.page import (
     status,
 )
 from pyexplainer.ui import snapshot
-from pyexplainer.ui.dom import document, element, make
+from pyexplainer.ui.dom import FORM_FIELDS, document, element, make
 from pyexplainer.views.attention_lines import toggled
 from pyexplainer.views.stages import parse_stage
-
-FORM_FIELDS = ("INPUT", "SELECT", "TEXTAREA")
 
 
 def bind(page) -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from pyexplainer.messages import text
 from pyexplainer.page import detail, render
-from pyexplainer.ui.dom import element
+from pyexplainer.ui.dom import FORM_FIELDS, element
 from pyexplainer.views.tour import tour
-
-FORM_FIELDS = ("INPUT", "SELECT", "TEXTAREA")
 
 
 def on_tour_start(page, _event=None) -> None:

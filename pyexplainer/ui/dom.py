@@ -7,6 +7,7 @@ import js  # Pyodide only
 
 document = js.document
 SVG_NS = "http://www.w3.org/2000/svg"
+FORM_FIELDS = ("INPUT", "SELECT", "TEXTAREA")  # tag names: their keys and clicks are their own
 
 
 def element(testid: str):
