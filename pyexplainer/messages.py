@@ -205,6 +205,7 @@ EN: dict[str, str] = {
     ),
     "models.retry": "Retry",
     # ------------------------------------------------------------------ storage for offline use
+    "storage.measuring": "Measuring what this site keeps on this device…",
     "storage.stored": (
         "{model} is stored for offline use: this site keeps {mb:.1f} MB on this device "
         "({files} files)."

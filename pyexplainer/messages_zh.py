@@ -177,6 +177,7 @@ ZH: dict[str, str] = {
     "models.download_broken": "{file} 的下载中途断开了。不完整的部分没有保留：点“重试”重新下载。",
     "models.retry": "重试",
     # ------------------------------------------------------------------ storage for offline use
+    "storage.measuring": "正在测量本网站在这台设备上保存了多少内容……",
     "storage.stored": (
         "{model} 已存好，可离线使用：本网站在这台设备上占用 {mb:.1f} MB（{files} 个文件）。"
     ),

@@ -65,6 +65,17 @@ def test_each_state_says_what_the_device_keeps_and_the_quota_beside_it(given, st
     assert quota == ([] if state == "unavailable" else ["The browser allows this site 300 MB."])
 
 
+@pytest.mark.parametrize(
+    "given", [{"model_stored": True}, {}, {"model": ""}, {"refusals": [StoreReport(SITE, QUOTA)]}]
+)
+def test_before_the_caches_are_measured_the_line_claims_no_size(given):
+    """The page draws the picker (and this line) before its first measure ends: a stored model
+    must not read "keeps 0.0 MB (0 files)" meanwhile (seen on a second visit, in CI)."""
+    state, sentences = line(space=None, **given)
+    assert (state, [key for key, _ in sentences]) == ("measuring", ["storage.measuring"])
+    assert text("storage.measuring") == "Measuring what this site keeps on this device…"
+
+
 def test_freed_says_how_much_until_something_is_stored_again():
     emptied = Space(files=0, bytes=0, quota=300e6)
     state, sentences = line(freed=71_200_000, space=emptied)
@@ -82,6 +93,12 @@ def test_no_quota_known_no_quota_sentence():
 @pytest.mark.parametrize("locale", sorted(MESSAGES))
 def test_every_state_reads_in_every_locale(locale):
     refusals = [StoreReport(SITE + "models/demo/model.onnx", QUOTA)]
-    for given in [{"refusals": refusals}, {"model_stored": True}, {}, {"controlled": False}]:
+    for given in [
+        {"refusals": refusals},
+        {"model_stored": True},
+        {},
+        {"controlled": False},
+        {"space": None},
+    ]:
         for key, values in line(**given)[1]:
             assert text(key, locale, **values)

@@ -77,7 +77,7 @@ class Storage:
 
     def __init__(self, picker):
         self.picker = picker
-        self.space = Space(0, 0, None)
+        self.space: Space | None = None  # until the caches are first measured
         self.freed: int | None = None  # bytes freed this visit
         self.seen = 0  # reports before this one came before the last free
         self.dirty = self.refreshing = False
@@ -150,4 +150,4 @@ class Storage:
         line = element("storage-info")
         line.textContent = " ".join(text(key, page.locale, **values) for key, values in sentences)
         line.dataset.state = state
-        element("free-storage").disabled = not self.space.files
+        element("free-storage").disabled = not (self.space and self.space.files)

@@ -46,13 +46,17 @@ def storage_line(
     model: str,
     model_stored: bool,
     freed: int | None,
-    space: Space,
+    space: Space | None,
 ) -> tuple[str, list[tuple[str, dict]]]:
     """The storage line: (state, its sentences as (message key, values)). `controlled`: a
     service worker controls the page (none in a private window, or with storage turned off);
     `model`: the running model's name ("" for a folder from disk, which the site never
-    stores); `freed`: the bytes the student freed this visit, None if not. The states, for
-    tests and tools: freed, unavailable, refused, stored, storing, kept."""
+    stores); `freed`: the bytes the student freed this visit, None if not; `space`: None until
+    the caches are first measured (the line then claims no size: "0 MB kept" would be false).
+    The states, for tests and tools: measuring, freed, unavailable, refused, stored, storing,
+    kept."""
+    if space is None:
+        return "measuring", [("storage.measuring", {})]
     values = dict(model=model, mb=space.bytes / 1e6, files=space.files)
     if freed is not None and not space.files:
         state, key, values = "freed", "storage.freed", {**values, "freed_mb": freed / 1e6}
