@@ -429,7 +429,7 @@ EN: dict[str, str] = {
     # ------------------------------------------------------------------ guided tour
     "tour.autoregression.title": "One token at a time",
     "tour.autoregression.body": (
-        "The model has read your {n_tokens} tokens and gives every token of its vocabulary a "
+        "The model has read {n_tokens} tokens and gives every token of its vocabulary a "
         "probability of coming next. Its favourite is “{top_label}” with {top_probability:.1%}. "
         "Pick one, append it, run again: that is how GPT-2 writes."
     ),

@@ -373,7 +373,7 @@ ZH: dict[str, str] = {
     # ------------------------------------------------------------------ guided tour
     "tour.autoregression.title": "一次一个词元",
     "tour.autoregression.body": (
-        "模型读完了你的 {n_tokens} 个词元，并为词表中的每个词元给出它接下来出现的概率。"
+        "模型读完了 {n_tokens} 个词元，并为词表中的每个词元给出它接下来出现的概率。"
         "它最看好的是“{top_label}”，概率 {top_probability:.1%}。选一个词元，接到末尾，"
         "再运行一次：GPT-2 就是这样写作的。"
     ),

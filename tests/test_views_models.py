@@ -10,6 +10,7 @@ import pytest
 
 from bench.targets import GPT2_SMALL_TARGETS, SITE_MODEL_TARGETS
 from pyexplainer.manifest import ModelFileError
+from pyexplainer.messages import text
 from pyexplainer.views.models import (
     COMFORTABLE_SHARE,
     GIB,
@@ -20,6 +21,7 @@ from pyexplainer.views.models import (
     fits,
     model_folder,
     model_rows,
+    quality_facts,
     resolve_model,
     rows_for_locale,
     training_data,
@@ -78,9 +80,32 @@ def test_rows_say_what_each_manifest_says(index):
     assert "source" not in json.dumps(index)
 
 
+def test_the_quality_facts_are_the_exports_own_measures(index):
+    """The model line and the picker's row both say them (the fidelity, then the perplexity)."""
+    index, folders = index
+    row = model_rows(index, stored=set(), running="")[0]
+    held_out = json.loads((folders[0] / "manifest.json").read_text())["fidelity"]
+    held_out = held_out["quantized_vs_fp32"]["held_out"]
+    card = {"held_out": {"perplexity": 77.4}, "unigram_baseline": {"perplexity": 1059.6}}
+    [(fidelity_key, fidelity), (perplexity_key, perplexity)] = quality_facts(
+        "int4", row.fidelity, card
+    )
+    assert (fidelity_key, perplexity_key) == ("ui.model_fidelity", "ui.model_perplexity")
+    assert fidelity["quantization"] == "int4"
+    assert (fidelity["top1"], fidelity["kl"], fidelity["positions"]) == (
+        held_out["top1_agreement_vs_fp32"],
+        held_out["mean_kl_nats_vs_fp32"],
+        held_out["positions"],
+    )
+    assert perplexity == {"perplexity": 77.4, "baseline": 1059.6}
+    assert text(perplexity_key, **perplexity) == "held-out perplexity 77 (unigram baseline 1060)"
+    # fp32 has no fidelity; a card without a held-out measure (a hub checkpoint's) no perplexity
+    assert quality_facts("fp32", None, {"sources": []}) == []
+
+
 def test_training_data_from_the_model_card_or_the_hub_id():
     card = {
-        "held_out": {"perplexity": 77.5},
+        "held_out": {"perplexity": 77.4},
         "tokens_seen": 8_192_000,
         "sources": [{"name": "a", "tokens": 1_000_000}, {"name": "b", "tokens": 500_000}],
     }

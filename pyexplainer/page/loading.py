@@ -18,6 +18,7 @@ from pyexplainer.messages import text
 from pyexplainer.page import language, status
 from pyexplainer.runtime.ort_browser import BrowserRunner
 from pyexplainer.ui.dom import document, element
+from pyexplainer.views.models import quality_facts
 
 
 async def open_model(page, source) -> None:
@@ -92,26 +93,12 @@ def show_model_info(page) -> None:
             n_positions=c.n_positions,
         )
     ]
-    fidelity = quantized_fidelity(page.manifest.raw)
-    if fidelity:
-        facts.append(
-            text(
-                "ui.model_fidelity",
-                locale,
-                quantization=page.manifest.quantization,
-                **fidelity,
-            )
-        )
-    training = page.manifest.raw.get("training")
-    if training:
-        facts.append(
-            text(
-                "ui.model_perplexity",
-                locale,
-                perplexity=training["held_out"]["perplexity"],
-                baseline=training["unigram_baseline"]["perplexity"],
-            )
-        )
+    quality = quality_facts(
+        page.manifest.quantization,
+        quantized_fidelity(page.manifest.raw),
+        page.manifest.raw.get("training"),
+    )
+    facts += [text(key, locale, **values) for key, values in quality]
     backend = (
         "WebGPU"
         if page.runner.backend == "webgpu"

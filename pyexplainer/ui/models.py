@@ -25,6 +25,7 @@ from pyexplainer.views.models import (
     download_advice,
     model_folder,
     model_rows,
+    quality_facts,
     resolve_model,
     rows_for_locale,
     training_data,
@@ -320,19 +321,8 @@ class ModelPicker:
                 n_positions=r.n_positions,
             )
         ]
-        if r.fidelity:
-            facts.append(
-                text("ui.model_fidelity", locale, quantization=r.quantization, **r.fidelity)
-            )
-        if r.training and "held_out" in r.training:
-            facts.append(
-                text(
-                    "ui.model_perplexity",
-                    locale,
-                    perplexity=r.training["held_out"]["perplexity"],
-                    baseline=r.training["unigram_baseline"]["perplexity"],
-                )
-            )
+        quality = quality_facts(r.quantization, r.fidelity, r.training)
+        facts += [text(key, locale, **values) for key, values in quality]
         learned = training_data(r)
         if learned:
             facts.append(text(learned[0], locale, **learned[1]))

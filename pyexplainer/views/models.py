@@ -96,6 +96,23 @@ def rows_for_locale(rows: list[ModelRow], locale: str) -> list[ModelRow]:
     return sorted(rows, key=lambda r: r.language.split("-")[0].lower() != language)
 
 
+def quality_facts(
+    quantization: str, fidelity: dict | None, training: dict | None
+) -> list[tuple[str, dict]]:
+    """What the model line and the picker say of a model's quality, as (message key, values):
+    how close its quantized weights stay to float32 (manifest.quantized_fidelity; None for
+    fp32), then its held-out perplexity beside the unigram baseline's, when the export
+    measured them (the model card's `training`)."""
+    facts = []
+    if fidelity:
+        facts.append(("ui.model_fidelity", {"quantization": quantization, **fidelity}))
+    if training and "held_out" in training:
+        held_out, baseline = training["held_out"], training["unigram_baseline"]
+        values = {"perplexity": held_out["perplexity"], "baseline": baseline["perplexity"]}
+        facts.append(("ui.model_perplexity", values))
+    return facts
+
+
 def training_data(row: ModelRow) -> tuple[str, dict] | None:
     """What the picker says the model learned from, as (message key, values): the model card's
     sources (the demo's), a published checkpoint's data by its hub id, or None if unknown."""
@@ -175,7 +192,7 @@ def model_folder(paths: list[str]) -> tuple[str, dict[str, str]]:
     if not with_manifest:
         raise ModelFileError(
             f"no manifest.json among the {len(paths)} file(s) opened: open the folder that "
-            "python -m export wrote (manifest.json, model.onnx, vocab.json, merges.txt)"
+            "python -m export wrote (manifest.json, model.onnx and the tokenizer's files)"
         )
     if len(with_manifest) > 1:
         shown = ", ".join(f or "." for f in with_manifest)
