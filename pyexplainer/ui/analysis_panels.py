@@ -7,28 +7,30 @@ from pyexplainer.messages import text
 from pyexplainer.ui.dom import make, make_svg
 from pyexplainer.views.debugging import TENSORS, DebuggingView, Histogram
 from pyexplainer.views.head_roles import ROLES, HeadRolesView, ranked_heads
-from pyexplainer.views.interpretability import METRICS, InterpretabilityView
+from pyexplainer.views.interpretability import (
+    METRICS,
+    HeadAverage,
+    HeadMetrics,
+    InterpretabilityView,
+)
+
+
+def by_metric(m: HeadMetrics | HeadAverage) -> dict:
+    """The fields of `m` by their METRICS name: HeadMetrics' (H,) arrays, HeadAverage's floats."""
+    return {
+        "sparsity": m.sparsity,
+        "row_sparsity_mean": m.row_sparsity_mean,
+        "row_sparsity_max": m.row_sparsity_max,
+        "entropy": m.entropy_mean,
+        "kl_uniform": m.kl_uniform_mean,
+    }
 
 
 def interpretability_panel(view: InterpretabilityView, head: int, locale: str):
     """Every head's attention statistics in a table (the picked head marked), the threshold the
     sparsity metrics use as an input, and each metric's definition."""
     metrics = view.heads
-    per_head = {
-        "sparsity": metrics.sparsity,
-        "row_sparsity_mean": metrics.row_sparsity_mean,
-        "row_sparsity_max": metrics.row_sparsity_max,
-        "entropy": metrics.entropy_mean,
-        "kl_uniform": metrics.kl_uniform_mean,
-    }
-    average = view.average
-    averages = {
-        "sparsity": average.sparsity,
-        "row_sparsity_mean": average.row_sparsity_mean,
-        "row_sparsity_max": average.row_sparsity_max,
-        "entropy": average.entropy_mean,
-        "kl_uniform": average.kl_uniform_mean,
-    }
+    per_head, averages = by_metric(metrics), by_metric(view.average)
 
     def cell(metric: str, value: float):
         return make("td", f"{value:.3f}", data_field=metric, data_value=repr(float(value)))
