@@ -60,7 +60,8 @@ def read_tokenizer(folder: Path, config: ModelConfig) -> TokenizerFiles:
         if model.get("type") == "BPE":
             merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
             merges_txt = "#version: 0.2\n" + "\n".join(merges) + "\n"
-            return byte_level(folder, config, json.dumps(model["vocab"]), merges_txt)
+            vocab_json = json.dumps(model["vocab"], ensure_ascii=False)  # as the hub writes it
+            return byte_level(folder, config, vocab_json, merges_txt)
         if model.get("type") == "WordPiece":
             return wordpiece_from_tokenizer_json(folder, config, spec)
         raise TokenizerSourceError(

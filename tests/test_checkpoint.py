@@ -71,6 +71,9 @@ def test_tokenizer_json_alone_gives_the_same_vocabulary(tmp_path):
     converted = load_checkpoint(str(folder))
     files, converted_files = original.tokenizer.files, converted.tokenizer.files
     assert json.loads(converted_files["vocab.json"]) == json.loads(files["vocab.json"])
+    # written as the hub writes it: "Ġ" itself, not its escape (\u0120, six bytes for two)
+    assert "Ġ".encode() in converted_files["vocab.json"]
+    assert b"\\u0120" not in converted_files["vocab.json"]
     strip = [line for line in files["merges.txt"].splitlines() if not line.startswith(b"#")]
     assert [
         line for line in converted_files["merges.txt"].splitlines() if not line.startswith(b"#")
