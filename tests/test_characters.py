@@ -140,6 +140,8 @@ def random_token_sequences():
 @example([20015])  # E4 BB at the end: the first 2 of 今's 3 bytes
 @example([20015, 64])  # E4 BB then "a": 今 never completed
 @example([232, 64])  # 8A with nothing before it
+@example([47249])  # F0 9F 98 at the end: the first 3 of 😀's 4 bytes, one token
+@example([222, 172, 253, 246])  # 80 with nothing before it, then F0 9F 98 a byte a token
 def test_groups_of_any_tokens_split_only_where_the_reading_does_not_change(tokenizer, ids):
     datas = [tokenizer.token_bytes(i) for i in ids]
     data = b"".join(datas)

@@ -19,8 +19,10 @@ SHOWN_PREDICTIONS = 15
 
 
 def render(page) -> None:
-    page.token_list = token_views(page.tokenizer, page.text, page.prompt_ids, page.generated_ids)
     page.token_groups = character_groups(page.tokenizer, page.all_ids)
+    page.token_list = token_views(
+        page.tokenizer, page.text, page.prompt_ids, page.generated_ids, page.token_groups
+    )
     render_tokens(page)
     render_check(page)
     render_recompute(page)

@@ -32,6 +32,7 @@ from pyexplainer.messages import text
 UNFINISHED = "unfinished"  # a character's first bytes at the end of the text: more may come
 INCOMPLETE = "incomplete"  # a character's first bytes followed by a byte that does not continue it
 STRAY = "stray"  # a byte no character starts with (a continuation byte with no start, FF, ...)
+UNFINISHED_MAX = 3  # bytes: a 4-byte character less its last
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,8 +181,15 @@ def character_groups(tokenizer: Tokenizer, ids: Sequence[int]) -> list[Character
 
 def unfinished_tail(tokenizer: Tokenizer, ids: Sequence[int]) -> bytes:
     """The bytes of the character the tokens `ids` end inside of (b"" if they end between
-    characters): what a next token may complete."""
-    read = pieces(b"".join(tokenizer.token_bytes(i) for i in ids))
+    characters): what a next token may complete. Only the text's last bytes are read: an
+    unfinished character is at most 3 bytes, and its first byte starts a new piece whatever
+    comes before it (on every slider move and lens position, not the whole text)."""
+    tail = b""
+    for i in reversed(ids):
+        if len(tail) >= UNFINISHED_MAX:
+            break
+        tail = tokenizer.token_bytes(i) + tail
+    read = pieces(tail[-UNFINISHED_MAX:])
     return read[-1].data if read and read[-1].problem == UNFINISHED else b""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from pyexplainer.core.tokenizer import Tokenizer
-from pyexplainer.views.characters import character_groups, marked
+from pyexplainer.views.characters import CharacterGroup, character_groups, marked
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,16 +22,21 @@ class TokenView:
 
 
 def token_views(
-    tokenizer: Tokenizer, text: str, prompt_ids: list[int], generated_ids: list[int]
+    tokenizer: Tokenizer,
+    text: str,
+    prompt_ids: list[int],
+    generated_ids: list[int],
+    groups: list[CharacterGroup] | None = None,
 ) -> list[TokenView]:
-    """Tokens of the prompt (with their character spans in `text`) and of what was generated."""
+    """Tokens of the prompt (with their character spans in `text`) and of what was generated;
+    `groups`: their character_groups, when the caller has them already."""
     ids, offsets = tokenizer.encode_with_offsets(text)
     if ids != prompt_ids:
         raise ValueError("prompt_ids are not the tokens of text")
     ids = prompt_ids + generated_ids
     labels = [
         marked(tokenizer, token.token_id, group.token_label(token))
-        for group in character_groups(tokenizer, ids)
+        for group in groups or character_groups(tokenizer, ids)
         for token in group.tokens
     ]
     spans = offsets + [(-1, -1)] * len(generated_ids)
