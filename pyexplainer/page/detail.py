@@ -98,11 +98,12 @@ def shown_line_heads(page) -> tuple[int, ...]:
     return tuple(h for h in page.line_heads if h in every)
 
 
-def head_view_panel(page):
+def head_view_panel(page, view=None):
     """Attention as lines of the open block, from the page's token (its time in the status's
-    data-redraw, head_view_ms, for the benchmark)."""
+    data-redraw, head_view_ms, for the benchmark); `view`: the block's lines when they are
+    drawn already (only the heads shown change)."""
     started = js.performance.now()
-    view = attention_lines(page.full, page.tokens(), page.stage[1])
+    view = view or attention_lines(page.full, page.tokens(), page.stage[1])
     heads = shown_line_heads(page)
     panel = page.head_view.panel(view, page.position, heads, page.matrices, page.locale)
     page.timings["head_view_ms"] = js.performance.now() - started
@@ -114,7 +115,7 @@ def render_head_view(page, focus: str) -> None:
     the button pressed was."""
     old = element("attention-lines")
     page.matrices.forget(old)
-    new = head_view_panel(page)
+    new = head_view_panel(page, page.head_view.view)  # the same text and block
     old.replaceWith(new)
     page.head_view.reveal_chosen()
     new.querySelector(focus).focus()

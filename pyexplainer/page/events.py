@@ -189,10 +189,8 @@ def act_on(page, action: str, target) -> None:
 def act_on_head_view(page, action: str, target) -> None:
     """Attention as lines: a token picked (click, tap, Enter) for every view, or its heads
     switched (only the head view redrawn, the focus kept on the button)."""
-    if action == "lines-pick":
-        page.position, page.position_asked = int(target.dataset.position), queue.ask(page)
-        render.render_tokens(page)
-        detail.render_detail(page)
+    if action == "lines-pick":  # as a chip's click, the focus then on the picked token's label
+        act_on(page, "select-position", target)
         page.head_view.focus_chosen()
     elif action == "lines-head":
         head = int(target.dataset.head)
