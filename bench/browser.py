@@ -39,7 +39,6 @@ from bench.site import (
     gpt2_small_site,
     prompt_of_length,
     runtime_folders,
-    site_tokenizer,
     start_server,
 )
 from bench.targets import (
@@ -52,7 +51,7 @@ from bench.targets import (
     SMALL_DEVICE_GB,
 )
 from pyexplainer.manifest import MODEL_FILE, ModelFileError
-from pyexplainer.model_dir import read_manifest
+from pyexplainer.model_dir import read_manifest, read_tokenizer
 from pyexplainer.runtime.weights import folds_weights
 from pyexplainer.serve import url_of
 
@@ -170,7 +169,7 @@ def model_report(site_dir: Path, settings: Settings, targets: dict) -> dict:
             f"{manifest.name} has a context of {manifest.config.n_positions} tokens; "
             f"the benchmark needs {LONGEST_TEXT}"
         )
-    tokenizer = site_tokenizer(model_dir)
+    tokenizer = read_tokenizer(model_dir, manifest)
     model_bytes = manifest.files[MODEL_FILE]["bytes"]
     report = {
         "name": manifest.name,

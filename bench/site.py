@@ -19,8 +19,8 @@ from bench.random_model import GPT2_SMALL, write_random_checkpoint
 from pyexplainer.config import ModelConfig
 from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.wordpiece import WordPieceTokenizer
-from pyexplainer.manifest import ModelFileError, load_tokenizer, tokenizer_files
-from pyexplainer.model_dir import read_checked, read_manifest
+from pyexplainer.manifest import ModelFileError
+from pyexplainer.model_dir import read_manifest
 from pyexplainer.serve import SiteHandler, make_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,12 +36,6 @@ def default_model_dir(site: Path) -> Path:
     except (OSError, ValueError, KeyError, StopIteration) as e:
         raise BenchError(f"{site} is not a built site (models/index.json: {e!r})") from e
     return site / entry["path"]
-
-
-def site_tokenizer(model_dir: Path) -> Tokenizer | WordPieceTokenizer:
-    manifest = read_manifest(model_dir)
-    files = {n: read_checked(model_dir, manifest, n) for n in tokenizer_files(manifest)}
-    return load_tokenizer(manifest, files)
 
 
 def runtime_folders(site: Path) -> set[str]:

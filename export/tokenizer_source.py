@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 
 from pyexplainer.config import ModelConfig
+from pyexplainer.core.wordpiece import vocab_tokens
 from pyexplainer.manifest import BYTE_LEVEL_BPE
 
 # BertTokenizer's defaults, where tokenizer_config.json and special_tokens_map.json say nothing
@@ -113,8 +114,7 @@ def wordpiece_from_vocab_txt(folder: Path, config: ModelConfig) -> TokenizerFile
     settings = read_json(folder / "tokenizer_config.json")
     named = {**settings, **read_json(folder / "special_tokens_map.json")}
     specials = {k: token_text(named.get(k, v)) for k, v in BERT_SPECIAL_TOKENS.items()}
-    lines = (folder / WORDPIECE_VOCAB).read_text(encoding="utf-8").split("\n")
-    tokens = lines[:-1] if lines[-1] == "" else lines
+    tokens = vocab_tokens((folder / WORDPIECE_VOCAB).read_text(encoding="utf-8"))
     return wordpiece(
         folder,
         config,

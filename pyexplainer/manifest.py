@@ -74,7 +74,7 @@ def parse_manifest(raw: dict) -> Manifest:
             "the model's inputs/outputs do not match this version of pyexplainer "
             f"(differ in: {', '.join(differ)}); re-export it with python -m export"
         )
-    tokenizer = raw.get("tokenizer", BYTE_LEVEL_BPE)
+    tokenizer = tokenizer_section(raw)
     kind = tokenizer.get("kind") if isinstance(tokenizer, dict) else None
     missing = [k for k in WORDPIECE_KEYS if k not in tokenizer] if kind == "wordpiece" else []
     if kind not in ("byte_level_bpe", "wordpiece") or missing:
@@ -88,15 +88,20 @@ def parse_manifest(raw: dict) -> Manifest:
     return Manifest(raw.get("name", "model"), config, quantization, files, raw)
 
 
+def tokenizer_section(raw: dict) -> dict:
+    """The manifest's "tokenizer" section; a manifest without one is GPT-2's (byte-level BPE)."""
+    return raw.get("tokenizer", BYTE_LEVEL_BPE)
+
+
 def tokenizer_files(manifest: Manifest) -> tuple[str, ...]:
     """The files the model's tokenizer is made from (checked like the others by check_file)."""
-    return tuple(manifest.raw.get("tokenizer", BYTE_LEVEL_BPE)["files"])
+    return tuple(tokenizer_section(manifest.raw)["files"])
 
 
 def load_tokenizer(manifest: Manifest, files: dict[str, bytes]) -> Tokenizer | WordPieceTokenizer:
     """The model's tokenizer, made from the bytes of its files (tokenizer_files, checked): GPT-2's
     byte-level BPE or BERT's WordPiece, as the manifest says. Both have the same interface."""
-    return tokenizer_from_section(manifest.raw.get("tokenizer", BYTE_LEVEL_BPE), files)
+    return tokenizer_from_section(tokenizer_section(manifest.raw), files)
 
 
 def tokenizer_from_section(

@@ -50,13 +50,18 @@ def read_checked(folder: Path, manifest: Manifest, name: str) -> bytes:
     return data
 
 
+def read_tokenizer(folder: Path, manifest: Manifest) -> Tokenizer | WordPieceTokenizer:
+    """The tokenizer the manifest names, from its files in `folder`, each checked."""
+    files = {name: read_checked(folder, manifest, name) for name in tokenizer_files(manifest)}
+    return load_tokenizer(manifest, files)
+
+
 def open_model_dir(folder: str | Path, *, threads: int | None = None) -> LocalModel:
     """Load an exported model folder, checking every file against the manifest's sha256."""
     from pyexplainer.runtime.ort_cpython import OrtRunner
 
     folder = Path(folder)
     manifest = read_manifest(folder)
-    files = {name: read_checked(folder, manifest, name) for name in tokenizer_files(manifest)}
-    tokenizer = load_tokenizer(manifest, files)
+    tokenizer = read_tokenizer(folder, manifest)
     model_bytes = read_checked(folder, manifest, MODEL_FILE)
     return LocalModel(manifest, tokenizer, OrtRunner(model_bytes, threads=threads))

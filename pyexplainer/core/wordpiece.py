@@ -53,6 +53,14 @@ _CLEANUP = (
 _CACHE_SIZE = 50_000  # entries of the word -> pieces cache
 
 
+def vocab_tokens(vocab_txt: str) -> list[str]:
+    """The tokens of a vocab.txt, its line numbers their ids (the export reads it so too)."""
+    lines = vocab_txt.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    return lines
+
+
 class WordPieceTokenizer:
     """BERT WordPiece over a fixed vocabulary (a list of tokens: the id of a token is its index)."""
 
@@ -93,10 +101,7 @@ class WordPieceTokenizer:
     @classmethod
     def from_vocab_text(cls, vocab_txt: str, **settings) -> WordPieceTokenizer:
         """From the text of a vocab.txt (one token a line, as BertTokenizer reads it)."""
-        lines = vocab_txt.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()  # the newline that ends the last line
-        return cls(lines, **settings)
+        return cls(vocab_tokens(vocab_txt), **settings)
 
     @property
     def vocab_size(self) -> int:
