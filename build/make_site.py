@@ -11,7 +11,8 @@ Assembles the static site: one folder that any static server (GitHub Pages inclu
     DIR/pyodide/                Pyodide core + numpy (the Pyodide indexURL)
     DIR/pyscript/               PyScript core.js, core.css and the chunks they import
     DIR/ort/                    onnxruntime-web: WebAssembly build and WebGPU build
-    DIR/models/<name>/          each exported model (manifest.json, model.onnx, tokenizer)
+    DIR/models/<name>/          each exported model (manifest.json, its graphs, weights.bin,
+                                the tokenizer's files)
     DIR/models/index.json       the models: name, config, size, quantization, training
     DIR/sw.js                   service worker: COOP/COEP where the host sends none, offline
     DIR/build-info.json         versions, and sha256 + bytes of every file shipped
@@ -67,12 +68,16 @@ EXPORTER_SOURCES = (
             "export.py",
             "checkpoint.py",
             "quantize.py",
+            "stored_weights.py",
             "fidelity.py",
             "reference.py",
             "tokenizer_source.py",
         )
     ]
-    + [ROOT / "pyexplainer" / n for n in ("core/trace.py", "runtime/weights.py", "manifest.py")]
+    + [
+        ROOT / "pyexplainer" / n
+        for n in ("core/trace.py", "runtime/weights.py", "manifest.py", "weights_file.py")
+    ]
     + [ROOT / "models" / "demo" / "held_out.txt"]
 )
 # Modules that only run in CPython (command line, file system, onnxruntime, the local server):

@@ -9,7 +9,7 @@ import sys
 
 from export.checkpoint import CheckpointError
 from export.export import ExportError, export_model
-from export.graph import DEFAULT_BLOCK, QUANTIZATIONS
+from export.stored_weights import DEFAULT_BLOCK, QUANTIZATIONS
 from export.quantize import BLOCK_SIZES
 
 
@@ -29,15 +29,16 @@ def main(argv: list[str] | None = None) -> int:
         choices=list(QUANTIZATIONS),
         default="int4",
         help="weight storage, kept quantized while the model runs: int4 (attention and MLP "
-        "matrices 4-bit, embeddings 8-bit; the default), int8, or fp32 for checking",
+        "matrices 4-bit codes with an integer multiplier per block, embeddings 8-bit; the "
+        "default), int8, or fp32 for checking",
     )
     p.add_argument(
         "--block-size",
         type=int,
         choices=BLOCK_SIZES,
         default=DEFAULT_BLOCK,
-        help=f"values per scale in the attention and MLP matrices (default {DEFAULT_BLOCK}); "
-        "it must divide the model width",
+        help="int4: values per multiplier in the attention and MLP matrices (default "
+        f"{DEFAULT_BLOCK}); it must divide the model width",
     )
     p.add_argument(
         "--no-fidelity-gate",

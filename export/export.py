@@ -1,4 +1,5 @@
-"""Checkpoint -> traced (int4, int8 or fp32) ONNX model + tokenizer files + manifest.json, checked.
+"""Checkpoint -> traced (int4, int8 or fp32) ONNX graphs, weights, tokenizer files and
+manifest.json, checked.
 
 The folder is written under a temporary name next to OUT and renamed only once everything,
 fidelity checks included, has succeeded: a failed export leaves nothing half-written.
@@ -26,20 +27,27 @@ from export.fidelity import (
     gate_failures,
     pooled,
 )
-from export.graph import DEFAULT_BLOCK, OPSET, QUANTIZATIONS, build_model, symbolic_shape
+from export.graph import BACKENDS, OPSET, ExportedGraphs, build_graphs, symbolic_shape
 from export.quantize import QuantizationError, check_block, embedding_block
+from export.stored_weights import DEFAULT_BLOCK, QUANTIZATIONS
 from pyexplainer import __version__
 from pyexplainer.core.trace import MODEL_INPUTS, MODEL_OUTPUTS, dtype_of
-from pyexplainer.manifest import MANIFEST_FORMAT, MODEL_FILE, file_record, tokenizer_from_section
-from pyexplainer.runtime.ort_cpython import OrtRunner
+from pyexplainer.manifest import (
+    GRAPH_FILES,
+    MANIFEST_FORMAT,
+    file_record,
+    tokenizer_from_section,
+)
 from pyexplainer.runtime.weights import RUNTIMES
 
 QUANTIZATION_SCHEMES = {
-    "int4": "attention and MLP matrices 4-bit, the token and position embeddings (the token "
-    "embedding is also the tied output layer, stored once) 8-bit; symmetric, one float32 scale "
-    "per block of values along the reduction axis; float32 activations",
-    "int8": "every weight matrix 8-bit, symmetric, one float32 scale per block of values along "
-    "the reduction axis; float32 activations",
+    "int4": "attention and MLP matrices 4-bit codes, each times an integer multiplier (1 to 16) "
+    "per block of values along the reduction axis and a float32 scale per output column, so "
+    "that code * multiplier is an int8 code; the token and position embeddings (the token "
+    "embedding is also the tied output layer, stored once) int8, one scale per row and block "
+    "of the width",
+    "int8": "every weight matrix int8, symmetric, one float32 scale per output column; the "
+    "embeddings as in int4",
     "fp32": "float32 weights and activations",
 }
 
@@ -98,16 +106,16 @@ def training_summary(folder: Path) -> dict | None:
 
 def check_fidelity(
     ckpt: Checkpoint, quantize: str, block: int, gate: bool, language: str | None = None
-) -> tuple[bytes, dict]:
-    """Build the graph(s), compare them on texts in the model's `language`, return the bytes of
-    the one to ship and the figures. Refuses (ExportError) an fp32 graph that is not GPT-2, and
-    with `gate` a quantized one below its fidelity gate."""
+) -> tuple[ExportedGraphs, dict]:
+    """Build the graphs, compare them on texts in the model's `language`, return the export to
+    ship and the figures. Refuses (ExportError) an fp32 graph that is not GPT-2, and with `gate`
+    a quantized one below its fidelity gate on any backend's graph."""
     c = ckpt.config
     tokenizer = tokenizer_from_section(ckpt.tokenizer.section, ckpt.tokenizer.files)
     fixed_text, held_out_text = fidelity_texts(language)
     ids = tokenizer.encode(fixed_text)[: c.n_positions]
-    fp32_bytes = build_model(c, ckpt.weights, "fp32").SerializeToString()
-    run_fp32 = OrtRunner(fp32_bytes)
+    fp32 = build_graphs(c, ckpt.weights, "fp32")
+    run_fp32 = fp32.runner()
     fidelity = {
         "text": fixed_text,
         "fp32_vs_numpy": compare_fp32(run_fp32, c, ckpt.weights, ids),
@@ -119,29 +127,40 @@ def check_fidelity(
             f"(relative), more than {FP32_MAX_RELATIVE_DIFF:.0e}: export is wrong"
         )
     if quantize == "fp32":
-        return fp32_bytes, fidelity
-    model_bytes = build_model(c, ckpt.weights, quantize, block).SerializeToString()
+        return fp32, fidelity
+    exported = build_graphs(c, ckpt.weights, quantize, block)
     held_out = tokenizer.encode(held_out_text)[: c.n_positions]
     texts = {"fidelity_text": ids, "held_out": held_out}
-    gated = measure_quantized(OrtRunner(model_bytes), run_fp32, c, texts, quantize, gate)
-    return model_bytes, {**fidelity, **gated}
+    gated = measure_quantized(exported, run_fp32, c, texts, quantize, gate)
+    return exported, {**fidelity, **gated}
+
+
+# each backend's graph -> its figures' key in the manifest's fidelity (the WebAssembly graph's,
+# what most students run, keep the key the page quotes)
+FIGURES_KEY = {"wasm": "quantized_vs_fp32", "webgpu": "webgpu_vs_fp32"}
 
 
 def measure_quantized(
-    run_q: OrtRunner, run_fp32: OrtRunner, c, texts: dict, quantize: str, gate: bool
+    exported: ExportedGraphs, run_fp32, c, texts: dict, quantize: str, gate: bool
 ) -> dict:
-    """The quantized graph against fp32 on each text and on all their positions together, and
-    its gate; with `gate`, ExportError below it."""
-    figures = {name: compare_quantized(run_q, run_fp32, c, ids) for name, ids in texts.items()}
-    both = pooled(figures)
+    """Each backend's graph against fp32 on each text and on all their positions together, and
+    the gate, which every backend's graph must pass; with `gate`, ExportError below it."""
     least_top1, most_kl = QUANTIZED_GATES[quantize]
-    failures = gate_failures(quantize, both)
+    record, failures = {}, []
+    for backend in BACKENDS:
+        run = exported.runner(backend)
+        figures = {name: compare_quantized(run, run_fp32, c, ids) for name, ids in texts.items()}
+        both = pooled(figures)
+        record[FIGURES_KEY[backend]] = {**figures, "both_texts": both}
+        failures += [f"{backend}: {f}" for f in gate_failures(quantize, both)]
     if failures and gate:
-        raise FidelityGateError(quantize, both["positions"], failures)
+        positions = record[FIGURES_KEY["wasm"]]["both_texts"]["positions"]
+        raise FidelityGateError(quantize, positions, failures)
     return {
-        "quantized_vs_fp32": {**figures, "both_texts": both},
+        **record,
         "gate": {
             "over": "both_texts",
+            "backends": list(BACKENDS),
             "top1_agreement_at_least": least_top1,
             "mean_kl_nats_at_most": most_kl,
             "passed": not failures,
@@ -152,8 +171,9 @@ def measure_quantized(
 
 def quantization_record(quantize: str, block: int, width: int) -> dict:
     record = {"weights": quantize, "scheme": QUANTIZATION_SCHEMES[quantize]}
+    if quantize == "int4":
+        record["block_size"] = block  # of the attention and MLP matrices' multipliers
     if quantize != "fp32":
-        record["block_size"] = block  # of the attention and MLP matrices
         record["embedding_block_size"] = embedding_block(width)
         record["runs"] = RUNTIMES
     return record
@@ -165,6 +185,8 @@ def make_manifest(
     quantization: dict,
     fidelity: dict,
     files: dict,
+    graphs: dict[str, str],
+    weights: dict,
     source_folder: Path | None,
 ) -> dict:
     c = ckpt.config
@@ -175,7 +197,8 @@ def make_manifest(
         "config": c.to_dict(),
         "parameters": int(sum(w.size for w in ckpt.weights.values())),
         "quantization": quantization,
-        "onnx": {"file": MODEL_FILE, "opset": OPSET},
+        "onnx": {"graphs": graphs, "opset": OPSET},
+        "weights": weights,
         "inputs": io_table(MODEL_INPUTS, c),
         "outputs": io_table(MODEL_OUTPUTS, c),
         "tokenizer": ckpt.tokenizer.section,
@@ -187,6 +210,13 @@ def make_manifest(
     if training:
         manifest["training"] = training
     return manifest
+
+
+def graph_files(exported: ExportedGraphs) -> dict[str, str]:
+    """Backend -> the file of its graph: one file when both backends run the same graph."""
+    if exported.graphs["wasm"] == exported.graphs["webgpu"]:
+        return {backend: GRAPH_FILES["wasm"] for backend in BACKENDS}
+    return dict(GRAPH_FILES)
 
 
 def check_out(out: Path) -> None:
@@ -224,22 +254,31 @@ def export_model(
     out = Path(out)
     check_out(out)
     ckpt = load_checkpoint(model)
-    if quantize != "fp32":  # before any work: the blocks must divide the model's widths
-        try:  # (a block that divides the width divides 4 * width; the embeddings' block too)
+    try:  # before any work: the blocks must divide the model's widths (a block that divides
+        if quantize == "int4":  # the width divides 4 * width)
             check_block(block, ckpt.config.n_embd, "the model width (c_attn, c_fc)")
-        except QuantizationError as e:
-            raise ExportError(f"cannot quantize {model} as {quantize}: {e}") from e
-    model_bytes, fidelity = check_fidelity(ckpt, quantize, block, gate, language)
+        if quantize != "fp32":
+            embedding_block(ckpt.config.n_embd)
+    except QuantizationError as e:
+        raise ExportError(f"cannot quantize {model} as {quantize}: {e}") from e
+    exported, fidelity = check_fidelity(ckpt, quantize, block, gate, language)
     tmp = prepare_out(out)
     try:
-        contents = {MODEL_FILE: model_bytes, **ckpt.tokenizer.files}
+        graphs = graph_files(exported)
+        contents = {
+            **{graphs[b]: exported.graphs[b] for b in BACKENDS},
+            exported.weights["file"]: exported.wire,
+            **ckpt.tokenizer.files,
+        }
         for file_name, data in contents.items():
             (tmp / file_name).write_bytes(data)
         files = {file_name: file_record(data) for file_name, data in contents.items()}
         source_folder = Path(ckpt.source["path"]) if "path" in ckpt.source else None
         name = name or (source_folder.name if source_folder else ckpt.source["id"])
         quantization = quantization_record(quantize, block, ckpt.config.n_embd)
-        manifest = make_manifest(ckpt, name, quantization, fidelity, files, source_folder)
+        manifest = make_manifest(
+            ckpt, name, quantization, fidelity, files, graphs, exported.weights, source_folder
+        )
         manifest |= {"language": language} if language else {}
         manifest |= {"example_prompts": list(examples)} if examples else {}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -1,12 +1,21 @@
-"""Build the traced GPT-2 ONNX graph straight from the weights (no torch).
+"""Build the traced GPT-2 ONNX graphs straight from the weights (no torch): one for WebAssembly,
+one for WebGPU, over the same stored weights (export/stored_weights.py).
 
 One graph serves a full pass and a cached generation step: it takes the new tokens' ids and the
 key/value cache of earlier tokens (P = 0 for a fresh prompt) and returns every tensor listed in
 pyexplainer.core.trace.TRACE_OUTPUTS plus the updated cache. Standard ONNX operators that
-onnxruntime-web runs on WebAssembly and WebGPU: Gather, MatMul, Gemm, Add/Sub/Mul/Div/Pow, Sqrt,
-Tanh, ReduceMean, Softmax, TopK, Where, LessOrEqual, Range, Shape, Reshape, Transpose, Split,
-Concat, Unsqueeze, Squeeze; for quantized weights DequantizeLinear (opset 21, blocked) and one
-contrib operator of onnxruntime (CPU, WebAssembly and WebGPU kernels), GatherBlockQuantized.
+onnxruntime-web runs on WebAssembly and WebGPU (Gather, MatMul, Add/Sub/Mul/Div/Pow, Sqrt, Tanh,
+ReduceMean, Softmax, TopK, Where, Range, Reshape, Transpose, Split, Concat, ...) and, for the
+quantized matrices, the kernels each backend runs fast:
+- WebAssembly: MatMulInteger (onnxruntime's SIMD int8 GEMM) on uint8 weight codes and uint8
+  activations quantized row by row in the graph (quantize_rows below): each position's row gets
+  its own scale and zero point, so a position's numbers never depend on the other positions
+  of the pass (a cached step computes what a full pass computes). The integer sum is exact;
+  one multiplication by the row's and the column's scales turns it into floats.
+- WebGPU: MatMulNBits (com.microsoft) on an int4 matrix's 4-bit codes as they are on the wire,
+  and DequantizeLinear + MatMul on 8-bit codes (the int8 scheme, and the tied output layer).
+Neither keeps a float32 copy of a weight matrix. Activations stay float32, so every traced value
+is an honest float the quantized model computed; biases and layer-norm parameters are float32.
 
 Two extras for the page's experiments: a what-if ablation (inputs head_keep, mlp_keep,
 ablate_to_mean replace chosen heads' or MLPs' outputs by zeros or by their mean over the pass's
@@ -15,62 +24,39 @@ lens (input lens_rows picks residual-stream rows to read through ln_f and the ti
 the same one the last row goes through for the prediction; the outputs lens_probs, lens_ids hold
 each row's top LENS_TOP_K tokens). Unused, they cost a few elementwise operations per block and a
 softmax and top k over the vocabulary for the last row.
-
-Quantized weights are stored quantized (export/quantize.py has the layout):
-- int4: the attention and MLP matrices (c_attn, c_proj, c_fc) 4-bit in blocks of `block` values
-  along the reduction axis, one float32 scale per block: DequantizeLinear -> MatMul; the token
-  and position embeddings 8-bit, read by GatherBlockQuantized. The token embedding is stored
-  once: the input gather and the tied output layer (DequantizeLinear -> Gemm with transB) read
-  the same codes.
-- int8: the same with every matrix 8-bit.
-Whether they stay quantized while the model runs is the runtime's choice, made when the session
-is created (pyexplainer/runtime/weights.py): as it is, each DequantizeLinear turns one matrix's
-codes into floats for the one product that needs them (no float copy of the model is kept);
-with onnxruntime's session option session.disable_quant_qdq, constant folding turns every
-DequantizeLinear into its float32 matrix once at load (the speed of float weights, their memory).
-Both compute the same numbers. Activations stay float32, so every traced value is an honest
-float the quantized model computed. Biases and layer-norm parameters stay float32.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from export.quantize import (
-    EMBEDDING_ZERO_POINT,
-    QuantizationError,
-    embedding_block,
-    pack_int4,
-    quantize_embedding,
-    quantize_matmul_weight,
-)
+from export.stored_weights import DEFAULT_BLOCK, StoredWeights, embedding_parts, store_weights
 from pyexplainer.config import ModelConfig
 from pyexplainer.core.trace import LENS_TOP_K, MODEL_INPUTS, MODEL_OUTPUTS, TRACE_OUTPUTS, dtype_of
+from pyexplainer.runtime.ort_cpython import OrtRunner
+from pyexplainer.weights_file import INT8_ZERO_POINT, external_data
 
-OPSET = 21  # DequantizeLinear's block_size and int4
-CONTRIB = "com.microsoft"  # GatherBlockQuantized
-# weight storage -> bits of the attention/MLP matrices and of the embeddings (None: float32)
-QUANTIZATIONS = {"int4": (4, 8), "int8": (8, 8), "fp32": (None, None)}
-DEFAULT_BLOCK = 32  # values per scale in the attention and MLP matrices
+OPSET = 21
+CONTRIB = "com.microsoft"  # MatMulNBits
+BACKENDS = ("wasm", "webgpu")
+UINT8_LEVELS = 255.0  # an activation row is quantized to 0 .. 255
 
 
 class GraphBuilder:
-    """Accumulates nodes and initializers; every method returns the name of its output."""
+    """Accumulates the nodes and initializers of one backend's graph; every method returns the
+    name of its output."""
 
-    def __init__(self, quantize: str, block: int = DEFAULT_BLOCK):
-        if quantize not in QUANTIZATIONS:
-            raise QuantizationError(
-                f"quantize must be one of {', '.join(QUANTIZATIONS)}, not {quantize!r}"
-            )
-        self.quantize = quantize
-        self.matrix_bits, self.embedding_bits = QUANTIZATIONS[quantize]
-        self.block = block
+    def __init__(self, stored: StoredWeights, backend: str):
+        self.stored = stored
+        self.backend = backend
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self._count = 0
-        self._block_scales: dict[str, str] = {}  # embedding -> its scales' Unsqueeze, made once
+        self._made: set[str] = set()
 
     def fresh(self, hint: str) -> str:
         self._count += 1
@@ -80,58 +66,97 @@ class GraphBuilder:
         self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
         return name
 
-    def matmul(self, x: str, name: str, w: np.ndarray) -> str:
-        """x (T, K) @ w (K, N): a float32 MatMul, or a MatMul on DequantizeLinear of w's codes,
-        quantized in blocks along K."""
-        if self.matrix_bits is None:
-            return self.op("MatMul", x, self.const(name, w.astype(np.float32)))
-        codes, scales = quantize_matmul_weight(w, self.matrix_bits, self.block, name)
-        if self.matrix_bits == 4:  # (K, N) int4, two to a byte
-            packed = pack_int4(codes)
-            self.initializers.append(
-                helper.make_tensor(name + ".codes", TensorProto.INT4, codes.shape, packed, True)
-            )
-        else:
-            self.const(name + ".codes", codes)  # (K, N) int8
-        self.const(name + ".scales", scales)  # (K / block, N)
-        weight = self.op(
-            "DequantizeLinear", name + ".codes", name + ".scales", axis=0, block_size=self.block
-        )  # (K, N) float32: q * the scale of its block
+    def stored_tensor(self, name: str) -> str:
+        """A stored tensor, as an initializer the first time it is asked for: inline (scales,
+        column sums) or external (the wire file's, or the WebAssembly weights')."""
+        if name not in self._made:
+            self._made.add(name)
+            if name in self.stored.inline:
+                self.const(name, self.stored.inline[name])
+            else:
+                self.initializers.append(self.stored.external(name, self.backend))
+        return name
+
+    def matmul(self, x: str, name: str) -> str:
+        """x (T, K) @ the stored matrix `name` (K, N) -> (T, N), with the backend's kernel."""
+        if self.stored.quantize == "fp32":
+            return self.op("MatMul", x, self.stored_tensor(name))
+        if self.backend == "wasm":
+            return self.integer_matmul(x, name)
+        if name + ".nibbles" in self.stored.wire:  # an int4 matrix
+            return self.nbits_matmul(x, name)
+        codes = self.stored_tensor(name + ".codes")  # (K, N) uint8
+        scales = self.stored_tensor(name + ".scales")  # (N,)
+        columns = self.stored.inline[name + ".scales"].shape
+        zero = self.const(
+            self.fresh("zero_points"), np.full(columns, INT8_ZERO_POINT, np.uint8)
+        )  # (N,): DequantizeLinear's zero point along axis 1
+        weight = self.op("DequantizeLinear", codes, scales, zero, axis=1)  # (K, N) float32
         return self.op("MatMul", x, weight)
 
-    def embedding(self, name: str, w: np.ndarray, ids: str, out: str) -> str:
-        """Rows `ids` of the embedding w (V, D) -> out (T, D): a float32 Gather of the
-        initializer `name`, or GatherBlockQuantized of name.codes (V, D / block, block) and
-        name.scales (V, D / block), w quantized along D in blocks of embedding_block(D)."""
-        if self.embedding_bits is None:
-            return self.op("Gather", self.const(name, w.astype(np.float32)), ids, axis=0, out=out)
-        block = embedding_block(w.shape[1])
-        codes, scales = quantize_embedding(w, block, name)
-        self.const(name + ".codes", codes)  # (V, D / block, block) uint8
-        self.const(name + ".scales", scales)  # (V, D / block)
-        rows = self.op(
-            "GatherBlockQuantized",
-            name + ".codes",
-            ids,
-            self.block_scales(name),
-            bits=self.embedding_bits,
-            block_size=block,
-            gather_axis=0,
-            quantize_axis=2,
+    def integer_matmul(self, x: str, name: str) -> str:
+        """x (T, K) quantized row by row to uint8 (quantize_rows), times the uint8 codes (K, N)
+        with zero point 128, in int32: sum_k (xq - zero_t)(codes - 128) = MatMulInteger's
+        sum_k xq (codes - 128) less zero_t times the column's sum of signed codes; then
+        * row scale * column scale."""
+        xq, row_scale, row_zero = quantize_rows(self, x)  # (T, K) uint8, (T, 1), (T, 1) int32
+        codes = self.stored_tensor(name + ".codes")  # (K, N) uint8
+        weight_zero = self.const(self.fresh("weight_zero"), np.uint8(INT8_ZERO_POINT))
+        sums = self.op("MatMulInteger", xq, codes, "", weight_zero)  # (T, N) int32
+        correction = self.op("Mul", row_zero, self.stored_tensor(name + ".column_sums"))
+        exact = self.op("Sub", sums, correction)  # (T, N) int32
+        floats = self.op("Mul", self.op("Cast", exact, to=TensorProto.FLOAT), row_scale)
+        return self.op("Mul", floats, self.stored_tensor(name + ".scales"))  # (T, N)
+
+    def nbits_matmul(self, x: str, name: str) -> str:
+        """x (T, K) @ an int4 matrix by MatMulNBits on its wire codes: block scales
+        (N * K/b) = multiplier * column scale (constant, folded when the session is made)."""
+        n, blocks, half = self.stored.wire[name + ".nibbles"].shape
+        multipliers = self.op(
+            "Cast", self.stored_tensor(name + ".multipliers"), to=TensorProto.FLOAT
+        )  # (N, K/b)
+        column = self.op(
+            "Unsqueeze", self.stored_tensor(name + ".scales"), self.axes("last", [-1])
+        )  # (N, 1)
+        block_scales = self.op(
+            "Reshape", self.op("Mul", multipliers, column), self.axes("flat", [-1])
+        )  # (N * K/b,)
+        return self.op(
+            "MatMulNBits",
+            x,
+            self.stored_tensor(name + ".nibbles"),
+            block_scales,
+            K=blocks * 2 * half,
+            N=n,
+            bits=4,
+            block_size=2 * half,
             domain=CONTRIB,
-        )  # (T, D / block, block)
-        return self.op("Reshape", rows, self.width(w.shape[1]), out=out)
+        )  # (T, N)
 
-    def block_scales(self, name: str) -> str:
-        """An embedding's scales (V, D / block) -> (V, D / block, 1): one per block of its
-        codes (V, D / block, block), the shape GatherBlockQuantized and DequantizeLinear ask."""
-        if name not in self._block_scales:
-            last = self.const(self.fresh("last"), np.array([-1], np.int64))
-            self._block_scales[name] = self.op("Unsqueeze", name + ".scales", last)
-        return self._block_scales[name]
+    def axes(self, hint: str, values: list[int]) -> str:
+        return self.const(self.fresh(hint), np.array(values, dtype=np.int64))
 
-    def width(self, d: int) -> str:
-        return self.const(self.fresh("width"), np.array([-1, d], dtype=np.int64))
+    def embedding(self, name: str, ids: str, out: str) -> str:
+        """Rows `ids` of the embedding `name`, stored transposed (D, R) -> out (T, D): a Gather of
+        its columns; quantized, of each block's codes, whose float values are (codes - 128) *
+        the block's scale of the row."""
+        if self.stored.quantize == "fp32":
+            columns = self.op("Gather", self.stored_tensor(name + ".weight"), ids, axis=1)
+            return self.op("Transpose", columns, out=out)  # (T, D)
+        zero = self.const(self.fresh("zero_point"), np.float32(INT8_ZERO_POINT))
+        rows = []
+        for part in embedding_parts(self.stored, name):
+            codes = self.op("Gather", self.stored_tensor(part + ".codes"), ids, axis=1)  # (b, T)
+            signed = self.op(
+                "Sub", self.op("Cast", self.op("Transpose", codes), to=TensorProto.FLOAT), zero
+            )  # (T, b)
+            scales = self.op(
+                "Unsqueeze",
+                self.op("Gather", self.stored_tensor(part + ".scales"), ids, axis=0),
+                self.axes("last", [-1]),
+            )  # (T, 1)
+            rows.append(self.op("Mul", signed, scales))
+        return self.op("Concat", *rows, axis=1, out=out)  # (T, D)
 
     def op(
         self,
@@ -148,6 +173,26 @@ class GraphBuilder:
             outs = [out] if out else [self.fresh(op_type.lower()) for _ in range(n_out)]
         self.nodes.append(helper.make_node(op_type, list(inputs), outs, **attrs))
         return outs[0] if len(outs) == 1 else outs
+
+
+def quantize_rows(g: GraphBuilder, x: str) -> tuple[str, str, str]:
+    """x (T, K) float32 -> (xq (T, K) uint8, scale (T, 1) float32, zero (T, 1) int32), each row
+    quantized asymmetrically over [min(row, 0), max(row, 0)] as ONNX's DynamicQuantizeLinear
+    quantizes a whole tensor: scale = (max - min) / 255, zero = round(-min / scale),
+    xq = clip(round(x / scale) + zero, 0, 255), rounding half to even; x ~ (xq - zero) * scale."""
+    last = g.axes("last", [-1])
+    zero_f = g.const(g.fresh("zero"), np.float32(0))
+    top = g.op("Max", g.op("ReduceMax", x, last, keepdims=1), zero_f)  # (T, 1)
+    bottom = g.op("Min", g.op("ReduceMin", x, last, keepdims=1), zero_f)  # (T, 1)
+    levels = g.const(g.fresh("levels"), np.float32(UINT8_LEVELS))
+    tiny = g.const(g.fresh("tiny"), np.float32(np.finfo(np.float32).tiny))  # an all-zero row
+    scale = g.op("Max", g.op("Div", g.op("Sub", top, bottom), levels), tiny)  # (T, 1)
+    zero = g.op(
+        "Clip", g.op("Round", g.op("Neg", g.op("Div", bottom, scale))), zero_f, levels
+    )  # (T, 1) float, a whole number in 0 .. 255
+    shifted = g.op("Add", g.op("Round", g.op("Div", x, scale)), zero)  # (T, K)
+    xq = g.op("Cast", g.op("Clip", shifted, zero_f, levels), to=TensorProto.UINT8)
+    return xq, scale, g.op("Cast", zero, to=TensorProto.INT32)
 
 
 def layer_norm(g: GraphBuilder, x: str, gamma: str, beta: str, eps: float) -> tuple[str, str, str]:
@@ -203,7 +248,7 @@ def block(
         return g.const(p + name, w[p + name])
 
     def linear(x: str, name: str) -> str:  # HF Conv1D: x @ W + b, W stored (in, out)
-        product = g.matmul(x, p + name + ".weight", w[p + name + ".weight"])
+        product = g.matmul(x, p + name + ".weight")
         return g.op("Add", product, param(name + ".bias"))
 
     eps = c.layer_norm_epsilon
@@ -291,16 +336,15 @@ def stack(g: GraphBuilder, tensors: list[str], out: str) -> str:
 
 
 def build_model(
-    c: ModelConfig,
-    weights: dict[str, np.ndarray],
-    quantize: str = "int4",
-    block_size: int = DEFAULT_BLOCK,
+    c: ModelConfig, weights: dict[str, np.ndarray], stored: StoredWeights, backend: str
 ) -> onnx.ModelProto:
-    g = GraphBuilder(quantize, block_size)
+    """The `backend` graph ("wasm" or "webgpu") of the checkpoint `weights` (their biases and
+    layer-norm parameters) and its `stored` matrices and embeddings."""
+    g = GraphBuilder(stored, backend)
     g.const("one_f32", np.float32(1.0))  # for ablated()
     mask = causal_mask(g)
-    tok = g.embedding("wte", weights["wte.weight"], "input_ids", "token_embedding")  # (T, D)
-    pos = g.embedding("wpe", weights["wpe.weight"], "positions", "position_embedding")
+    tok = g.embedding("wte", "input_ids", "token_embedding")  # (T, D)
+    pos = g.embedding("wpe", "positions", "position_embedding")
     x = g.op("Add", tok, pos)
     trace: dict[str, list[str]] = {name: [] for name in TRACE_OUTPUTS}
     for layer in range(c.n_layer):
@@ -333,7 +377,7 @@ def output_layer(g: GraphBuilder, c: ModelConfig, gain: str, bias: str) -> None:
     last_row = g.op("Sub", g.op("Shape", flat, start=0, end=1), "one_i64")  # (1,)
     rows = g.op("Gather", flat, g.op("Concat", "lens_rows", last_row, axis=0), axis=0)  # (N+1, D)
     normed, _, _ = layer_norm(g, rows, gain, bias, c.layer_norm_epsilon)  # (N+1, D)
-    logits = tied_output(g, c, normed)  # (N+1, V)
+    logits = tied_output(g, normed)  # (N+1, V)
     last = g.op("Gather", logits, g.const("last_index", np.array([-1], dtype=np.int64)), axis=0)
     g.op(
         "Reshape", last, g.const("vocab_shape", np.array([-1], dtype=np.int64)), out="last_logits"
@@ -344,24 +388,21 @@ def output_layer(g: GraphBuilder, c: ModelConfig, gain: str, bias: str) -> None:
     g.op("TopK", probs, k, axis=-1, outs=["lens_probs", "lens_ids"])
 
 
-def tied_output(g: GraphBuilder, c: ModelConfig, normed: str) -> str:
-    """normed (N, D) @ wte.T -> logits (N, V): the output layer is the token embedding, tied; its
-    initializers (g.embedding's "wte", or "wte.codes" and "wte.scales") are read once more."""
-    if g.embedding_bits is None:
-        return g.op("Gemm", normed, "wte", transB=1)
-    v, d = c.vocab_size, c.n_embd
-    zero_point = g.const(
-        "wte.zero_point", np.full((v, d // embedding_block(d), 1), EMBEDDING_ZERO_POINT, np.uint8)
-    )  # (V, D / block, 1): DequantizeLinear has no default zero point of 128
-    rows = g.op(
-        "DequantizeLinear",
-        "wte.codes",
-        g.block_scales("wte"),
-        zero_point,
-        axis=2,
-        block_size=embedding_block(d),
-    )  # (V, D / block, block) float32
-    return g.op("Gemm", normed, g.op("Reshape", rows, g.width(d)), transB=1)
+def tied_output(g: GraphBuilder, normed: str) -> str:
+    """normed (N, D) @ wte.T -> logits (N, V): the output layer is the token embedding, tied,
+    stored once (export/stored_weights.py) and read here as a matrix; quantized, as one (b, V)
+    matrix per block of the width, the logits the sum of each block's product."""
+    if g.stored.quantize == "fp32":
+        return g.matmul(normed, "wte.weight")
+    parts = embedding_parts(g.stored, "wte")
+    block = g.stored.wire[parts[0] + ".codes"].shape[0]
+    sizes = g.const(g.fresh("blocks"), np.full(len(parts), block, dtype=np.int64))
+    pieces = g.op("Split", normed, sizes, axis=1, n_out=len(parts)) if len(parts) > 1 else normed
+    pieces = pieces if isinstance(pieces, list) else [pieces]  # (N, b) each
+    logits = g.matmul(pieces[0], parts[0])
+    for piece, part in zip(pieces[1:], parts[1:], strict=True):
+        logits = g.op("Add", logits, g.matmul(piece, part))
+    return logits  # (N, V)
 
 
 def symbolic_shape(shape: tuple[str, ...], c: ModelConfig) -> list:
@@ -387,9 +428,50 @@ def make_model_proto(g: GraphBuilder, c: ModelConfig) -> onnx.ModelProto:
     outputs = [value_info(name, shape) for name, (shape, _) in MODEL_OUTPUTS.items()]
     graph = helper.make_graph(g.nodes, "pyexplainer_gpt2", inputs, outputs, g.initializers)
     opsets = [helper.make_opsetid("", OPSET)]
-    if g.quantize != "fp32":
+    if any(node.domain == CONTRIB for node in g.nodes):
         opsets.append(helper.make_opsetid(CONTRIB, 1))
     model = helper.make_model(graph, opset_imports=opsets, producer_name="pyexplainer-export")
     model.ir_version = 10  # opset 21: onnxruntime 1.20 and later, onnxruntime-web 1.20 and later
-    onnx.checker.check_model(model, full_check=False)
+    check_graph(model)
     return model
+
+
+def check_graph(model: onnx.ModelProto) -> None:
+    """onnx's checker on the graph, its external initializers taken as inputs of their type and
+    shape (the checker would look for their files on disk, which the page never has)."""
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    external = [t for t in copy.graph.initializer if t.data_location == TensorProto.EXTERNAL]
+    for t in external:
+        copy.graph.initializer.remove(t)
+        copy.graph.input.append(helper.make_tensor_value_info(t.name, t.data_type, t.dims))
+    onnx.checker.check_model(copy, full_check=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportedGraphs:
+    """One export's graphs and weights: the ONNX bytes of each backend's graph (an fp32 export
+    has one graph for both), weights.bin and the manifest's "weights" section."""
+
+    graphs: dict[str, bytes]
+    wire: bytes
+    weights: dict
+
+    def runner(self, backend: str = "wasm"):
+        """The `backend` graph in CPython's onnxruntime (its CPU kernels)."""
+        return OrtRunner(
+            self.graphs[backend], external=external_data(self.weights, backend, self.wire)
+        )
+
+
+def build_graphs(
+    c: ModelConfig, weights: dict[str, np.ndarray], quantize: str, block: int = DEFAULT_BLOCK
+) -> ExportedGraphs:
+    """Store the weights as `quantize` says, then build each backend's graph over them."""
+    stored = store_weights(c, weights, quantize, block)
+    wasm = build_model(c, weights, stored, "wasm").SerializeToString()
+    if quantize == "fp32":  # no quantized kernel to choose: one graph
+        webgpu = wasm
+    else:
+        webgpu = build_model(c, weights, stored, "webgpu").SerializeToString()
+    return ExportedGraphs({"wasm": wasm, "webgpu": webgpu}, stored.wire_bytes(), stored.section())

@@ -15,10 +15,11 @@ from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.trace import MODEL_INPUTS, MODEL_OUTPUTS
 from pyexplainer.core.wordpiece import WordPieceTokenizer
 
-# 2: weights stored quantized in blocks (DequantizeLinear or MatMulNBits, GatherBlockQuantized);
-# 1 held int8 DequantizeLinear graphs, always folded at load
-MANIFEST_FORMAT = "pyexplainer-model/2"
-MODEL_FILE = "model.onnx"
+# 3: a graph per backend, the weights in weights.bin (ONNX external data, the "weights" section);
+# 2 held one graph of blocked DequantizeLinear weights, 1 int8 graphs folded at load
+MANIFEST_FORMAT = "pyexplainer-model/3"
+GRAPH_FILES = {"wasm": "model.onnx", "webgpu": "model-webgpu.onnx"}  # an fp32 export: model.onnx
+MODEL_FILE = GRAPH_FILES["wasm"]
 TOKENIZER_FILES = ("vocab.json", "merges.txt")  # GPT-2's byte-level BPE: see tokenizer_files
 # The manifest's "tokenizer" for GPT-2's byte-level BPE (a manifest without one has it)
 BYTE_LEVEL_BPE = {"kind": "byte_level_bpe", "files": list(TOKENIZER_FILES)}
@@ -48,7 +49,17 @@ class Manifest:
     config: ModelConfig
     quantization: str  # "int4", "int8" or "fp32"
     files: dict[str, dict]  # file name -> {"sha256": hex, "bytes": int}
+    graphs: dict[str, str]  # backend ("wasm", "webgpu") -> the file of its graph
+    weights: dict  # where each tensor lies in weights.bin (pyexplainer/weights_file.py)
     raw: dict  # the whole manifest, for what the page shows (source, fidelity, tools)
+
+    def download_bytes(self, backend: str = "wasm") -> int:
+        """What the model's graph for `backend` and its weights weigh on the wire."""
+        return sum(self.files[name]["bytes"] for name in self.model_files(backend))
+
+    def model_files(self, backend: str) -> tuple[str, str]:
+        """(the graph file, the weights file) the `backend` reads."""
+        return self.graphs[backend], self.weights["file"]
 
 
 def parse_manifest(raw: dict) -> Manifest:
@@ -66,6 +77,9 @@ def parse_manifest(raw: dict) -> Manifest:
         }
         outputs, inputs = set(raw["outputs"]), set(raw["inputs"])
         quantization = str(raw["quantization"]["weights"])
+        graphs = {backend: str(raw["onnx"]["graphs"][backend]) for backend in GRAPH_FILES}
+        weights = raw["weights"]
+        weight_files = [str(weights["file"])]
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ModelFileError(f"manifest.json is incomplete or malformed ({e!r})") from e
     differ = sorted((outputs ^ set(MODEL_OUTPUTS)) | (inputs ^ set(MODEL_INPUTS)))
@@ -82,10 +96,10 @@ def parse_manifest(raw: dict) -> Manifest:
             f"manifest.json's tokenizer is not one this version of pyexplainer reads (kind "
             f"{kind!r}{', lacking ' + ', '.join(missing) if missing else ''}); re-export it"
         )
-    for name in (MODEL_FILE, *tokenizer["files"]):
+    for name in (*graphs.values(), *weight_files, *tokenizer["files"]):
         if name not in files:
             raise ModelFileError(f"manifest.json does not list {name}")
-    return Manifest(raw.get("name", "model"), config, quantization, files, raw)
+    return Manifest(raw.get("name", "model"), config, quantization, files, graphs, weights, raw)
 
 
 def tokenizer_section(raw: dict) -> dict:

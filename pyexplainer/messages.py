@@ -121,13 +121,11 @@ EN: dict[str, str] = {
     "ui.click_to_append": "Click a token to append it yourself.",
     "ui.predictions_label": "Most probable next tokens",
     "ui.recompute": "Recompute without the cache",
-    "ui.weights_kept": (
-        "weights kept {quantization} in memory (each matrix unpacked only for its product)"
+    "ui.weights_int8": (
+        "weights downloaded {quantization}, kept as 8-bit integers and multiplied by 8-bit "
+        "activations (integer matrix products)"
     ),
-    "ui.weights_folded": (
-        "weights unpacked from {quantization} to float32 once at load (they fit this device's "
-        "memory: faster)"
-    ),
+    "ui.weights_gpu": "weights kept {quantization} in the GPU's memory",
     "ui.new_version": "A new version of this site is ready.",
     "ui.reload": "Reload",
     "ui.backend_wasm": "WebAssembly, {threads} thread(s)",

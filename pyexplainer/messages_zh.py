@@ -106,10 +106,10 @@ ZH: dict[str, str] = {
     "ui.click_to_append": "点击一个词元，亲手把它接到文字后面。",
     "ui.predictions_label": "最可能的下一个词元",
     "ui.recompute": "不用缓存重新计算",
-    "ui.weights_kept": "权重在内存中保持 {quantization}（每个矩阵只在相乘时解包）",
-    "ui.weights_folded": (
-        "权重在加载时一次性从 {quantization} 解包为 float32（本设备内存足够：更快）"
+    "ui.weights_int8": (
+        "权重以 {quantization} 下载，在内存中保持为 8 位整数，与 8 位激活值做整数矩阵乘法"
     ),
+    "ui.weights_gpu": "权重在 GPU 内存中保持 {quantization}",
     "ui.new_version": "本网站有新版本了。",
     "ui.reload": "重新加载",
     "ui.backend_wasm": "WebAssembly，{threads} 个线程",

@@ -10,7 +10,6 @@ from pyexplainer.core.generation import RunModel
 from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.wordpiece import WordPieceTokenizer
 from pyexplainer.manifest import (
-    MODEL_FILE,
     Manifest,
     ModelFileError,
     check_file,
@@ -18,6 +17,7 @@ from pyexplainer.manifest import (
     parse_manifest,
     tokenizer_files,
 )
+from pyexplainer.weights_file import external_data
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,12 +56,17 @@ def read_tokenizer(folder: Path, manifest: Manifest) -> Tokenizer | WordPieceTok
     return load_tokenizer(manifest, files)
 
 
-def open_model_dir(folder: str | Path, *, threads: int | None = None) -> LocalModel:
-    """Load an exported model folder, checking every file against the manifest's sha256."""
+def open_model_dir(
+    folder: str | Path, *, threads: int | None = None, backend: str = "wasm"
+) -> LocalModel:
+    """Load an exported model folder, checking every file against the manifest's sha256. It runs
+    the graph the page runs on `backend` ("wasm", the default, or "webgpu"), on onnxruntime's CPU
+    kernels: the WebAssembly graph's integer arithmetic is the page's to the last bit."""
     from pyexplainer.runtime.ort_cpython import OrtRunner
 
     folder = Path(folder)
     manifest = read_manifest(folder)
     tokenizer = read_tokenizer(folder, manifest)
-    model_bytes = read_checked(folder, manifest, MODEL_FILE)
-    return LocalModel(manifest, tokenizer, OrtRunner(model_bytes, threads=threads))
+    graph, weights = (read_checked(folder, manifest, n) for n in manifest.model_files(backend))
+    external = external_data(manifest.weights, backend, weights)
+    return LocalModel(manifest, tokenizer, OrtRunner(graph, external=external, threads=threads))

@@ -1,7 +1,7 @@
 // The one JavaScript module between Python and onnxruntime-web. Python (pyexplainer/runtime/
-// ort_browser.py) hands it typed arrays and gets typed arrays back; nothing here knows GPT-2.
-// WebGPU when the browser has an adapter, WebAssembly otherwise (threads when the page is
-// cross-origin isolated). Each backend's bundle is fetched only when it is used.
+// ort_browser.py) chooses the backend and hands it the graph and its weights as typed arrays,
+// and gets typed arrays back; nothing here knows GPT-2. Each backend's bundle is fetched only
+// when it is used.
 
 const ORT_DIR = new URL("./ort/", import.meta.url).href;
 
@@ -24,37 +24,22 @@ export async function capabilities() {
   };
 }
 
-/** An inference session for the model bytes (Uint8Array): {session, ort, backend, threads,
- *  folded, note, noteDetail}. WebGPU is tried alone, so that `backend` says what really runs; if
- *  it fails, WebAssembly. fold: {webgpu, wasm} booleans, whether to turn the quantized weights
- *  into float32 at load on each backend (pyexplainer/runtime/weights.py decides); `folded` says
- *  what was done. note says why not WebGPU ("", "no_webgpu", "webgpu_failed": the page words it
- *  in its language) and noteDetail is the browser's own error text. */
-export async function createSession(modelBytes, preferWebGPU, fold) {
+/** An inference session on `backend` ("webgpu" or "wasm", threads when the page is
+ *  cross-origin isolated) for the graph's bytes (Uint8Array) and its external data: {file name:
+ *  Uint8Array}, which onnxruntime-web copies into its own memory. Returns {session, ort,
+ *  backend, threads}; throws what onnxruntime-web threw. */
+export async function createSession(backend, graph, external) {
   const caps = await capabilities();
-  if (preferWebGPU && caps.webgpu) {
-    try {
-      return await sessionOn("webgpu", modelBytes, caps, fold.webgpu, "");
-    } catch (error) {
-      const detail = String(error?.message ?? error);
-      return await sessionOn("wasm", modelBytes, caps, fold.wasm, "webgpu_failed", detail);
-    }
-  }
-  return await sessionOn("wasm", modelBytes, caps, fold.wasm, caps.webgpu ? "" : "no_webgpu");
-}
-
-async function sessionOn(backend, modelBytes, caps, folded, note, noteDetail = "") {
   const ort = await import(ORT_DIR + (backend === "webgpu" ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs"));
   ort.env.wasm.wasmPaths = ORT_DIR;
   ort.env.wasm.numThreads = caps.threads ? Math.min(4, caps.cores) : 1;
-  const session = await ort.InferenceSession.create(modelBytes, {
+  const session = await ort.InferenceSession.create(graph, {
     executionProviders: [backend],
     // no kernel fusion: the same arithmetic as pyexplainer's CPython runtime
     graphOptimizationLevel: "basic",
-    // constant folding turns each DequantizeLinear of the weights into float32, once
-    ...(folded ? { extra: { session: { disable_quant_qdq: "1" } } } : {}),
+    externalData: Object.entries(external).map(([path, data]) => ({ path, data })),
   });
-  return { session, ort, backend, threads: ort.env.wasm.numThreads, folded, note, noteDetail };
+  return { session, ort, backend, threads: ort.env.wasm.numThreads };
 }
 
 /** Run one pass. inputs: {name: {type: "int64" | "float32", data: BigInt64Array |

@@ -7,7 +7,6 @@ import js  # Pyodide only
 
 from pyexplainer.core.ablation import Ablation
 from pyexplainer.manifest import (
-    MODEL_FILE,
     check_file,
     load_tokenizer,
     manifest_from_bytes,
@@ -16,7 +15,7 @@ from pyexplainer.manifest import (
 )
 from pyexplainer.messages import text
 from pyexplainer.page import language, status
-from pyexplainer.runtime.ort_browser import BrowserRunner
+from pyexplainer.runtime.ort_browser import BrowserRunner, files_to_read
 from pyexplainer.ui.dom import document, element
 from pyexplainer.views.models import quality_facts
 
@@ -33,11 +32,14 @@ async def open_model(page, source) -> None:
         manifest = manifest_from_bytes(await source.manifest_bytes())
         names = tokenizer_files(manifest)  # GPT-2's vocab.json + merges.txt, or a vocab.txt
         files = {name: await download(page, source, manifest, name) for name in names}
-        model = await download(page, source, manifest, MODEL_FILE, into_js=True)
+        webgpu = bool(page.caps.webgpu)
+        model = {
+            name: await download(page, source, manifest, name, into_js=True)
+            for name in files_to_read(manifest)
+        }
         tokenizer = load_tokenizer(manifest, files)  # the kind the manifest names
         status.show_status(page, "starting_model")
-        runner = await BrowserRunner.create(page.bridge, model, manifest.raw.get("parameters") or 0)
-        del model  # onnxruntime-web copied it into its own memory: no second copy stays here
+        runner = await BrowserRunner.create(page.bridge, manifest, model, webgpu=webgpu)
     finally:
         loading.hidden = page.runner is not None  # the first model's failure stays in view
     previous, page.runner = page.runner, runner
@@ -112,14 +114,9 @@ def show_model_info(page) -> None:
     facts.append(text("ui.running_on", locale, backend=backend))
     if page.source.from_disk:
         facts.append(text("ui.model_from_disk", locale, folder=page.source.folder or "."))
-    if page.manifest.quantization != "fp32":  # runtime/weights.py chose
-        facts.append(
-            text(
-                "ui.weights_folded" if page.runner.folded else "ui.weights_kept",
-                locale,
-                quantization=page.manifest.quantization,
-            )
-        )
+    if page.manifest.quantization != "fp32":  # runtime/weights.py says what each backend runs
+        key = "ui.weights_int8" if page.runner.backend == "wasm" else "ui.weights_gpu"
+        facts.append(text(key, locale, quantization=page.manifest.quantization))
     line = element("model-info")  # one line on screen: all of it on hover, and in its title
     line.textContent = line.title = text("ui.facts_separator", locale).join(facts)
 

@@ -1,8 +1,11 @@
 """Inference in the browser: onnxruntime-web through the page's one JS module, web/bridge.mjs.
 
-Tensors cross the boundary as whole typed arrays (one copy each way, never element by element).
-Unlike onnxruntime in CPython the call is asynchronous: the page awaits `BrowserRunner.run`
-between `core.generation.model_feeds` and `Trace.from_outputs`.
+The backend is chosen here: WebGPU when the browser has an adapter (the graph of its kernels,
+weights.bin as it arrived), else WebAssembly (its graph, and for an int4 export the int8
+weights made from weights.bin once, pyexplainer/weights_file.py). Tensors cross the boundary as
+whole typed arrays (one copy each way, never element by element). Unlike onnxruntime in
+CPython the call is asynchronous: the page awaits `BrowserRunner.run` between
+`core.generation.model_feeds` and `Trace.from_outputs`.
 """
 
 from __future__ import annotations
@@ -12,12 +15,11 @@ from collections.abc import Sequence
 
 import js  # Pyodide only
 import numpy as np
-from pyodide.ffi import to_js
+from pyodide.ffi import JsException, to_js
 
 from pyexplainer.core.trace import dtype_of
-from pyexplainer.runtime.weights import folds_weights
-
-BACKENDS = ("wasm", "webgpu")
+from pyexplainer.manifest import Manifest
+from pyexplainer.weights_file import make_wasm_weights
 
 
 @dataclasses.dataclass
@@ -26,29 +28,33 @@ class BrowserRunner:
     handle: object  # what bridge.createSession returned
     backend: str  # "webgpu" or "wasm": what really runs
     threads: int
-    folded: bool  # the quantized weights turned into float32 at load (runtime/weights.py)
     note: str  # why not WebGPU, when it is not: "", "no_webgpu" or "webgpu_failed" (ui.* keys)
     note_detail: str  # the browser's own words for why WebGPU failed
 
     @classmethod
-    async def create(cls, bridge, model, parameters: int, *, prefer_webgpu: bool = True):
-        """model: the ONNX file as a JS Uint8Array (the page streams it there, see app.py), of a
-        model with `parameters` weights."""
-        memory = getattr(js.navigator, "deviceMemory", None)  # GiB; Chromium only
-        memory = float(memory) if isinstance(memory, int | float) else None
-        fold = {backend: folds_weights(parameters, memory, backend) for backend in BACKENDS}
-        handle = await bridge.createSession(
-            model, prefer_webgpu, to_js(fold, dict_converter=js.Object.fromEntries)
-        )
-        return cls(
-            bridge,
-            handle,
-            str(handle.backend),
-            int(handle.threads),
-            bool(handle.folded),
-            str(handle.note),
-            str(handle.noteDetail),
-        )
+    async def create(cls, bridge, manifest: Manifest, files: dict, *, webgpu: bool):
+        """A session for the model of `manifest`, its files_to_read (downloaded and checked) in
+        `files` as JS Uint8Arrays by name; on WebGPU if `webgpu` (the browser has an adapter)
+        and it works there, else on WebAssembly. Takes the files out of `files`: once
+        onnxruntime-web has copied them, no second copy stays."""
+        wire_name = manifest.weights["file"]
+        wire = files.pop(wire_name)
+        graphs = {backend: files.pop(name, None) for backend, name in manifest.graphs.items()}
+        note, detail = ("", "") if webgpu else ("no_webgpu", "")
+        if webgpu:
+            try:
+                external = _files({wire_name: wire})
+                handle = await bridge.createSession("webgpu", graphs["webgpu"], external)
+                return cls(bridge, handle, "webgpu", int(handle.threads), "", "")
+            except JsException as e:  # no kernel, no memory, a lost device: WebAssembly then
+                note, detail = "webgpu_failed", str(e)
+        if manifest.weights["wasm"]:
+            external = {manifest.weights["wasm"]["file"]: wasm_weights_js(manifest.weights, wire)}
+        else:
+            external = {wire_name: wire}
+        del wire
+        handle = await bridge.createSession("wasm", graphs["wasm"], _files(external))
+        return cls(bridge, handle, "wasm", int(handle.threads), note, detail)
 
     async def close(self) -> None:
         """Free the session: the model's memory inside onnxruntime-web."""
@@ -73,6 +79,36 @@ class BrowserRunner:
                 tensor.data.assign_to(array)
             outputs[str(name)] = array
         return outputs
+
+
+def files_to_read(manifest: Manifest) -> list[str]:
+    """The model files BrowserRunner.create takes: the weights and every backend's graph. The
+    WebGPU graph is read on every device (a graph holds no weight matrix: about 1% of the
+    download), so that a model stored for offline use is stored whole."""
+    return [manifest.weights["file"], *dict.fromkeys(manifest.graphs.values())]
+
+
+def wasm_weights_js(section: dict, wire):
+    """The WebAssembly weights as one JS Uint8Array, made from weights.bin's (a JS Uint8Array):
+    an int4 matrix at a time passes through Python (its codes, then its int8 codes), every
+    other tensor is copied inside JS."""
+    out = js.Uint8Array.new(section["wasm"]["bytes"])
+
+    def write(offset: int, array: np.ndarray) -> None:
+        out.subarray(offset, offset + array.nbytes).assign(array)
+
+    def copy(source: int, size: int, offset: int) -> None:
+        out.set(wire.subarray(source, source + size), offset)
+
+    make_wasm_weights(
+        section, lambda offset, size: wire.subarray(offset, offset + size).to_bytes(), write, copy
+    )
+    return out
+
+
+def _files(arrays: dict) -> object:
+    """{file name: JS Uint8Array} as a JS object, for bridge.createSession's external data."""
+    return to_js(arrays, dict_converter=js.Object.fromEntries)
 
 
 def _js_tensor(a: np.ndarray, dtype: str):

@@ -6,18 +6,20 @@ from pathlib import Path
 
 import numpy as np
 
-from pyexplainer.runtime.weights import FOLD_OPTION
-
 
 class OrtRunner:
     """A `RunModel` (see core.generation) backed by an onnxruntime InferenceSession."""
 
     def __init__(
-        self, model: bytes | Path, *, threads: int | None = None, fold_weights: bool = True
+        self,
+        model: bytes | Path,
+        *,
+        external: dict[str, bytes] | None = None,
+        threads: int | None = None,
     ):
-        """fold_weights: turn each DequantizeLinear of the weights into its float32 matrix once
-        at load (runtime/weights.py: the same numbers, at float speed); False unpacks them on
-        every pass, as the page does on a small device."""
+        """model: the ONNX graph; external: the bytes of each file its external data name
+        (pyexplainer/weights_file.py), handed to onnxruntime from memory as the page hands
+        them to onnxruntime-web."""
         import onnxruntime as ort  # imported here: the package itself needs only numpy
 
         options = ort.SessionOptions()
@@ -28,8 +30,12 @@ class OrtRunner:
         if threads:
             options.intra_op_num_threads = threads
         options.log_severity_level = 3
-        if fold_weights:
-            options.add_session_config_entry(*FOLD_OPTION)
+        if external:
+            names = list(external)
+            buffers = [np.frombuffer(external[name], dtype=np.uint8) for name in names]
+            options.add_external_initializers_from_files_in_memory(
+                names, buffers, [b.size for b in buffers]
+            )
         data = model.read_bytes() if isinstance(model, Path) else model
         self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         self.output_names = [o.name for o in self.session.get_outputs()]

@@ -1,0 +1,99 @@
+"""The model's weights file (weights.bin) and the WebAssembly weights the page makes from it.
+
+The exported graphs keep their large tensors outside the ONNX file, as ONNX external data:
+the WebGPU graph reads weights.bin as it arrives, and so does the WebAssembly graph of an int8
+or fp32 export. An int4 export's WebAssembly graph multiplies int8 codes (MatMulInteger), so
+the page turns weights.bin into its buffer, weights.wasm, once at load: each int4 matrix's
+4-bit codes times their block's multiplier are its int8 codes (export/quantize.py: exact, no
+rounding), and every other tensor is copied as it is. manifest.json's "weights" section says
+where each tensor lies in both (export/stored_weights.py writes it).
+
+Pure (numpy, no I/O): the page runs the same code over JS arrays that CPython runs over bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+WIRE_FILE = "weights.bin"  # on the wire, listed in the manifest's files
+WASM_WEIGHTS = "weights.wasm"  # made at load for the WebAssembly graph, never downloaded
+ALIGNMENT = 64  # every tensor starts at a multiple of this many bytes
+INT4_ZERO_POINT = 8  # the unsigned nibble c + 8 stands for the int4 code c
+INT8_ZERO_POINT = 128  # the uint8 code q + 128 stands for the int8 code q
+
+
+def layout(sizes: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """Tensor name -> (offset, bytes) of tensors of `sizes` bytes laid one after the other, in
+    that order, each at a multiple of ALIGNMENT."""
+    places, offset = {}, 0
+    for name, size in sizes.items():
+        offset = -(-offset // ALIGNMENT) * ALIGNMENT
+        places[name] = (offset, size)
+        offset += size
+    return places
+
+
+def int8_codes_of_int4(nibbles: np.ndarray, multipliers: np.ndarray) -> np.ndarray:
+    """nibbles (N, K / b, b / 2) uint8, two unsigned 4-bit codes c + 8 a byte (the first in the
+    low nibble), and multipliers (N, K / b) uint8 -> the uint8 codes (K, N) of c * m + 128: the
+    int8 matrix, in the layout MatMulInteger multiplies by."""
+    n, blocks, half = nibbles.shape
+    codes = np.empty((n, blocks, 2 * half), dtype=np.int16)  # (N, K/b, b)
+    codes[..., 0::2] = nibbles & 15
+    codes[..., 1::2] = nibbles >> 4
+    codes -= INT4_ZERO_POINT
+    codes *= multipliers[..., None]
+    codes += INT8_ZERO_POINT
+    return np.ascontiguousarray(codes.reshape(n, -1).T.astype(np.uint8))  # (K, N)
+
+
+def make_wasm_weights(
+    section: dict,
+    read: Callable[[int, int], bytes],
+    write: Callable[[int, np.ndarray], None],
+    copy: Callable[[int, int, int], None],
+) -> None:
+    """Fill the WebAssembly weights (section["wasm"] of the manifest's "weights") from the wire
+    file: read(offset, size) gives bytes of the wire file, write(offset, array) puts an array's
+    bytes into the new buffer, copy(wire_offset, size, offset) copies bytes across (the page
+    copies inside JS, never through Python)."""
+    wire = section["tensors"]
+    for entry in section["wasm"]["tensors"].values():
+        if "copy" in entry:
+            source = wire[entry["copy"]]
+            copy(source["offset"], source["bytes"], entry["offset"])
+            continue
+        nibbles_name, multipliers_name = entry["int4"]
+        nibbles, multipliers = (
+            np.frombuffer(read(wire[n]["offset"], wire[n]["bytes"]), np.uint8).reshape(
+                wire[n]["shape"]
+            )
+            for n in (nibbles_name, multipliers_name)
+        )
+        write(entry["offset"], int8_codes_of_int4(nibbles, multipliers))
+
+
+def wasm_weights_bytes(section: dict, wire: bytes) -> bytes:
+    """make_wasm_weights in CPython: the WebAssembly weights as bytes, from the wire file's."""
+    out = bytearray(section["wasm"]["bytes"])
+    view = memoryview(wire)
+
+    def write(offset: int, array: np.ndarray) -> None:
+        out[offset : offset + array.nbytes] = array.tobytes()
+
+    def copy(source: int, size: int, offset: int) -> None:
+        out[offset : offset + size] = view[source : source + size]
+
+    make_wasm_weights(section, lambda offset, size: view[offset : offset + size], write, copy)
+    return bytes(out)
+
+
+def external_data(section: dict, backend: str, wire: bytes) -> dict[str, bytes]:
+    """The external data the `backend` graph ("wasm" or "webgpu") reads, by its file name, in
+    CPython: weights.bin itself, or for the WebAssembly graph of an int4 export the WebAssembly
+    weights made from it."""
+    if backend == "wasm" and section["wasm"]:
+        return {section["wasm"]["file"]: wasm_weights_bytes(section, wire)}
+    return {section["file"]: wire}
