@@ -30,7 +30,13 @@ from pathlib import Path
 from bench import BenchError, log
 from bench.chromium import BACKEND_FLAGS, CHROMIUM, GPU_ADAPTER, launch
 from bench.interactions import repeated_interactions
-from bench.memory import JS_HEAP_SAMPLER, MemoryMonitor, peak_js_heap
+from bench.memory import (
+    JS_HEAP_SAMPLER,
+    WASM_MEMORIES,
+    MemoryMonitor,
+    peak_js_heap,
+    wasm_memories,
+)
 from bench.page import ACTION_TIMEOUT_MS, GENERATED_TOKENS, repeated_actions, running_on, visit
 from bench.report import backend_report, backend_targets, failures, figure
 from bench.site import (
@@ -47,20 +53,14 @@ from bench.targets import (
     MEASURED,
     PROMPT_LENGTHS,
     SITE_MODEL_TARGETS,
-    SMALL_DEVICE,
-    SMALL_DEVICE_GB,
 )
-from pyexplainer.manifest import MODEL_FILE, ModelFileError
+from pyexplainer.manifest import ModelFileError
 from pyexplainer.model_dir import read_manifest, read_tokenizer
-from pyexplainer.runtime.weights import folds_weights
 from pyexplainer.serve import url_of
 
 GPT2_SMALL_QUANTIZATIONS = ("int4", "int8")  # each shipped one, as its own site
 MIN_INTERACTION_REPEATS = 5
 INTERACTION_BACKENDS = {"wasm"}  # no redraw runs the model: elsewhere the same Python, slower
-SMALL_DEVICE_SCRIPT = (
-    f"Object.defineProperty(Navigator.prototype, 'deviceMemory', {{get: () => {SMALL_DEVICE_GB}}})"
-)
 # The longest text the benchmark runs: the 65-token recompute, or N tokens generated after 64
 LONGEST_TEXT = max(*PROMPT_LENGTHS, 64 + GENERATED_TOKENS)
 
@@ -84,6 +84,7 @@ class Visits:
         self.peak_js_heap = 0
         self.running_on = ""
         self.weights = ""
+        self.wasm_memories: list[dict] = []  # at the end of the last visit's actions
 
     def cold_then_warm(self, page, site: ServedSite) -> None:
         before = site.traffic.snapshot()
@@ -98,22 +99,8 @@ class Visits:
         self.peak_js_heap = max(self.peak_js_heap, peak_js_heap(page))
 
 
-def device_runs(backend: str, parameters: int) -> list[tuple[str, str]]:
-    """(report key, init script) of each run on `backend`: as Chromium is (it says 8 GB), and on
-    WebAssembly as a 4 GB device too where that changes whether the weights fold at load."""
-    runs = [(backend, "")]
-    if backend == "wasm" and folds_weights(parameters, 8, "wasm") != folds_weights(
-        parameters, SMALL_DEVICE_GB, "wasm"
-    ):
-        runs.append((SMALL_DEVICE, SMALL_DEVICE_SCRIPT))
-    return runs
-
-
-def measure_backend(
-    playwright, backend: str, site: ServedSite, settings: Settings, targets, init_script: str = ""
-):
-    """Every figure of one model on one backend, from a browser launched for that backend
-    (init_script, if any, runs in every page before its own scripts)."""
+def measure_backend(playwright, backend: str, site: ServedSite, settings: Settings, targets):
+    """Every figure of one model on one backend, from a browser launched for that backend."""
     browser = launch(playwright, settings.chromium, backend)
     visits, adapter, interactions = Visits(), None, None
     try:
@@ -123,8 +110,7 @@ def measure_backend(
                 context = browser.new_context(viewport={"width": 1280, "height": 800})
                 try:
                     context.add_init_script(JS_HEAP_SAMPLER)
-                    if init_script:
-                        context.add_init_script(init_script)
+                    context.add_init_script(WASM_MEMORIES)
                     page = context.new_page()
                     page.set_default_timeout(ACTION_TIMEOUT_MS)
                     visits.cold_then_warm(page, site)
@@ -144,6 +130,7 @@ def measure_backend(
                                 max(settings.repeat, MIN_INTERACTION_REPEATS),
                             )
                         visits.peak_js_heap = max(visits.peak_js_heap, peak_js_heap(page))
+                        visits.wasm_memories = wasm_memories(page)
                 finally:
                     memory.sample()  # the renderer ends with its context
                     context.close()
@@ -170,7 +157,8 @@ def model_report(site_dir: Path, settings: Settings, targets: dict) -> dict:
             f"the benchmark needs {LONGEST_TEXT}"
         )
     tokenizer = read_tokenizer(model_dir, manifest)
-    model_bytes = manifest.files[MODEL_FILE]["bytes"]
+    model_files = {*manifest.graphs.values(), manifest.weights["file"]}  # not the tokenizer's
+    model_bytes = sum(manifest.files[name]["bytes"] for name in model_files)
     report = {
         "name": manifest.name,
         "config": manifest.config.to_dict(),
@@ -191,19 +179,13 @@ def model_report(site_dir: Path, settings: Settings, targets: dict) -> dict:
     try:
         with sync_playwright() as playwright:
             for backend in settings.backends:
-                for key, init_script in device_runs(backend, report["parameters"] or 0):
-                    log(f"{manifest.name} on {key}")
-                    try:
-                        report[key] = measure_backend(
-                            playwright,
-                            backend,
-                            site,
-                            settings,
-                            backend_targets(targets, backend),
-                            init_script,
-                        )
-                    except (BenchError, PlaywrightError) as e:
-                        report[key] = {"error": str(e).splitlines()[0]}
+                log(f"{manifest.name} on {backend}")
+                try:
+                    report[backend] = measure_backend(
+                        playwright, backend, site, settings, backend_targets(targets, backend)
+                    )
+                except (BenchError, PlaywrightError) as e:
+                    report[backend] = {"error": str(e).splitlines()[0]}
     finally:
         server.shutdown()
         server.server_close()

@@ -15,7 +15,12 @@ CHROMIUM_FLAGS = [
 ]
 BACKEND_FLAGS = {
     "wasm": ["--disable-gpu"],
-    "webgpu": ["--enable-unsafe-webgpu", "--enable-features=Vulkan"],
+    # Chromium's software adapter where the machine has no GPU (here: correctness, not speed)
+    "webgpu": [
+        "--enable-unsafe-webgpu",
+        "--use-webgpu-adapter=swiftshader",
+        "--enable-features=Vulkan",
+    ],
 }
 BENCH_FLAGS = ["--enable-precise-memory-info"]  # performance.memory unrounded
 GPU_ADAPTER = """async () => {

@@ -19,6 +19,46 @@ JS_HEAP_SAMPLER = """(() => {
 })();"""
 
 
+# Every WebAssembly memory the page makes (an init script): Pyodide's, exported by its module
+# (named by the .wasm file's path), and onnxruntime-web's, which its threaded build creates as a
+# shared memory. A WebAssembly memory never shrinks, so its size at the end is its peak.
+WASM_MEMORIES = """(() => {
+  const memories = [];
+  const keep = (memory, label) => {
+    if (memory instanceof NativeMemory && !memories.some((m) => m.memory === memory)) {
+      memories.push({ memory, label });
+    }
+  };
+  const NativeMemory = WebAssembly.Memory;
+  WebAssembly.Memory = function (descriptor) {
+    const memory = new NativeMemory(descriptor);
+    keep(memory, descriptor && descriptor.shared ? "shared memory" : "memory");
+    return memory;
+  };
+  WebAssembly.Memory.prototype = NativeMemory.prototype;
+  const exported = (result, label) => {
+    const instance = result.instance ?? result;
+    for (const value of Object.values(instance.exports ?? {})) keep(value, label);
+    return result;
+  };
+  const instantiate = WebAssembly.instantiate;
+  WebAssembly.instantiate = (source, imports) =>
+    instantiate(source, imports).then((result) => exported(result, "module"));
+  const streaming = WebAssembly.instantiateStreaming;
+  WebAssembly.instantiateStreaming = async (source, imports) => {
+    const response = await source;
+    return exported(await streaming(response, imports), new URL(response.url).pathname);
+  };
+  window.pyexplainerBenchWasmMemories = () =>
+    memories.map(({ memory, label }) => ({ label, bytes: memory.buffer.byteLength }));
+})();"""
+
+
+def wasm_memories(page) -> list[dict]:
+    """[{label, bytes}] of every WebAssembly memory WASM_MEMORIES has seen on the page."""
+    return page.evaluate("window.pyexplainerBenchWasmMemories()")
+
+
 def peak_js_heap(page) -> int:
     """The largest JS heap JS_HEAP_SAMPLER has seen on the page so far, in bytes."""
     return int(page.evaluate("window.pyexplainerBenchPeakHeap()"))

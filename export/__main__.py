@@ -9,8 +9,8 @@ import sys
 
 from export.checkpoint import CheckpointError
 from export.export import ExportError, export_model
-from export.stored_weights import DEFAULT_BLOCK, QUANTIZATIONS
 from export.quantize import BLOCK_SIZES
+from export.stored_weights import DEFAULT_BLOCK, QUANTIZATIONS
 
 
 def main(argv: list[str] | None = None) -> int:

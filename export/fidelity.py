@@ -45,7 +45,7 @@ FP32_MAX_RELATIVE_DIFF = 1e-4  # max |onnx - numpy| / max |numpy| over all logit
 # of them as its context holds
 HELD_OUT_FILE = Path(__file__).resolve().parent.parent / "models" / "demo" / "held_out.txt"
 # weights -> (least top-1 agreement with fp32, largest mean KL(fp32 || quantized) in nats), over
-# the positions of both texts
+# the positions of both texts, of each backend's graph
 QUANTIZED_GATES = {"int8": (0.98, 0.005), "int4": (0.92, 0.02)}
 
 

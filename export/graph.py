@@ -395,10 +395,11 @@ def tied_output(g: GraphBuilder, normed: str) -> str:
     if g.stored.quantize == "fp32":
         return g.matmul(normed, "wte.weight")
     parts = embedding_parts(g.stored, "wte")
-    block = g.stored.wire[parts[0] + ".codes"].shape[0]
-    sizes = g.const(g.fresh("blocks"), np.full(len(parts), block, dtype=np.int64))
-    pieces = g.op("Split", normed, sizes, axis=1, n_out=len(parts)) if len(parts) > 1 else normed
-    pieces = pieces if isinstance(pieces, list) else [pieces]  # (N, b) each
+    pieces = [normed]  # (N, b) each
+    if len(parts) > 1:
+        block = g.stored.wire[parts[0] + ".codes"].shape[0]
+        sizes = g.const(g.fresh("blocks"), np.full(len(parts), block, dtype=np.int64))
+        pieces = g.op("Split", normed, sizes, axis=1, n_out=len(parts))
     logits = g.matmul(pieces[0], parts[0])
     for piece, part in zip(pieces[1:], parts[1:], strict=True):
         logits = g.op("Add", logits, g.matmul(piece, part))

@@ -10,7 +10,6 @@ import pytest
 
 import bench.interactions
 from bench import BenchError
-from bench.browser import SMALL_DEVICE, device_runs
 from bench.interactions import DRAG_TEMPERATURES, Interactions, drag_slider, slider_step
 from bench.memory import chromium_process_type, peak_resident_bytes
 from bench.page import generate_many
@@ -114,14 +113,6 @@ def test_the_forward_pass_and_interaction_targets_hold_on_webassembly_only():
     }
     assert backend_targets(targets, "wasm") == targets
     assert backend_targets(targets, "webgpu") == {"cold_start_ms": 10_000}
-
-
-def test_a_4_gb_device_is_measured_where_it_keeps_the_weights_quantized():
-    gpt2_small, demo = 124_439_808, 11_500_000
-    assert [key for key, _ in device_runs("wasm", gpt2_small)] == ["wasm", SMALL_DEVICE]
-    assert "deviceMemory" in device_runs("wasm", gpt2_small)[1][1]
-    assert [key for key, _ in device_runs("wasm", demo)] == ["wasm"]  # folds on both
-    assert [key for key, _ in device_runs("webgpu", gpt2_small)] == ["webgpu"]
 
 
 def test_a_latency_holds_page_and_wall_time_each_against_the_target():

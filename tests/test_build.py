@@ -549,19 +549,17 @@ json.dumps({"numpy": numpy.__version__, "ids": ids})
 
 NODE_ORT = """
 import { readFileSync } from "node:fs";
-const [site, ids, fold] = [process.argv[2], JSON.parse(process.argv[3]), process.argv[4]];
+const [site, graph, external, ids] = [process.argv[2], process.argv[3], JSON.parse(process.argv[4]),
+  JSON.parse(process.argv[5])];
 const ort = await import(`${site}/ort/ort.wasm.min.mjs`);
 ort.env.wasm.wasmPaths = `${site}/ort/`;
 ort.env.wasm.numThreads = 1;
-const name = JSON.parse(readFileSync(`${site}/models/index.json`)).default;
-const manifest = JSON.parse(readFileSync(`${site}/models/${name}/manifest.json`));
-const model = readFileSync(`${site}/models/${name}/model.onnx`);
-// the page's two ways (web/bridge.mjs): the weights kept quantized, or folded into float32 at load
-const session = await ort.InferenceSession.create(model, {
+const [L, H, Dh] = JSON.parse(process.argv[6]);
+// as the page hands them over (web/bridge.mjs): the graph, and its external data from memory
+const session = await ort.InferenceSession.create(readFileSync(graph), {
   graphOptimizationLevel: "basic",
-  ...(fold === "fold" ? { extra: { session: { disable_quant_qdq: "1" } } } : {}),
+  externalData: Object.entries(external).map(([path, f]) => ({ path, data: readFileSync(f) })),
 });
-const [L, H, , Dh] = manifest.inputs.past_keys.shape;
 const empty = () => new ort.Tensor("float32", new Float32Array(0), [L, H, 0, Dh]);
 // As it is (nothing ablated, no lens rows), then with head 1 of block 0 mean-ablated and every
 // residual-stream row read by the logit lens.
@@ -619,45 +617,134 @@ def test_real_build_pyodide_imports_numpy_and_the_package_from_the_site(
     assert result["ids"] == open_model_dir(tiny_int4).tokenizer.encode(text)
 
 
-@network
-@pytest.mark.parametrize("fold", ["keep", "fold"])
-def test_real_build_onnxruntime_web_runs_the_model_as_cpython_does(
-    real_site, tiny_int4, tmp_path, fold
-):
-    """onnxruntime-web's WebAssembly build on the shipped int4 model (its DequantizeLinear and
-    GatherBlockQuantized kernels; the weights kept quantized, or folded into float32 at load),
-    against onnxruntime's CPU kernels for the same operators in CPython: a plain pass, then one
-    with a head mean-ablated and the logit lens of every row."""
+def compare_onnxruntime_web(site: Path, folder: Path, backend: str, ids, tmp_path) -> None:
+    """onnxruntime-web's WebAssembly build (Node) on the `backend` graph of the export in
+    `folder`, given its external data from memory as the page gives them, against onnxruntime's
+    CPU kernels for the same graph in CPython: a plain pass, then one with a head mean-ablated
+    and the logit lens of every row."""
     import numpy as np
-    import onnxruntime as ort
 
     from pyexplainer.core.ablation import Ablation
     from pyexplainer.core.generation import KVCache, model_feeds
     from pyexplainer.model_dir import open_model_dir
+    from pyexplainer.weights_file import external_data
 
-    out, _ = real_site
-    ids = [15496, 11, 220, 10310, 244]
-    web = json.loads(node(NODE_ORT, tmp_path, str(out), json.dumps(ids), fold))
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    session = ort.InferenceSession(
-        str(tiny_int4 / "model.onnx"), options, providers=["CPUExecutionProvider"]
-    )
-    c = open_model_dir(tiny_int4).manifest.config
+    model = open_model_dir(folder, backend=backend)
+    manifest, c = model.manifest, model.manifest.config
+    graph, weights = manifest.model_files(backend)
+    external = {}
+    wire = (folder / weights).read_bytes()
+    for name, data in external_data(manifest.weights, backend, wire).items():
+        (tmp_path / name).write_bytes(data)  # made by the page at load, for Node from a file
+        external[name] = str(tmp_path / name)
+    shape = json.dumps([c.n_layer, c.n_head, c.head_dim])
+    args = [str(site), str(folder / graph), json.dumps(external), json.dumps(ids), shape]
+    web = json.loads(node(NODE_ORT, tmp_path, *args))
     names = ["last_logits", "lens_probs", "lens_ids"]
-    feeds = model_feeds(c, np.array(ids), KVCache.empty(c))
-    plain, plain_lens, _ = session.run(names, feeds)
+    cpython = model.run(model_feeds(c, np.array(ids), KVCache.empty(c)))
+    plain, plain_lens = cpython["last_logits"], cpython["lens_probs"]
     ablation = Ablation(heads=frozenset({(0, 1)}), mode="mean")
-    ablated, lens_probs, lens_ids = session.run(
-        names,
-        model_feeds(c, np.array(ids), KVCache.empty(c), ablation=ablation, lens_positions=len(ids)),
-    )
+    lens = len(ids)
+    feeds = model_feeds(c, np.array(ids), KVCache.empty(c), ablation=ablation, lens_positions=lens)
+    ablated, lens_probs, lens_ids = (model.run(feeds)[n] for n in names)
     np.testing.assert_allclose(web["plain"], plain, atol=1e-4, rtol=0)
     assert web["plain_lens"] == list(plain_lens.shape) == [1, 5]  # the last row: the prediction
     np.testing.assert_allclose(web["ablated"], ablated, atol=1e-4, rtol=0)
     assert np.abs(ablated - plain).max() > 1e-3  # the ablation changed the prediction
     np.testing.assert_allclose(web["lens_probs"], lens_probs.reshape(-1), atol=1e-5, rtol=0)
     assert web["lens_ids"] == lens_ids.reshape(-1).tolist()
+
+
+@network
+@pytest.mark.parametrize("backend", ["wasm", "webgpu"])
+def test_real_build_onnxruntime_web_runs_the_model_as_cpython_does(
+    real_site, tiny_int4, tmp_path, backend
+):
+    """The shipped int4 model: the WebAssembly graph (MatMulInteger on the int8 codes made at
+    load) and the WebGPU one (MatMulNBits on the 4-bit codes, here on the WebAssembly kernels)."""
+    out, _ = real_site
+    compare_onnxruntime_web(out, tiny_int4, backend, [15496, 11, 220, 10310, 244], tmp_path)
+
+
+NODE_TRACE = """
+import { readFileSync, writeFileSync } from "node:fs";
+const [site, graph, external, ids, shape, out] = [process.argv[2], process.argv[3],
+  JSON.parse(process.argv[4]), JSON.parse(process.argv[5]), JSON.parse(process.argv[6]),
+  process.argv[7]];
+const ort = await import(`${site}/ort/ort.wasm.min.mjs`);
+ort.env.wasm.wasmPaths = `${site}/ort/`;
+ort.env.wasm.numThreads = 1;
+const [L, H, Dh] = shape;
+const session = await ort.InferenceSession.create(readFileSync(graph), {
+  graphOptimizationLevel: "basic",
+  externalData: Object.entries(external).map(([path, f]) => ({ path, data: readFileSync(f) })),
+});
+const empty = () => new ort.Tensor("float32", new Float32Array(0), [L, H, 0, Dh]);
+const results = await session.run({
+  input_ids: new ort.Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [ids.length]),
+  past_keys: empty(), past_values: empty(),
+  head_keep: new ort.Tensor("float32", new Float32Array(L * H).fill(1), [L, H]),
+  mlp_keep: new ort.Tensor("float32", new Float32Array(L).fill(1), [L]),
+  ablate_to_mean: new ort.Tensor("float32", Float32Array.of(0), []),
+  lens_rows: new ort.Tensor("int64", new BigInt64Array(0), [0]),
+});
+const dims = {};
+for (const [name, tensor] of Object.entries(results)) {
+  if (tensor.type !== "float32") continue;
+  writeFileSync(`${out}/${name}.f32`, new Uint8Array(tensor.data.buffer));
+  dims[name] = Array.from(tensor.dims);
+}
+console.log(JSON.stringify(dims));
+"""
+
+
+@network
+def test_onnxruntime_web_runs_a_gpt2_small_sized_export_as_cpython_does(real_site, tmp_path):
+    """GPT-2 small's shapes (random weights, their fidelity recorded, not gated), at the scale
+    students run: every stage of onnxruntime-web's trace is the tests' own integer arithmetic
+    on its traced input (its int8 kernels at K = 768 and 3072), the first block is CPython's to
+    float rounding, and the logits stay within what a flipped activation code moves them (a
+    last-bit difference in a float sum upstream can round an activation to the next code)."""
+    import types
+
+    import numpy as np
+
+    from bench.random_model import GPT2_SMALL, write_random_checkpoint
+    from export.export import export_model
+    from pyexplainer.core.generation import forward
+    from pyexplainer.model_dir import open_model_dir
+    from pyexplainer.weights_file import external_data
+    from tests.test_quantize import assert_integer_stages
+
+    write_random_checkpoint(tmp_path / "checkpoint", GPT2_SMALL)
+    folder = tmp_path / "gpt2-small"
+    export_model(str(tmp_path / "checkpoint"), folder, gate=False)
+    out, _ = real_site
+    model = open_model_dir(folder)
+    manifest, c = model.manifest, model.manifest.config
+    graph, weights = manifest.model_files("wasm")
+    ((name, data),) = external_data(
+        manifest.weights, "wasm", (folder / weights).read_bytes()
+    ).items()
+    (tmp_path / name).write_bytes(data)
+    (tmp_path / "trace").mkdir()
+    ids = [15496, 11, 220, 10310, 244, 318]
+    args = [str(out), str(folder / graph), json.dumps({name: str(tmp_path / name)})]
+    args += [
+        json.dumps(ids),
+        json.dumps([c.n_layer, c.n_head, c.head_dim]),
+        str(tmp_path / "trace"),
+    ]
+    dims = json.loads(node(NODE_TRACE, tmp_path, *args))
+    web = types.SimpleNamespace(**{
+        n: np.fromfile(tmp_path / "trace" / f"{n}.f32", np.float32).reshape(d)
+        for n, d in dims.items()
+    })  # fmt: skip
+    assert_integer_stages(folder, web, ids, [0, c.n_layer - 1])
+    cpython = forward(model.run, c, ids)
+    for name in ("q", "attn_out", "mlp_out", "residual"):
+        np.testing.assert_allclose(getattr(web, name)[0], getattr(cpython, name)[0], atol=1e-5)
+    assert np.abs(web.last_logits - cpython.last_logits).max() < 0.05
 
 
 def test_the_pages_workflow_builds_the_site_and_deploys_that_folder():

@@ -252,8 +252,9 @@ def test_export_cli_succeeds_and_replaces_an_earlier_export(tmp_path, tiny_check
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
         "manifest.json",
         "merges.txt",
-        "model.onnx",
+        "model.onnx",  # fp32: one graph for both backends
         "vocab.json",
+        "weights.bin",
     ]
 
 

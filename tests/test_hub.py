@@ -26,8 +26,8 @@ import pytest
 import yaml
 
 from export.checkpoint import download_hub, expected_shapes
-from export.graph import DEFAULT_BLOCK
 from export.quantize import embedding_block
+from export.stored_weights import DEFAULT_BLOCK
 from pyexplainer.config import ModelConfig
 from pyexplainer.core.generation import forward
 from pyexplainer.model_dir import open_model_dir
@@ -92,35 +92,50 @@ def small_tokenizer() -> dict[str, bytes]:
     }
 
 
-def on_grid(rng, shape, block_axis: int, block: int, qmax: int, spread: int, size: float):
-    """Values code * size / spread, codes drawn from [-spread, spread], and the first code of
-    each block of `block` along `block_axis` qmax: a block-wise quantizer with qmax codes whose
-    scale is its block's largest value / qmax holds them exactly."""
-    codes = rng.integers(-spread, spread + 1, shape).astype(np.float64)
-    first = [slice(None)] * len(shape)
-    first[block_axis] = slice(0, None, block)
-    codes[tuple(first)] = qmax
-    return codes * size / spread
+def int8_grid(rng, shape, size: float) -> np.ndarray:
+    """(R, C) values q * size / 127, q drawn from [-127, 127] and the first of each row 127: an
+    int8 quantizer with one scale per row (its largest value / 127) holds them exactly."""
+    codes = rng.integers(-127, 128, shape).astype(np.float64)
+    codes[:, 0] = 127
+    return codes * size / 127
+
+
+def int4_grid(rng, shape, block: int, size: float) -> np.ndarray:
+    """(K, N) values c * m * size / 112: for each column and block of `block` rows along K a
+    multiplier m drawn from 1..16, codes c from [-7, 7], the column's first block m = 16 and
+    first code 7 (its largest value, size): the int4 scheme (export/quantize.py) holds them
+    exactly."""
+    k, n = shape
+    multipliers = rng.integers(1, 17, (k // block, n))
+    multipliers[0] = 16
+    codes = rng.integers(-7, 8, shape).astype(np.float64)
+    codes[0] = 7
+    return codes * np.repeat(multipliers, block, axis=0) * size / 112
 
 
 def grid_weights(bits: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """GPT-2 weights that `bits`-bit codes hold exactly (the embeddings, 8-bit in every export,
-    always do); bits=8 puts one large value in each block of the matrices, which 4 bits cannot
-    hold with the rest."""
+    """GPT-2 weights that the `bits`-bit scheme holds exactly (the embeddings, int8 per row and
+    block in every export, always are); bits=8 spreads each column's codes over all of int8,
+    which 4-bit codes cannot hold."""
     rng = np.random.default_rng(seed)
     c = ModelConfig(**SMALL)
+    block = embedding_block(c.n_embd)
     weights = {}
     for name, shape in expected_shapes(c).items():
         if len(shape) == 1:  # layer norm gains around 1, biases around 0
             weights[name] = (1.0 if name.endswith("weight") else 0.0) + 0.1 * rng.standard_normal(
                 shape
             )
-        elif name in ("wte.weight", "wpe.weight"):  # (V, D): blocks along D
-            weights[name] = on_grid(rng, shape, 1, embedding_block(c.n_embd), 127, 127, 0.5)
-        else:  # (K, N) as x @ w: blocks along K
-            qmax, spread = (7, 7) if bits == 4 else (127, 20)
-            size = 0.4 if "c_attn" in name else 0.15
-            weights[name] = on_grid(rng, shape, 0, DEFAULT_BLOCK, qmax, spread, size)
+        elif name in ("wte.weight", "wpe.weight"):  # (R, D): rows, in blocks along D
+            parts = [int8_grid(rng, (shape[0], block), 0.5) for _ in range(shape[1] // block)]
+            weights[name] = np.concatenate(parts, axis=1)
+        else:  # (K, N) as x @ w: a scale per column
+            # int8: gentler attention, whose softmax its 8-bit activations then barely move
+            size = (0.4 if bits == 4 else 0.1) if "c_attn" in name else 0.15
+            if bits == 4:
+                weights[name] = int4_grid(rng, shape, DEFAULT_BLOCK, size)
+            else:
+                weights[name] = np.ascontiguousarray(int8_grid(rng, shape[::-1], size).T)
     return {k: v.astype(np.float32) for k, v in weights.items()}
 
 
@@ -247,8 +262,9 @@ def test_export_of_a_hub_id_reads_the_hub_cache_and_matches_the_reference(
     assert manifest["name"] == repo and manifest["config"]["vocab_size"] == SMALL["vocab_size"]
     assert manifest["quantization"]["weights"] == (quantize or "int4")  # the default: int4
     assert manifest["fidelity"]["gate"]["passed"] and manifest["fidelity"]["gate"]["enforced"]
-    # the grid weights are held exactly, so the quantized model computes what float32 does
-    model = open_model_dir(out)
+    # the grid weights are held exactly, so the quantized weights in float (the WebGPU graph)
+    # compute what float32 does
+    model = open_model_dir(out, backend="webgpu")
     trace = forward(model.run, model.manifest.config, PROMPT)
     expected = reference_forward(PROMPT, hub["weights"][repo], SMALL["n_layer"], SMALL["n_head"])
     logits = expected["logits"][-1]
@@ -405,7 +421,7 @@ def test_the_workflow_exports_the_hub_models_and_builds_the_site_with_gpt2_as_de
     )
     (row,) = [line for line in run["summary"].splitlines() if line.startswith("| distilgpt2 |")]
     assert "| int8 |" in row
-    assert re.search(r"int4 refused \(top-1 agreement with fp32 [\d.]+% < 92%", row)
+    assert re.search(r"int4 refused \(wasm: top-1 agreement with fp32 [\d.]+% < 92%", row)
     assert "of GitHub Pages' 1000.0 MB" in run["summary"] and "default: gpt2." in run["summary"]
     # the exports are cached where the workflow caches them, under the key the first step wrote
     (key,) = [
@@ -487,8 +503,8 @@ def test_a_model_that_passes_no_gate_is_left_out_and_the_rest_deployed(tmp_path)
     assert run["index"]["default"] == "distilgpt2"
     (row,) = [line for line in run["summary"].splitlines() if line.startswith("| gpt2 |")]
     assert "**left out**" in row
-    assert re.search(r"int4 refused \(top-1 agreement with fp32 [\d.]+% < 92%", row)
-    assert re.search(r"int8 refused \(top-1 agreement with fp32 [\d.]+% < 98%", row)
+    assert re.search(r"int4 refused \(wasm: top-1 agreement with fp32 [\d.]+% < 92%", row)
+    assert re.search(r"int8 refused \(wasm: top-1 agreement with fp32 [\d.]+% < 98%", row)
     assert (
         "::warning title=gpt2 left out::openai-community/gpt2 passed no fidelity gate" in run["log"]
     )

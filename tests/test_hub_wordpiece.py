@@ -233,7 +233,9 @@ def test_the_manifest_chooses_the_tokenizer_and_refuses_one_it_does_not_know(uer
     older["files"] = {k: {"sha256": "0", "bytes": 0} for k in (*raw["files"], *BPE_FILES)}
     assert tokenizer_files(parse_manifest(older)) == BPE_FILES
     with pytest.raises(ModelFileError, match="does not list vocab.json"):
-        parse_manifest({**older, "files": {"model.onnx": {"sha256": "0", "bytes": 0}}})
+        model_files = (*raw["onnx"]["graphs"].values(), raw["weights"]["file"])
+        files = {name: {"sha256": "0", "bytes": 0} for name in model_files}
+        parse_manifest({**older, "files": files})
     with pytest.raises(ModelFileError, match="kind 'sentencepiece'"):
         parse_manifest({**raw, "tokenizer": {"kind": "sentencepiece", "files": []}})
     lacking = {k: v for k, v in raw["tokenizer"].items() if k != "prompt_prefix"}

@@ -1,177 +1,319 @@
-"""Quantized storage: the DequantizeLinear / GatherBlockQuantized layouts against the tests' own
-reading of them (the ONNX spec's) and the originals, the graph against the loop reference on
-those weights, kept quantized and folded at load alike, the per-block scale choice, the fidelity
-gate, sizes, and bad quantization options."""
+"""Quantized storage and the graphs that run it: weights.bin read by the tests' own decoder (the
+layout export/quantize.py documents) against the originals; the WebAssembly graph's integer
+arithmetic against the tests' own numpy of it, stage by stage; the WebGPU graph against the loop
+reference on the stored weights; what onnxruntime keeps of the weights; the multiplier choice;
+sizes, the fidelity gate and bad quantization options."""
 
 import json
 
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import numpy_helper
 
 from export.fidelity import gate_failures, pooled
-from export.quantize import SCALE_FRACTIONS, quantize_blocks
+from export.quantize import MULTIPLIERS, quantize_int4
 from pyexplainer.core.generation import forward
 from pyexplainer.core.trace import TRACE_OUTPUTS
 from pyexplainer.model_dir import open_model_dir
 from tests.conftest import TINY, TINY_BLOCK, tiny_weights
-from tests.gpt2_reference import reference_forward
-from tests.test_export import (
-    PROMPT,
-    QUANTIZED_OPERATORS,
-    WEB_OPERATORS,
-    bad_checkpoint,
-    run_export,
-)
+from tests.gpt2_reference import _gelu, _layer_norm, reference_forward
+from tests.test_export import PROMPT, bad_checkpoint, run_export
+
+MATRICES = ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj")
 
 
-def signed_values(t: onnx.TensorProto) -> np.ndarray:
-    """An int4 or int8 initializer's values, read from its raw bytes as the ONNX spec lays them
-    out: int4 two's complement, two to a byte, the first in the low nibble."""
-    raw = np.frombuffer(t.raw_data, dtype=np.uint8)
-    if t.data_type == TensorProto.INT8:
-        return raw.view(np.int8).astype(np.int64).reshape(t.dims)
-    assert t.data_type == TensorProto.INT4
-    nibbles = np.empty(2 * raw.size, dtype=np.int64)
-    nibbles[0::2], nibbles[1::2] = raw & 15, raw >> 4
-    return np.where(nibbles > 7, nibbles - 16, nibbles)[: int(np.prod(t.dims))].reshape(t.dims)
+def wire_tensor(folder, name: str) -> np.ndarray:
+    """A tensor of weights.bin where the manifest places it."""
+    t = json.loads((folder / "manifest.json").read_text())["weights"]["tensors"][name]
+    data = (folder / "weights.bin").read_bytes()[t["offset"] : t["offset"] + t["bytes"]]
+    return np.frombuffer(data, dtype=t["dtype"]).reshape(t["shape"])
 
 
-def embedding_rows(codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
-    """uint8 codes (V, D/b, b), zero point 128, scales (V, D/b) -> (V, D)."""
-    return ((codes.astype(np.int64) - 128) * scales[..., None]).reshape(len(codes), -1)
+def inline(folder, graph: str = "model.onnx") -> dict[str, np.ndarray]:
+    model = onnx.load(str(folder / graph), load_external_data=False)
+    return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer if t.raw_data}
 
 
-def matrix_weights(model: onnx.ModelProto) -> dict[str, np.ndarray]:
-    """Each linear layer's weight (K, N) as its DequantizeLinear defines it: code * the scale of
-    its block of `block_size` rows."""
-    raw = {t.name: t for t in model.graph.initializer}
-    weights = {}
-    for node in model.graph.node:
-        if node.op_type != "DequantizeLinear" or node.input[0] == "wte.codes":
-            continue
-        block = helper_attr(node, "block_size")
-        assert helper_attr(node, "axis") == 0 and len(node.input) == 2  # no zero point: 0
-        q = signed_values(raw[node.input[0]])  # (K, N)
-        scales = numpy_helper.to_array(raw[node.input[1]])  # (K/b, N)
-        weights[node.input[0].removesuffix(".codes")] = q * np.repeat(scales, block, axis=0)
+def signed_int4_codes(nibbles: np.ndarray, multipliers: np.ndarray) -> np.ndarray:
+    """The int8 codes (K, N) an int4 matrix stands for, read byte by byte: for column n, block
+    b, byte j the low nibble is row b * block + 2j, the high one the next row; each nibble
+    minus 8, times the block's multiplier."""
+    n, blocks, half = nibbles.shape
+    block = 2 * half
+    codes = np.zeros((blocks * block, n), dtype=np.int64)
+    for col in range(n):
+        for b in range(blocks):
+            for j in range(half):
+                byte = int(nibbles[col, b, j])
+                for k, nibble in ((2 * j, byte % 16), (2 * j + 1, byte // 16)):
+                    codes[b * block + k, col] = (nibble - 8) * int(multipliers[col, b])
+    return codes
+
+
+def signed_int4_codes_fast(nibbles: np.ndarray, multipliers: np.ndarray) -> np.ndarray:
+    """signed_int4_codes for GPT-2-sized matrices: the low and high nibbles stacked as pairs."""
+    n, blocks, half = nibbles.shape
+    pairs = (
+        np.stack([nibbles % 16, nibbles // 16], axis=-1).astype(np.int64) - 8
+    )  # (N, K/b, b/2, 2)
+    codes = pairs.reshape(n, blocks, 2 * half) * multipliers[..., None].astype(np.int64)
+    return codes.reshape(n, -1).T  # (K, N)
+
+
+def stored_matrix(folder, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(signed codes (K, N), column scales (N,)) of a stored matrix, int4 or int8."""
+    scales = inline(folder)[name + ".scales"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if name + ".nibbles" in manifest["weights"]["tensors"]:
+        codes = signed_int4_codes_fast(
+            wire_tensor(folder, name + ".nibbles"), wire_tensor(folder, name + ".multipliers")
+        )
+    else:
+        codes = wire_tensor(folder, name + ".codes").astype(np.int64) - 128
+    return codes, scales
+
+
+def embedding_blocks(folder, name: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(signed codes (b, R), scales (R,)) of each block of an embedding, along the width."""
+    graph, manifest = inline(folder), json.loads((folder / "manifest.json").read_text())
+    blocks, i = [], 0
+    while f"{name}.{i}.codes" in manifest["weights"]["tensors"]:
+        codes = wire_tensor(folder, f"{name}.{i}.codes").astype(np.int64) - 128
+        blocks.append((codes, graph[f"{name}.{i}.scales"]))
+        i += 1
+    return blocks
+
+
+def stored_weights(folder) -> dict[str, np.ndarray]:
+    """The weights an export stores, as floats: code * multiplier * scale, in GPT-2's names."""
+    weights = dict(tiny_weights())  # biases and layer norms are float32 as they are
+    for layer in range(TINY["n_layer"]):
+        for m in MATRICES:
+            codes, scales = stored_matrix(folder, f"h.{layer}.{m}.weight")
+            weights[f"h.{layer}.{m}.weight"] = codes * scales.astype(np.float64)
+    for name in ("wte", "wpe"):
+        parts = [codes.T * scales[:, None] for codes, scales in embedding_blocks(folder, name)]
+        weights[name + ".weight"] = np.concatenate(parts, axis=1)  # (R, D)
     return weights
 
 
-def dequantized_weights(onnx_path) -> dict[str, np.ndarray]:
-    """The weights a quantized model computes with, read from its graph as DequantizeLinear and
-    GatherBlockQuantized define them."""
-    model = onnx.load(str(onnx_path))
-    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    weights = matrix_weights(model)
-    for name in ("wte", "wpe"):  # 8-bit rows, read by a gather (and wte by the output layer)
-        weights[name + ".weight"] = embedding_rows(inits[name + ".codes"], inits[name + ".scales"])
-    for name in tiny_weights():
-        weights.setdefault(name, inits.get(name))
-    return weights
+def int8_product(x: np.ndarray, codes: np.ndarray, column_scales: np.ndarray) -> np.ndarray:
+    """The tests' own numpy of the WebAssembly graph's product: each row of x (T, K) float32
+    quantized to uint8 over [min(row, 0), max(row, 0)], scale (max - min) / 255, zero point
+    round(-min / scale), rounding half to even; the exact integer sum with the signed codes
+    (K, N); then * the row's scale * the column's."""
+    x = x.astype(np.float32)
+    top = np.maximum(x.max(axis=-1, keepdims=True), np.float32(0))
+    bottom = np.minimum(x.min(axis=-1, keepdims=True), np.float32(0))
+    scale = np.maximum((top - bottom) / np.float32(255), np.finfo(np.float32).tiny)
+    zero = np.clip(np.rint(-(bottom / scale)), 0, 255)
+    xq = np.clip(np.rint(x / scale) + zero, 0, 255)
+    sums = (xq.astype(np.int64) - zero.astype(np.int64)) @ codes  # exact
+    return sums.astype(np.float32) * scale * column_scales
 
 
-@pytest.mark.parametrize("fold", [False, True], ids=["kept quantized", "folded at load"])
+def assert_integer_stages(folder, t, ids: list[int], layers) -> None:
+    """Each stage of the trace `t` (a Trace, or any object with its tensors as attributes) of the
+    WebAssembly graph of the export in `folder`, on its own traced input, equals the tests'
+    numpy of it: int8 products, float layer norms, GELU and residual adds, for the blocks
+    `layers`; the embeddings and the tied output layer. Biases and layer-norm parameters come
+    from the graph, the codes from weights.bin through the tests' own decoder."""
+    graph = inline(folder)
+    config = json.loads((folder / "manifest.json").read_text())["config"]
+    d, heads, count = config["n_embd"], config["n_head"], len(ids)
+
+    def close(actual, expected):
+        np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-5)
+
+    def layer_norm(x, name):
+        return _layer_norm(x, graph[name + ".weight"], graph[name + ".bias"], 1e-5)[0]
+
+    def linear(x, layer, m):
+        codes, scales = stored_matrix(folder, f"h.{layer}.{m}.weight")
+        return int8_product(x, codes, scales) + graph[f"h.{layer}.{m}.bias"]
+
+    blocks = embedding_blocks(folder, "wte")
+    rows = [np.concatenate([codes[:, i] * s[i] for codes, s in blocks]) for i in ids]
+    close(t.token_embedding, np.stack(rows))
+    for layer in layers:
+        p = f"h.{layer}."
+        close(t.ln1_out[layer], layer_norm(t.residual[layer], p + "ln_1"))
+        qkv = linear(t.ln1_out[layer], layer, "attn.c_attn")  # (T, 3D)
+        for name, part in zip(("q", "k", "v"), np.split(qkv, 3, axis=1), strict=True):
+            close(getattr(t, name)[layer], part.reshape(count, heads, -1).transpose(1, 0, 2))
+        merged = t.head_outputs[layer].transpose(1, 0, 2).reshape(count, d)
+        close(t.attn_out[layer], linear(merged, layer, "attn.c_proj"))
+        close(t.residual_mid[layer], t.residual[layer] + t.attn_out[layer])
+        close(t.ln2_out[layer], layer_norm(t.residual_mid[layer], p + "ln_2"))
+        close(t.mlp_pre[layer], linear(t.ln2_out[layer], layer, "mlp.c_fc"))
+        close(t.mlp_act[layer], _gelu(t.mlp_pre[layer].astype(np.float64)))
+        close(t.mlp_out[layer], linear(t.mlp_act[layer], layer, "mlp.c_proj"))
+        close(t.residual[layer + 1], t.residual_mid[layer] + t.mlp_out[layer])
+    close(t.lnf_out, layer_norm(t.residual[-1], "ln_f"))
+    last, logits = t.lnf_out[-1:], 0
+    for i, (codes, scales) in enumerate(blocks):  # the tied output layer, a block at a time
+        block = codes.shape[0]
+        logits = logits + int8_product(last[:, i * block : (i + 1) * block], codes, scales)
+    close(t.last_logits, logits[0])
+
+
 @pytest.mark.parametrize("quantize", ["int4", "int8"])
-def test_quantized_model_computes_gpt2_with_its_dequantized_weights(
-    quantize, fold, tiny_int4, tiny_int8
+def test_the_webassembly_graph_is_the_integer_arithmetic_stage_by_stage(
+    quantize, tiny_int4, tiny_int8
 ):
-    """Exact, not statistical: every trace tensor of the model, its weights kept quantized as a
-    small device's page runs it or folded into float32 at load as CPython and a large device
-    run it, is the loop reference's on the weights its codes stand for; a wrong block layout,
-    sign or scale on any matrix fails."""
-    from pyexplainer.runtime.ort_cpython import OrtRunner
-
+    """Every trace tensor of the WebAssembly graph (CPython's onnxruntime, the page's kernels'
+    arithmetic) equals the tests' own numpy of each stage on that stage's traced input. A wrong
+    code, sign, multiplier, scale, zero point or column sum on any matrix fails."""
     folder = {"int4": tiny_int4, "int8": tiny_int8}[quantize]
-    runner = OrtRunner((folder / "model.onnx").read_bytes(), fold_weights=fold)
-    trace = forward(runner, open_model_dir(folder).manifest.config, PROMPT)
-    weights = dequantized_weights(folder / "model.onnx")
-    expected = reference_forward(PROMPT, weights, TINY["n_layer"], TINY["n_head"])
+    model = open_model_dir(folder)
+    trace = forward(model.run, model.manifest.config, PROMPT)
+    assert_integer_stages(folder, trace, PROMPT, range(TINY["n_layer"]))
+
+
+def test_the_fast_decoder_reads_int4_codes_as_the_byte_by_byte_one(tiny_int4):
+    name = "h.1.mlp.c_fc.weight"
+    nibbles, multipliers = (wire_tensor(tiny_int4, name + s) for s in (".nibbles", ".multipliers"))
+    np.testing.assert_array_equal(
+        signed_int4_codes_fast(nibbles, multipliers), signed_int4_codes(nibbles, multipliers)
+    )
+
+
+@pytest.mark.parametrize("quantize", ["int4", "int8"])
+def test_the_webgpu_graph_computes_gpt2_with_the_stored_weights(quantize, tiny_int4, tiny_int8):
+    """The WebGPU graph (MatMulNBits on the int4 codes, DequantizeLinear on 8-bit ones), run on
+    onnxruntime's CPU kernels: every trace tensor is the loop reference's on the weights the
+    stored codes stand for, read by the tests' own decoder."""
+    folder = {"int4": tiny_int4, "int8": tiny_int8}[quantize]
+    model = open_model_dir(folder, backend="webgpu")
+    trace = forward(model.run, model.manifest.config, PROMPT)
+    expected = reference_forward(PROMPT, stored_weights(folder), TINY["n_layer"], TINY["n_head"])
     for name in [n for n in TRACE_OUTPUTS if not n.startswith(("present_", "last_logits"))]:
         np.testing.assert_allclose(getattr(trace, name), expected[name], rtol=1e-4, atol=2e-5)
     np.testing.assert_allclose(trace.last_logits, expected["logits"][-1], rtol=1e-4, atol=1e-4)
 
 
-def test_folding_at_load_leaves_no_dequantize_and_kept_leaves_every_one(tiny_int4, tmp_path):
-    """The session option really folds (else "folded" would run the kept graph at its speed),
-    and without it nothing is folded (else "kept" would hold float32 copies)."""
-    import onnxruntime as ort
-
-    from pyexplainer.runtime.weights import FOLD_OPTION
-
-    def optimized_ops(fold: bool) -> list[str]:
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-        options.optimized_model_filepath = str(tmp_path / f"fold-{fold}.onnx")
-        if fold:
-            options.add_session_config_entry(*FOLD_OPTION)
-        ort.InferenceSession(str(tiny_int4 / "model.onnx"), options)
-        return [n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node]
-
-    exported = [n.op_type for n in onnx.load(str(tiny_int4 / "model.onnx")).graph.node]
-    dequantizes = exported.count("DequantizeLinear")
-    assert dequantizes == 4 * TINY["n_layer"] + 1  # c_attn, c_proj, c_fc, c_proj; the output
-    assert optimized_ops(fold=False).count("DequantizeLinear") == dequantizes
-    folded = optimized_ops(fold=True)
-    assert "DequantizeLinear" not in folded and "GatherBlockQuantized" in folded
+@pytest.mark.parametrize("name", ["h.1.mlp.c_fc.weight", "h.0.attn.c_proj.weight"])
+def test_int4_codes_restore_the_originals_within_half_a_step(tiny_int4, name):
+    """Each block's step (its multiplier times the column's scale) rounds every value it does not
+    clip to within half a step; a column's largest value is its scale * 112."""
+    original = tiny_weights()[name]  # (K, N)
+    codes, scales = stored_matrix(tiny_int4, name)
+    multipliers = wire_tensor(tiny_int4, name + ".multipliers").T  # (K/b, N)
+    step = np.repeat(multipliers, TINY_BLOCK, axis=0) * scales  # (K, N)
+    restored = codes * scales
+    clipped = np.abs(original) > 7.5 * step  # the largest values a chosen multiplier may clip
+    assert np.all(np.abs(restored - original)[~clipped] <= step[~clipped] / 2 + 1e-7)
+    assert clipped.mean() < 0.05
+    np.testing.assert_allclose(scales * 112, np.abs(original).max(axis=0), rtol=1e-6)
+    assert codes.min() >= -128 and codes.max() <= 112  # int8 codes, exactly
 
 
-def test_the_device_memory_rule_folds_gpt2_small_on_8_gb_not_on_4():
-    from pyexplainer.runtime.weights import folds_weights
+def test_the_webassembly_weights_are_the_int8_codes_of_weights_bin(tiny_int4):
+    """What the page makes at load (pyexplainer/weights_file.py) holds each int4 matrix's codes
+    as the tests' decoder reads them, + 128, where the manifest says, and a copy of the rest."""
+    from pyexplainer.weights_file import wasm_weights_bytes
 
-    gpt2_small, demo = 124_439_808, 11_500_000
-    assert folds_weights(gpt2_small, 8, "wasm") and not folds_weights(gpt2_small, 4, "wasm")
-    assert not folds_weights(gpt2_small, None, "wasm")  # the browser does not say: small
-    assert folds_weights(demo, 1, "wasm") and folds_weights(demo, None, "wasm")
-    assert folds_weights(gpt2_small, 2, "webgpu")  # no int4 DequantizeLinear on WebGPU
+    manifest = json.loads((tiny_int4 / "manifest.json").read_text())
+    wire = (tiny_int4 / "weights.bin").read_bytes()
+    made = wasm_weights_bytes(manifest["weights"], wire)
+    section = manifest["weights"]["wasm"]
+    assert len(made) == section["bytes"]
+    for name, entry in section["tensors"].items():
+        data = np.frombuffer(made[entry["offset"] : entry["offset"] + entry["bytes"]], np.uint8)
+        if "int4" in entry:
+            codes, _ = stored_matrix(tiny_int4, name.removesuffix(".codes"))
+            np.testing.assert_array_equal(data.reshape(entry["shape"]), codes + 128)
+        else:
+            np.testing.assert_array_equal(data, wire_tensor(tiny_int4, entry["copy"]).ravel())
 
 
 @pytest.mark.parametrize("quantize", ["int4", "int8"])
-def test_no_float32_weight_matrix_remains(quantize, tiny_int4, tiny_int8, tiny_fp32):
-    """Only biases, layer-norm parameters and scales are float: every matrix is codes."""
+def test_onnxruntime_keeps_no_float32_weight_matrix_and_runs_the_fast_kernels(
+    quantize, tiny_int4, tiny_int8, tmp_path
+):
+    """The session's optimized model, as onnxruntime writes it out: on WebAssembly every
+    product is MatMulInteger on uint8 codes (no MatMulNBits, no DequantizeLinear), on WebGPU an
+    int4 matrix is MatMulNBits on its 4-bit codes; no float32 initializer is a weight matrix."""
+    import onnxruntime as ort
+
+    from pyexplainer.weights_file import external_data
+
     folder = {"int4": tiny_int4, "int8": tiny_int8}[quantize]
-    model = onnx.load(str(folder / "model.onnx"))
-    d = TINY["n_embd"]
-    for t in model.graph.initializer:
-        if t.data_type == TensorProto.FLOAT:
-            assert t.name.endswith(".scales") or np.prod(t.dims) <= 4 * d, t.name
-    codes = {t.name: t.data_type for t in model.graph.initializer if t.name.endswith(".codes")}
-    matrix_type = {"int4": TensorProto.INT4, "int8": TensorProto.INT8}[quantize]
-    assert codes.pop("wte.codes") == codes.pop("wpe.codes") == TensorProto.UINT8
-    assert set(codes.values()) == {matrix_type} and len(codes) == 4 * TINY["n_layer"]
-    ops = {n.op_type for n in model.graph.node}
-    assert QUANTIZED_OPERATORS <= ops and ops <= WEB_OPERATORS | QUANTIZED_OPERATORS
-    readers = [n.op_type for n in model.graph.node if "wte.codes" in n.input]
-    assert sorted(readers) == ["DequantizeLinear", "GatherBlockQuantized"]  # stored once
-    assert (folder / "model.onnx").stat().st_size < 0.3 * (tiny_fp32 / "model.onnx").stat().st_size
+    manifest = json.loads((folder / "manifest.json").read_text())
+    blocks = len(embedding_blocks(folder, "wte"))
+    wire = (folder / "weights.bin").read_bytes()
+    for backend, graph in manifest["onnx"]["graphs"].items():
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.optimized_model_filepath = str(tmp_path / f"{backend}.onnx")
+        external = external_data(manifest["weights"], backend, wire)
+        buffers = [np.frombuffer(b, np.uint8) for b in external.values()]
+        options.add_external_initializers_from_files_in_memory(
+            list(external), buffers, [b.size for b in buffers]
+        )
+        ort.InferenceSession((folder / graph).read_bytes(), options)
+        optimized = onnx.load(options.optimized_model_filepath)
+        ops = [n.op_type for n in optimized.graph.node]
+        for t in optimized.graph.initializer:
+            if t.data_type == onnx.TensorProto.FLOAT:  # scales, biases, layer norms
+                assert len(t.dims) <= 1 or np.prod(t.dims) < TINY["n_embd"] ** 2, t.name
+        matrices = 4 * TINY["n_layer"]
+        if backend == "wasm":
+            assert ops.count("MatMulInteger") == matrices + blocks  # and the tied output
+            assert "MatMulNBits" not in ops and "DequantizeLinear" not in ops
+        elif quantize == "int4":
+            assert ops.count("MatMulNBits") == matrices and "MatMulInteger" not in ops
+            assert ops.count("DequantizeLinear") == blocks  # the tied output's 8-bit blocks
 
 
-def helper_attr(node, name: str):
-    return next(helper.get_attribute_value(a) for a in node.attribute if a.name == name)
+def test_the_webassembly_graph_gives_a_cached_step_what_a_full_pass_gives(tiny_int4):
+    """Each row is quantized alone: a position's numbers do not depend on the other positions of
+    its pass, so a step through the cache is the full pass's last row (float rounding only),
+    and the logit lens's last row is the prediction."""
+    from pyexplainer.core.generation import KVCache, cache_after, model_feeds
+
+    model = open_model_dir(tiny_int4)
+    c = model.manifest.config
+    full = forward(model.run, c, PROMPT)
+    step = forward(model.run, c, PROMPT[-1:], cache_after(forward(model.run, c, PROMPT[:-1])))
+    np.testing.assert_allclose(step.last_logits, full.last_logits, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(step.residual[:, 0], full.residual[:, -1], rtol=1e-5, atol=1e-5)
+    feeds = model_feeds(c, np.array(PROMPT), KVCache.empty(c), lens_positions=len(PROMPT))
+    lens = model.run(feeds)
+    plain = model.run(model_feeds(c, np.array(PROMPT), KVCache.empty(c)))
+    np.testing.assert_allclose(lens["lens_probs"][-1], plain["lens_probs"][-1], rtol=1e-6)
+    np.testing.assert_allclose(lens["last_logits"], plain["last_logits"], rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["h.1.mlp.c_fc.weight", "h.0.attn.c_proj.weight"])
-def test_int4_codes_restore_the_originals_within_half_a_step(tiny_int4, name):
-    """Block-wise along the reduction axis: block b of output column n holds w[16b:16b+16, n]
-    (a square matrix too, where a transposed layout would still run)."""
-    model = onnx.load(str(tiny_int4 / "model.onnx"))
-    inits = {t.name: t for t in model.graph.initializer}
-    original = tiny_weights()[name]  # (K, N)
-    scales = numpy_helper.to_array(inits[name + ".scales"])  # (K/b, N)
-    assert tuple(inits[name + ".codes"].dims) == original.shape
-    assert scales.shape == (original.shape[0] // TINY_BLOCK, original.shape[1])
-    restored = matrix_weights(model)[name]  # (K, N)
-    step = np.repeat(scales, TINY_BLOCK, axis=0)  # (K, N): the scale of each value's block
-    clipped = np.abs(original) > 7.5 * step  # the largest values a chosen scale may clip
-    assert np.all(np.abs(restored - original)[~clipped] <= step[~clipped] / 2 + 1e-7)
-    assert clipped.mean() < 0.05
+def test_each_block_keeps_the_multiplier_with_the_least_squared_error():
+    """Against a brute force over every multiplier, from the weights alone."""
+    rng = np.random.default_rng(3)
+    w = (rng.standard_normal((64, 5)) * rng.uniform(0.01, 1, (64, 1))).astype(np.float32)
+    w[5, 0] = -4.0  # an outlier
+    nibbles, multipliers, scales = quantize_int4(w, 16, "w")  # (5, 4, 8), (5, 4), (5,)
+    codes = signed_int4_codes(nibbles, multipliers)  # (64, 5)
+    for n in range(5):
+        assert scales[n] == pytest.approx(np.abs(w[:, n]).max() / 112, rel=1e-6)
+        for b in range(4):
+            block = w[16 * b : 16 * (b + 1), n].astype(np.float64)
+            errors = {}
+            for m in MULTIPLIERS:
+                step = np.float32(scales[n] * m)
+                q = np.clip(np.round(block / step), -8, 7)
+                errors[int(m)] = ((q * step - block) ** 2).sum()
+            best = min(errors, key=errors.get)
+            assert multipliers[n, b] == best, (n, b, errors)
+            step = np.float32(scales[n] * best)
+            expected = np.clip(np.rint(block / step), -8, 7) * best
+            np.testing.assert_array_equal(codes[16 * b : 16 * (b + 1), n], expected)
+    assert multipliers.min() >= 1 and multipliers.max() <= 16
 
 
-@pytest.mark.parametrize("block, most_mb", [(32, 94), (64, 89)])
-def test_gpt2_small_sized_int4_model_size(block, most_mb):
+def test_a_gpt2_small_sized_int4_export_is_at_most_88_mib():
+    """Graphs and weights.bin of GPT-2 small's shapes (sizes do not depend on the values)."""
     from export.checkpoint import expected_shapes
-    from export.graph import build_model
+    from export.graph import build_graphs
     from pyexplainer.config import ModelConfig
 
     c = ModelConfig(n_layer=12, n_head=12, n_embd=768, n_positions=1024, vocab_size=50257)
@@ -180,17 +322,21 @@ def test_gpt2_small_sized_int4_model_size(block, most_mb):
         name: rng.standard_normal(shape, dtype=np.float32) * 0.02
         for name, shape in expected_shapes(c).items()
     }
-    size = build_model(c, weights, "int4", block).ByteSize()
-    assert 80e6 < size <= most_mb * 1e6
+    exported = build_graphs(c, weights, "int4", 32)
+    size = len(exported.wire) + sum(len(g) for g in exported.graphs.values())
+    assert 80 * 2**20 < size <= 88 * 2**20, size / 2**20
+    assert exported.weights["wasm"]["bytes"] < 1.5 * len(exported.wire)  # int8, made at load
 
 
 def test_a_quantized_export_below_its_gate_is_refused(tmp_path, tiny_checkpoint):
     """The tiny random model's int4 top 1 is far below 92%: with the gate on, nothing is
-    written and the message gives the figures; --no-fidelity-gate records them instead."""
+    written and the message gives the figures of each backend's graph; --no-fidelity-gate
+    records them instead."""
     out = tmp_path / "out"
     result = run_export("--model", str(tiny_checkpoint), "--out", str(out), "--quantize", "int4")
     assert result.returncode == 1
-    assert "not faithful enough" in result.stderr and "top-1 agreement" in result.stderr
+    assert "not faithful enough" in result.stderr and "wasm: top-1 agreement" in result.stderr
+    assert "webgpu: top-1 agreement" in result.stderr
     assert not out.exists() and not list(tmp_path.glob(".out.partial-*"))
     result = run_export(
         "--model", str(tiny_checkpoint), "--out", str(out), "--quantize", "int4",
@@ -225,32 +371,6 @@ def test_the_model_line_quotes_the_held_out_fidelity_of_a_quantized_export(tiny_
         f"(float32 {f['perplexity_fp32']:.1f})"
     )
     assert quantized_fidelity(json.loads((tiny_fp32 / "manifest.json").read_text())) is None
-
-
-@pytest.mark.parametrize("bits", [4, 8])
-def test_each_block_keeps_the_candidate_scale_with_the_least_squared_error(bits):
-    """Against a brute force over the same candidates, from the weights alone."""
-    rng = np.random.default_rng(3)
-    w = (rng.standard_normal((6, 64)) * rng.uniform(0.01, 1, (6, 1))).astype(np.float32)
-    w[0, 5] = -4.0  # an outlier
-    codes, scales = quantize_blocks(w, bits, 16)  # (6, 4, 16), (6, 4)
-    qmax = 2 ** (bits - 1) - 1
-    for r in range(6):
-        for b in range(4):
-            block = w[r, 16 * b : 16 * (b + 1)].astype(np.float64)
-            errors = {}
-            for f in SCALE_FRACTIONS:
-                scale = np.float32(np.abs(block).max() * f / qmax)
-                q = np.clip(np.round(block / scale), -qmax - 1, qmax)
-                errors[float(scale)] = ((q * scale - block) ** 2).sum()
-            best = min(errors, key=errors.get)
-            assert scales[r, b] == pytest.approx(best, rel=1e-6)
-            assert scales[r, b] <= np.abs(block).max() / qmax * (1 + 1e-6)
-    np.testing.assert_array_equal(
-        codes, np.clip(np.rint(w.reshape(6, 4, 16) / scales[..., None]), -qmax - 1, qmax)
-    )
-    if bits == 4:  # 16 levels: the outlier's block is better clipped
-        assert scales[0, 0] < np.abs(w[0, :16]).max() / qmax
 
 
 def test_the_gate_holds_both_texts_together_and_names_what_fails():

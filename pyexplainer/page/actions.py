@@ -49,20 +49,30 @@ async def step(page, new_ids: list[int], cache: KVCache) -> Trace:
 async def compute_lens(page) -> None:
     """The logit lens of the last LENS_MAX_POSITIONS positions at every depth: those positions
     once more, span by span after the cache of the text before each (lens_spans keeps each
-    call's output-layer arrays small): core.generation.lens_calls, as logit_lens runs them."""
+    call's output-layer arrays small): core.generation.lens_calls, as logit_lens runs them.
+    Each span's columns are drawn as they arrive (page.lens_partial); the calls stop when the
+    student changes the text or leaves the lens, and the lens starts again when reopened."""
     try:
         ids, tokens, c = page.all_ids, page.tokens(), page.config
         cache = cache_after(page.trace)  # (L, H, T, Dh): the step's keys cover the whole text
         parts, inference_ms, fetch = [], 0.0, tuple(LENS_OUTPUTS)  # not the step's trace
-        for start, span, past in lens_calls(c, ids, cache):
+        started = js.performance.now()
+        calls = lens_calls(c, ids, cache)
+        for number, (start, span, past) in enumerate(calls, 1):
+            if page.all_ids != ids or page.stage[0] != "lens":
+                return  # moved on: what was drawn stays drawn, nothing more is computed
             _, outputs = await run_model(page, span, past, lens_positions=len(span), fetch=fetch)
             inference_ms += page.timings["inference_ms"]
             parts.append(LogitLens.from_outputs(c.n_layer, len(span), outputs, start))
+            view = logit_lens_view(LogitLens.joined(parts), page.tokenizer, tokens)
+            if number < len(calls):
+                page.lens_partial = (ids, view)
+                if page.stage[0] == "lens":
+                    detail.render_detail(page)
+                    page.timings.setdefault("lens_first_part_ms", js.performance.now() - started)
         page.timings["inference_ms"] = inference_ms  # of every call
-        started = js.performance.now()
-        lens = LogitLens.joined(parts)
-        page.lens = (ids, logit_lens_view(lens, page.tokenizer, tokens))
-        page.timings["lens_view_ms"] = js.performance.now() - started
+        page.lens, page.lens_partial = (ids, view), None
+        page.timings["lens_view_ms"] = js.performance.now() - started - inference_ms
     finally:
         page.lens_running = False
     if page.stage[0] == "lens":
@@ -93,7 +103,7 @@ async def run_prompt(page) -> None:
     page.full = trace
     follow_last_token(page)
     page.recompute_values = None
-    page.lens = page.what_if = page.generate_note = None  # a run starts afresh, on any text
+    page.lens = page.lens_partial = page.what_if = page.generate_note = None  # a run: afresh
     page.rng = np.random.default_rng(int(element("seed").value or 0))
     render.render(page)
 

@@ -122,13 +122,17 @@ def render_head_view(page, focus: str) -> None:
 
 
 def lens_panel(page):
-    """The logit lens of the text as it is, or a note while the model computes it."""
+    """The logit lens of the text as it is, the columns computed so far while the model computes
+    the rest, or a note until the first ones arrive."""
     view = page.current(page.lens)
     if view is not None:
         return experiments.logit_lens_panel(view, page.locale)
     if not page.lens_running:
         page.lens_running = True
         asyncio.ensure_future(queue.guarded(page, functools.partial(actions.compute_lens, page)))
+    partial = page.current(page.lens_partial)
+    if partial is not None:
+        return experiments.logit_lens_panel(partial, page.locale)
     return experiments.logit_lens_pending(page.locale)
 
 

@@ -10,10 +10,9 @@ import functools
 from pyexplainer.messages import format_number, text
 from pyexplainer.page import actions, queue, render, status
 from pyexplainer.ui.dom import element
-from pyexplainer.views.predictions import drawn
+from pyexplainer.views.predictions import SHOW_DRAWN_S, drawn
 
 MAX_TOKENS = 50
-SHOW_DRAWN_S = 0.25  # how long a drawn token's bar stays marked before the model runs on it
 
 
 def generate_count(page) -> int:

@@ -45,7 +45,7 @@ async def open_model(page, source) -> None:
     previous, page.runner = page.runner, runner
     page.manifest, page.tokenizer, page.source = manifest, tokenizer, source
     page.model_name = source.name or manifest.name
-    page.trace = page.full = page.lens = page.what_if = page.induction = None
+    page.trace = page.full = page.lens = page.lens_partial = page.what_if = page.induction = None
     page.ablation, page.recompute_values = Ablation(), None  # of the other model's parts
     page.show_flow_end = True
     if previous is not None:

@@ -60,6 +60,7 @@ class Page:
         self.ablation = Ablation()  # the parts the what-if switches off, as ticked
         self.lens: tuple | None = None  # (token ids, LogitLensView) of the last logit lens
         self.what_if: tuple | None = None  # (token ids, WhatIfView) of the last what-if run
+        self.lens_partial: tuple | None = None  # (token ids, LogitLensView) of the spans so far
         self.lens_running = False
         self.context_note: tuple[str, dict] | None = None  # what say_context said, redrawn
         self.generate_note: tuple[str, dict] | None = None  # what generating.say said, redrawn

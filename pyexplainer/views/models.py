@@ -10,11 +10,11 @@ import posixpath
 from pyexplainer.manifest import ModelFileError
 
 # The page's renderer memory, as the benchmark holds it to (bench/targets.py): at
-# most 600 MB with the demo model (13 MB of files) and 1.2 GB with GPT-2 small (90 MB). The page
-# estimates a model's tab by the line through those two points: about 510 MB of Pyodide, numpy
-# and onnxruntime-web, plus 7.8 bytes for each byte of the model (its weights, the key/value
-# cache, activations and the (T, V) logits of a pass).
-MEMORY_POINTS = ((13e6, 600e6), (90e6, 1.2e9))  # (model bytes, renderer bytes)
+# most 600 MB with the demo model (13 MB of files) and 1.0 GB with GPT-2 small (90 MB). The page
+# estimates a model's tab by the line through those two points: about 530 MB of Pyodide, numpy
+# and onnxruntime-web, plus 5.2 bytes for each byte of the model (its int8 weights, made from
+# the wire's int4 at load, the key/value cache, activations and the (T, V) logits of a pass).
+MEMORY_POINTS = ((13e6, 600e6), (90e6, 1.0e9))  # (model bytes, renderer bytes)
 COMFORTABLE_SHARE = 0.25  # of the device's memory, for one tab: the system and other apps share it
 GIB = 2**30  # navigator.deviceMemory counts in these
 # What published GPT-2 checkpoints were trained on (their model cards), by hub id: a key of

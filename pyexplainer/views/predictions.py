@@ -16,6 +16,8 @@ from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.trace import Trace
 from pyexplainer.views.characters import TokenReading, read_token
 
+SHOW_DRAWN_S = 0.25  # how long a drawn token's bar stays marked before the model runs on it
+
 
 @dataclasses.dataclass(frozen=True)
 class SamplingSettings:
