@@ -496,7 +496,7 @@ def test_the_benchmark_measures_a_small_site(small_site, tmp_path):
     assert model["name"] == "tiny-bench" and model["config"]["n_positions"] == 128
     assert_backend_measured(model["wasm"])
     assert model["wasm"]["running_on"].startswith("WebAssembly")
-    assert model["wasm"]["weights"].startswith("weights unpacked from int4 to float32")
+    assert model["wasm"]["weights"].startswith("weights downloaded int4, kept as 8-bit integers")
     assert_interactions_measured(model["wasm"]["interaction"])
     webgpu = model["webgpu"]
     if webgpu["available"]:

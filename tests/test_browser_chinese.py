@@ -18,7 +18,14 @@ from pyexplainer.messages import text
 from pyexplainer.model_dir import open_model_dir
 from pyexplainer.views.head_roles import repeated_random_tokens
 from tests.conftest import ROOT, start_server, stop_server
-from tests.test_browser import SCREENSHOTS, Student, close, reference_attention
+from tests.test_browser import (
+    SCREENSHOTS,
+    Student,
+    assert_drawn_as_cpython_would,
+    assert_same_predictions,
+    close,
+    reference_attention,
+)
 from tests.test_browser_first_screen import cli_generate, set_settings
 from tests.test_browser_locale import STAGES
 from tests.test_hub import grid_weights, offline_env, write_hub_repo
@@ -112,12 +119,11 @@ def test_chips_are_the_characters_after_cls_and_bars_are_the_cpython_softmax(stu
     expected = drawable_softmax(logits)
     order = np.argsort(-expected, kind="stable")[:15]
     bars = student.predictions()
-    assert [i for i, _ in bars] == order.tolist()
-    np.testing.assert_allclose([p for _, p in bars], expected[order], atol=1e-4)
+    assert_same_predictions(bars, [(int(i), float(expected[i])) for i in order])
     labels = student.page.eval_on_selector_all(
         "[data-testid=prediction-list] .label", "els => els.map(e => e.textContent)"
     )
-    assert labels == model.tokenizer.token_labels(order.tolist())  # "◌们" for "##们"
+    assert labels == model.tokenizer.token_labels([i for i, _ in bars])  # "◌们" for "##们"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     student.page.set_viewport_size({"width": 1280, "height": 800})
     student.page.screenshot(path=SCREENSHOTS / "chinese.png")
@@ -143,9 +149,12 @@ def test_generate_5_tokens_equals_the_cli_writes_no_special_token_and_joins_piec
     student.run(PROMPT)  # the seed takes effect with a run
     student.act("generate-many")
     prompt = model.tokenizer.encode(PROMPT)
-    assert student.tokens() == prompt + expected
+    drawn = student.tokens()[len(prompt) :]
+    assert student.tokens()[: len(prompt)] == prompt and len(drawn) == len(expected)
+    assert_drawn_as_cpython_would(model, PROMPT, drawn, seed, **settings)
+    assert not set(drawn) & set(SPECIAL)
     generated = chips(student)[len(prompt) :]
-    for chip, token_id in zip(generated, expected, strict=True):
+    for chip, token_id in zip(generated, drawn, strict=True):
         piece = VOCAB[token_id]
         assert chip["joins"] == piece.startswith("##"), (chip, piece)
         assert chip["text"] == model.tokenizer.token_labels([token_id])[0]  # "◌们"

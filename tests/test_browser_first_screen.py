@@ -10,7 +10,7 @@ import pytest
 
 from pyexplainer.core.generation import forward
 from tests.conftest import ROOT
-from tests.test_browser import Student
+from tests.test_browser import Student, assert_drawn_as_cpython_would, assert_same_predictions
 
 pytestmark = pytest.mark.browser
 TOP = 5  # prediction rows that must be in view on load
@@ -106,8 +106,7 @@ def test_dragging_the_slider_shows_the_softmax_at_that_temperature(student, cpyt
         shown = student.predictions()
         assert len(shown) == 15
         order = np.argsort(-expected, kind="stable")[:15]
-        assert [i for i, _ in shown] == order.tolist()
-        np.testing.assert_allclose([p for _, p in shown], expected[order], atol=1e-4)
+        assert_same_predictions(shown, [(int(i), float(expected[i])) for i in order])
     student.page.fill("[data-testid=temperature-value]", "0.9")  # typing moves the slider
     assert student.page.input_value("[data-testid=temperature]") == "0.9"
 
@@ -148,8 +147,10 @@ def test_generate_n_tokens_equals_the_cli_and_stop_halts_it(student, cpython_mod
     )
     student.act("generate-many")
     expected = cli_generate(model_dir, text, 8, seed=11, temperature=0.9, top_k=40)
-    assert student.tokens() == prompt + expected
-    assert set(marked) <= set(expected) and marked  # each mark was a token that then came
+    drawn = student.tokens()[len(prompt) :]
+    assert student.tokens()[: len(prompt)] == prompt and len(drawn) == len(expected) == 8
+    assert_drawn_as_cpython_would(cpython_model, text, drawn, 11, temperature=0.9, top_k=40)
+    assert set(marked) <= set(drawn) and marked  # each mark was a token that then came
     info = student.page.text_content("[data-testid=cache-info]")
     assert f"cache holds {len(prompt) + 8} positions (the last step computed 1 new)" in info
     newest = student.page.eval_on_selector_all(".token.newest", "els => els.length")
@@ -170,8 +171,7 @@ def test_generate_n_tokens_equals_the_cli_and_stop_halts_it(student, cpython_mod
     )
     generated = student.tokens()[len(prompt) :]
     assert 2 <= len(generated) < 50
-    assert generated == cli_generate(model_dir, text, len(generated), seed=11, temperature=0.9,
-                                     top_k=40)  # fmt: skip
+    assert generated == drawn[: len(generated)]  # the same draws as the run above
     assert "Stopped after" in student.page.text_content("[data-testid=generate-info]")
     assert student.page.is_disabled("[data-testid=stop-generate]")
     # what was drawn before Stop was appended: one more token continues the CLI's sequence
@@ -179,4 +179,4 @@ def test_generate_n_tokens_equals_the_cli_and_stop_halts_it(student, cpython_mod
     again = student.tokens()[len(prompt) :]
     n = len(again)
     assert n == len(generated) + 1
-    assert again == cli_generate(model_dir, text, n, seed=11, temperature=0.9, top_k=40)
+    assert_drawn_as_cpython_would(cpython_model, text, again, 11, temperature=0.9, top_k=40)

@@ -152,10 +152,10 @@ def test_the_picker_lists_the_models_and_a_switch_keeps_prompt_view_and_settings
         assert (step.get_attribute("data-layer"), step.get_attribute("data-head")) == ("1", "2")
         query = parse_qs(urlsplit(s.page.url).query)
         assert query["model"] == ["tiny-int8"] and query["view"] == ["attention,1"]
-        size = (folders["tiny-int8"] / "model.onnx").stat().st_size / 1e6
+        size = (folders["tiny-int8"] / "weights.bin").stat().st_size / 1e6
         assert s.page.text_content("[data-testid=load-label]") == (
-            f"model.onnx: {size:.1f} of {size:.1f} MB"
-        )  # the download's progress, at its end
+            f"weights.bin: {size:.1f} of {size:.1f} MB"
+        )  # the download's progress, at its end: the weights come last
         assert [r["name"] for r in picker_rows(s) if r["running"]] == ["tiny-int8"]
 
         use_model(s, "tiny-int4")  # and back
@@ -333,7 +333,7 @@ def broken(folder, what: str):
             "missing",
             "merges.txt is missing from the folder 'my-export' (its manifest.json lists it)",
         ),
-        ("no manifest", "no manifest.json among the 3 file(s) opened"),
+        ("no manifest", "no manifest.json among the 4 file(s) opened"),
     ],
 )
 def test_a_wrong_folder_is_named_and_the_running_model_keeps_running(
@@ -377,7 +377,7 @@ def test_a_dropped_folder_or_its_files_run(chromium, two_models, disk_model, how
         s.run(PROMPT)
         asked = []
         s.context.on("request", lambda r: asked.append(r.url))
-        drop(s, [disk_model / n for n in MODEL_FILES] if how == "files" else [disk_model])
+        drop(s, sorted(disk_model.iterdir()) if how == "files" else [disk_model])
         assert s.status() == "ready", s.status()
         folder = "my-export" if how == "folder" else "."
         assert f"opened from your disk (folder {folder})" in model_line(s)

@@ -209,7 +209,7 @@ def test_lens_calls_of_gpt2_small_stay_within_their_bytes():
         assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
         rows = [(c.n_layer + 1) * size + 1 for size in sizes]
         assert max(rows) * c.vocab_size * 4 <= LENS_CALL_BYTES
-    assert len(lens_spans(64, c.n_layer, c.vocab_size)) == 6
+    assert len(lens_spans(64, c.n_layer, c.vocab_size)) == 16
 
 
 def test_lenses_of_spans_that_do_not_follow_each_other_are_refused():

@@ -5,12 +5,18 @@
 
 const ORT_DIR = new URL("./ort/", import.meta.url).href;
 
-async function hasWebGPU() {
-  if (!("gpu" in navigator)) return false;
+// Whether WebGPU gives a device: {webgpu, webgpuError}. A device is asked for here, before
+// onnxruntime-web is, which waits forever on an adapter that gives none; the error is the
+// browser's own words.
+async function webGPU() {
+  if (!("gpu" in navigator)) return { webgpu: false, webgpuError: "" };
   try {
-    return (await navigator.gpu.requestAdapter()) !== null;
-  } catch {
-    return false;
+    const adapter = await navigator.gpu.requestAdapter();
+    if (adapter === null) return { webgpu: false, webgpuError: "" };
+    (await adapter.requestDevice()).destroy();
+    return { webgpu: true, webgpuError: "" };
+  } catch (error) {
+    return { webgpu: false, webgpuError: String(error?.message ?? error) };
   }
 }
 
@@ -20,7 +26,7 @@ export async function capabilities() {
     webassembly: typeof WebAssembly === "object",
     threads: self.crossOriginIsolated === true && typeof SharedArrayBuffer === "function",
     cores: navigator.hardwareConcurrency || 1,
-    webgpu: await hasWebGPU(),
+    ...(await webGPU()),
   };
 }
 

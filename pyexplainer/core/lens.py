@@ -16,9 +16,10 @@ import numpy as np
 # floats, 167 MB for GPT-2 small at 64 positions, and would not fit WebAssembly's 4 GB at 1024.
 LENS_MAX_POSITIONS = 64
 # ... and it asks for them in calls of at most this many bytes per (rows, V) float32 array: the
-# output layer's logits and their softmax live together in onnxruntime's heap, and a WebAssembly
-# memory never gives back what it grew to (GPT-2 small: 12 positions a call, 6 calls for 64).
-LENS_CALL_BYTES = 32 * 2**20
+# int8 output layer's sums, their corrections and floats, the logits and their softmax live
+# together in onnxruntime's heap (about six such arrays), and a WebAssembly memory never gives
+# back what it grew to (GPT-2 small: 4 positions a call, 16 calls for 64).
+LENS_CALL_BYTES = 12 * 2**20
 
 
 def lens_rows(n_layers: int, n_tokens: int, n_positions: int) -> np.ndarray:

@@ -64,7 +64,9 @@ async def compute_lens(page) -> None:
             _, outputs = await run_model(page, span, past, lens_positions=len(span), fetch=fetch)
             inference_ms += page.timings["inference_ms"]
             parts.append(LogitLens.from_outputs(c.n_layer, len(span), outputs, start))
-            view = logit_lens_view(LogitLens.joined(parts), page.tokenizer, tokens)
+            so_far = LogitLens.joined(parts)  # the columns first_position .. the span's end
+            end = so_far.first_position + so_far.ids.shape[1]
+            view = logit_lens_view(so_far, page.tokenizer, tokens[:end])
             if number < len(calls):
                 page.lens_partial = (ids, view)
                 if page.stage[0] == "lens":

@@ -39,7 +39,9 @@ async def open_model(page, source) -> None:
         }
         tokenizer = load_tokenizer(manifest, files)  # the kind the manifest names
         status.show_status(page, "starting_model")
-        runner = await BrowserRunner.create(page.bridge, manifest, model, webgpu=webgpu)
+        runner = await BrowserRunner.create(
+            page.bridge, manifest, model, webgpu=webgpu, webgpu_error=str(page.caps.webgpuError)
+        )
     finally:
         loading.hidden = page.runner is not None  # the first model's failure stays in view
     previous, page.runner = page.runner, runner

@@ -32,15 +32,20 @@ class BrowserRunner:
     note_detail: str  # the browser's own words for why WebGPU failed
 
     @classmethod
-    async def create(cls, bridge, manifest: Manifest, files: dict, *, webgpu: bool):
+    async def create(
+        cls, bridge, manifest: Manifest, files: dict, *, webgpu: bool, webgpu_error: str = ""
+    ):
         """A session for the model of `manifest`, its files_to_read (downloaded and checked) in
         `files` as JS Uint8Arrays by name; on WebGPU if `webgpu` (the browser has an adapter)
-        and it works there, else on WebAssembly. Takes the files out of `files`: once
+        and it works there, else on WebAssembly (webgpu_error: the browser's words for why
+        its WebGPU gave no device, if it did not). Takes the files out of `files`: once
         onnxruntime-web has copied them, no second copy stays."""
         wire_name = manifest.weights["file"]
         wire = files.pop(wire_name)
         graphs = {backend: files.pop(name, None) for backend, name in manifest.graphs.items()}
-        note, detail = ("", "") if webgpu else ("no_webgpu", "")
+        note, detail = ("webgpu_failed", webgpu_error) if webgpu_error else ("", "")
+        if not webgpu and not webgpu_error:
+            note = "no_webgpu"
         if webgpu:
             try:
                 external = _files({wire_name: wire})
@@ -82,10 +87,10 @@ class BrowserRunner:
 
 
 def files_to_read(manifest: Manifest) -> list[str]:
-    """The model files BrowserRunner.create takes: the weights and every backend's graph. The
+    """The model files BrowserRunner.create takes: every backend's graph, then the weights. The
     WebGPU graph is read on every device (a graph holds no weight matrix: about 1% of the
     download), so that a model stored for offline use is stored whole."""
-    return [manifest.weights["file"], *dict.fromkeys(manifest.graphs.values())]
+    return [*dict.fromkeys(manifest.graphs.values()), manifest.weights["file"]]
 
 
 def wasm_weights_js(section: dict, wire):
