@@ -11,6 +11,7 @@ conftest.needed_program).
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -747,19 +748,46 @@ def test_onnxruntime_web_runs_a_gpt2_small_sized_export_as_cpython_does(real_sit
     assert np.abs(web.last_logits - cpython.last_logits).max() < 0.05
 
 
+PAGES_WORKFLOW = ROOT / ".github" / "workflows" / "pages.yml"
+
+
 def test_the_pages_workflow_builds_the_site_and_deploys_that_folder():
     yaml = pytest.importorskip("yaml")
-    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
+    workflow = yaml.safe_load(PAGES_WORKFLOW.read_text())
     build_steps = workflow["jobs"]["build"]["steps"]
     commands = [step["run"] for step in build_steps if "run" in step]
     assert "python build/hub_models.py site --out site $HUB_MODELS" in commands  # test_hub.py
     upload = next(s for s in build_steps if s.get("uses", "").startswith("actions/upload-pages"))
     assert upload["with"]["path"] == "site"
-    assert workflow["permissions"]["pages"] == "write"
+    # Write grants go to the one job that deploys, none to the whole workflow.
+    assert workflow["permissions"] == {}
+    assert workflow["jobs"]["build"]["permissions"] == {"contents": "read"}
+    assert workflow["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
     assert any(
         s.get("uses", "").startswith("actions/deploy-pages")
         for s in workflow["jobs"]["deploy"]["steps"]
     )
+
+
+def test_the_pages_workflow_pins_each_action_to_a_commit_and_checkout_keeps_no_token():
+    """A tag can be moved to other code; a commit cannot. The comment says which release it is."""
+    yaml = pytest.importorskip("yaml")
+    text = PAGES_WORKFLOW.read_text()
+    uses_lines = [line.strip() for line in text.splitlines() if re.match(r"\s*(- )?uses:", line)]
+    pinned = re.compile(r"(- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+")
+    assert [line for line in uses_lines if not pinned.fullmatch(line)] == []
+    steps = [s for job in yaml.safe_load(text)["jobs"].values() for s in job["steps"]]
+    assert len(uses_lines) == sum("uses" in s for s in steps)  # none written another way
+    checkouts = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkouts
+    assert all(s.get("with", {}).get("persist-credentials") is False for s in checkouts)
+
+
+def test_ci_audits_the_workflows_with_zizmor_once_it_is_installed():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    commands = ci[-1].split(" && ")
+    install = commands.index('python -m pip install -e ".[dev]"')
+    assert commands.index("zizmor --offline .github/workflows") > install
 
 
 def test_ci_runs_the_readmes_test_command_once_node_and_npm_are_there():
