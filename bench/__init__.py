@@ -3,6 +3,8 @@ source checkout and runs from the repository root):
 
     python -m pyexplainer bench --site DIR   the built site in headless Chromium (bench.browser)
     python -m bench.cpython                  export and inference in CPython (bench.cpython)
+    python -m pyexplainer smoke DIR          the deploy's smoke test: every model of a built site
+                                             in headless Chromium against CPython (bench.smoke)
 
 The browser benchmark by concern: chromium (the browser it launches), site (the site, its
 counting server, the GPT-2-small-sized sites it builds), page (visits and actions on the page),

@@ -37,7 +37,7 @@ from bench.memory import (
     peak_js_heap,
     wasm_memories,
 )
-from bench.page import ACTION_TIMEOUT_MS, GENERATED_TOKENS, repeated_actions, running_on, visit
+from bench.page import ACTION_TIMEOUT_MS, GENERATED_TOKENS, Visits, repeated_actions
 from bench.report import backend_report, backend_targets, failures, figure
 from bench.site import (
     ServedSite,
@@ -45,7 +45,7 @@ from bench.site import (
     gpt2_small_site,
     prompt_of_length,
     runtime_folders,
-    start_server,
+    served,
 )
 from bench.targets import (
     GPT2_SMALL_TARGETS,
@@ -56,7 +56,6 @@ from bench.targets import (
 )
 from pyexplainer.manifest import ModelFileError
 from pyexplainer.model_dir import read_manifest, read_tokenizer
-from pyexplainer.serve import url_of
 
 GPT2_SMALL_QUANTIZATIONS = ("int4", "int8")  # each shipped one, as its own site
 MIN_INTERACTION_REPEATS = 5
@@ -71,32 +70,6 @@ class Settings:
     backends: tuple[str, ...]
     chromium: Path
     gpt2_small_quantizations: tuple[str, ...] = GPT2_SMALL_QUANTIZATIONS
-
-
-class Visits:
-    """Cold and warm starts, each pair in a fresh context, and the bytes they took."""
-
-    def __init__(self):
-        self.cold_ms: list[float] = []
-        self.warm_ms: list[float] = []
-        self.first_visit_bytes: dict[str, int] = {}
-        self.warm_visit_bytes: dict[str, int] = {}
-        self.peak_js_heap = 0
-        self.running_on = ""
-        self.weights = ""
-        self.wasm_memories: list[dict] = []  # at the end of the last visit's actions
-
-    def cold_then_warm(self, page, site: ServedSite) -> None:
-        before = site.traffic.snapshot()
-        self.cold_ms.append(visit(page, site.url))
-        self.first_visit_bytes = self.first_visit_bytes or site.traffic.since(before)
-        if not self.running_on:
-            self.running_on, self.weights = running_on(page)
-        self.peak_js_heap = max(self.peak_js_heap, peak_js_heap(page))
-        before = site.traffic.snapshot()
-        self.warm_ms.append(visit(page, site.url))
-        self.warm_visit_bytes = self.warm_visit_bytes or site.traffic.since(before)
-        self.peak_js_heap = max(self.peak_js_heap, peak_js_heap(page))
 
 
 def measure_backend(playwright, backend: str, site: ServedSite, settings: Settings, targets):
@@ -168,27 +141,18 @@ def model_report(site_dir: Path, settings: Settings, targets: dict) -> dict:
         "model_file_bytes": figure(model_bytes, targets.get("model_file_bytes")),
         **{backend: {"skipped": True} for backend in BACKEND_FLAGS},
     }
-    server = start_server(site_dir)
-    site = ServedSite(
-        url_of(server),
-        server.traffic,
-        runtime_folders(site_dir),
-        {n: prompt_of_length(tokenizer, n) for n in (*PROMPT_LENGTHS, INTERACTION_PROMPT_LENGTH)},
-        manifest.config,
-    )
-    try:
-        with sync_playwright() as playwright:
-            for backend in settings.backends:
-                log(f"{manifest.name} on {backend}")
-                try:
-                    report[backend] = measure_backend(
-                        playwright, backend, site, settings, backend_targets(targets, backend)
-                    )
-                except (BenchError, PlaywrightError) as e:
-                    report[backend] = {"error": str(e).splitlines()[0]}
-    finally:
-        server.shutdown()
-        server.server_close()
+    lengths = (*PROMPT_LENGTHS, INTERACTION_PROMPT_LENGTH)
+    prompts = {n: prompt_of_length(tokenizer, n) for n in lengths}
+    with served(site_dir) as (url, traffic), sync_playwright() as playwright:
+        site = ServedSite(url, traffic, runtime_folders(site_dir), prompts, manifest.config)
+        for backend in settings.backends:
+            log(f"{manifest.name} on {backend}")
+            try:
+                report[backend] = measure_backend(
+                    playwright, backend, site, settings, backend_targets(targets, backend)
+                )
+            except (BenchError, PlaywrightError) as e:
+                report[backend] = {"error": str(e).splitlines()[0]}
     return report
 
 

@@ -1,5 +1,5 @@
-"""The browser the benchmark and the browser tests launch: Debian's Chromium, through Playwright
-(never `playwright install`), with the flags of each backend."""
+"""The browser the benchmark, the smoke test and the browser tests launch: Debian's Chromium,
+through Playwright (never `playwright install`), with the flags of each backend."""
 
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ GPU_ADAPTER = """async () => {
 }"""
 
 
-def launch(playwright, chromium: Path, backend: str):
-    """A headless Chromium for the benchmark on `backend` ("wasm" or "webgpu")."""
+def launch(playwright, chromium: Path, backend: str, extra_flags=BENCH_FLAGS):
+    """A headless Chromium on `backend` ("wasm" or "webgpu"), with the benchmark's extra flags
+    unless told otherwise (the smoke test has none)."""
     return playwright.chromium.launch(
         executable_path=str(chromium),
-        args=[*CHROMIUM_FLAGS, *BACKEND_FLAGS[backend], *BENCH_FLAGS],
+        args=[*CHROMIUM_FLAGS, *BACKEND_FLAGS[backend], *extra_flags],
         timeout=60_000,
     )

@@ -1,7 +1,7 @@
-"""The benchmark's hands on the page: visits to the first prediction, actions (a click the page
-answers by running the model) with the page's own timings, generating N tokens in one click,
-redraws (a change the page answers without the model), and what the model line says runs the
-model."""
+"""The benchmark's hands on the page: visits to the first prediction and what the page saw of
+its start, actions (a click the page answers by running the model) with the page's own timings,
+generating N tokens in one click, redraws (a change the page answers without the model), and
+what the model line says runs the model."""
 
 from __future__ import annotations
 
@@ -9,8 +9,13 @@ import json
 import time
 from collections import defaultdict
 from functools import partial
+from typing import TYPE_CHECKING
 
 from bench import BenchError
+from bench.memory import peak_js_heap
+
+if TYPE_CHECKING:
+    from bench.site import ServedSite
 
 READY_OR_ERROR = """() => {
   const s = document.querySelector('[data-testid=status]');
@@ -43,6 +48,30 @@ ACTION_TIMEOUT_MS = 300_000
 REDRAW_TIMEOUT_MS = 60_000  # a redraw that never reports is a Python error on the page
 GENERATION_TIMEOUT_MS = 900_000
 GENERATED_TOKENS = 10  # "Generate N tokens" with N = this, after the 64-token prompt
+
+
+# What the page saw of its own start, in ms since its navigation (a page the isolation reload
+# loaded also says when the page before it began, performance.timeOrigin, which web/boot.mjs
+# kept): the HTML's first byte, the first of each performance mark "pyexplainer:*", and every
+# request's start and end (resource timing). bench.report.start_events reads it.
+START_TIMELINE = """() => {
+  const navigation = performance.getEntriesByType('navigation')[0];
+  const kept = Number(sessionStorage.getItem('pyexplainer-reloaded'));
+  return {
+    html_first_byte: navigation.responseStart,
+    reload_ms: navigation.type === 'reload' && kept > 1 ? performance.timeOrigin - kept : null,
+    marks: Object.fromEntries(performance.getEntriesByType('mark').reverse()
+      .filter((m) => m.name.startsWith('pyexplainer:'))
+      .map((m) => [m.name.slice('pyexplainer:'.length), m.startTime])),
+    requests: performance.getEntriesByType('resource')
+      .map((r) => [new URL(r.name).pathname, r.startTime, r.responseEnd]),
+  };
+}"""
+
+
+def start_timeline(page) -> dict:
+    """START_TIMELINE of the page as it is now (after a visit)."""
+    return page.evaluate(START_TIMELINE)
 
 
 def visit(page, url: str) -> float:
@@ -89,7 +118,7 @@ def redraw_after(page, what: str, interact) -> dict[str, float]:
     started = time.perf_counter()
     interact()
     page.wait_for_function(REDRAW_FINISHED, arg=before, timeout=REDRAW_TIMEOUT_MS)
-    wall_ms = 1000 * (time.perf_counter() - started)
+    wall_ms = round(1000 * (time.perf_counter() - started), 1)  # per token from what is reported
     raise_page_error(page, what)
     return redraw_timings(status.get_attribute("data-redraw"), what, wall_ms)
 
@@ -124,27 +153,31 @@ def generate_many(page, n: int) -> dict[str, float]:
     started = time.perf_counter()
     page.click("[data-testid=generate-many]")
     page.wait_for_function(GENERATION_FINISHED, arg=before, timeout=GENERATION_TIMEOUT_MS)
-    wall_ms = 1000 * (time.perf_counter() - started)
+    wall_ms = round(1000 * (time.perf_counter() - started), 1)  # per token from what is reported
     raise_page_error(page, f"generating {n} tokens")
     added = page.locator(TOKEN_CHIPS).count() - tokens
     if added != n:
         raise BenchError(f"generating {n} tokens added {added} tokens to the text")
     total_ms = json.loads(status.get_attribute("data-timings") or "{}").get("total_ms")
     return {
-        "wall_ms": round(wall_ms, 1),
+        "wall_ms": wall_ms,
         "ms_per_token": round(wall_ms / n, 1),
         **({"page_total_ms": round(total_ms, 1)} if total_ms is not None else {}),
     }
 
 
 def repeated_actions(page, prompts: dict[int, str], repeat: int) -> dict[str, list[dict]]:
-    """Each action `repeat` times: runs at T = 16, 64 and 65, the lens and head roles at 64, a
-    cached step after 64 and, where the page has it, "Generate N tokens" after 64."""
+    """Each action `repeat` times: runs at T = 16, 64 and 65, the lens, the attribution (where
+    the page has it) and head roles at 64, a cached step after 64 and, where the page has it,
+    "Generate N tokens" after 64."""
     timings = defaultdict(list)
     for _ in range(repeat):
         timings["forward_T16"].append(run_prompt(page, prompts[16]))
         timings["forward_T64"].append(run_prompt(page, prompts[64]))
         timings["logit_lens_T64"].append(act_on(page, f"{STAGE_TABS}[data-kind=lens]"))
+        if page.locator(f"{STAGE_TABS}[data-kind=attribution]").count():  # a site before it: no
+            attribution = f"{STAGE_TABS}[data-kind=attribution]"
+            timings["attribution_T64"].append(act_on(page, attribution))
         roles = open_tab(page, "heads")
         page.wait_for_selector(HEAD_ROLES_READY)  # the first opening runs the induction pass
         timings["head_roles_T64"].append({k: roles[k] for k in ("head_roles_ms", "page_ms")})
@@ -163,3 +196,33 @@ def running_on(page) -> tuple[str, str]:
     said = page.text_content("[data-testid=model-info]").rsplit("running on ", 1)[-1]
     backend, separator, weights = said.partition("; weights ")
     return backend, (separator + weights).removeprefix("; ")
+
+
+class Visits:
+    """Cold and warm starts, each pair in a fresh context, and the bytes they took."""
+
+    def __init__(self):
+        self.cold_ms: list[float] = []
+        self.warm_ms: list[float] = []
+        self.cold_starts: list[dict] = []  # start_timeline of each visit
+        self.warm_starts: list[dict] = []
+        self.first_visit_bytes: dict[str, int] = {}
+        self.warm_visit_bytes: dict[str, int] = {}
+        self.peak_js_heap = 0
+        self.running_on = ""
+        self.weights = ""
+        self.wasm_memories: list[dict] = []  # at the end of the last visit's actions
+
+    def cold_then_warm(self, page, site: ServedSite) -> None:
+        before = site.traffic.snapshot()
+        self.cold_ms.append(visit(page, site.url))
+        self.cold_starts.append(start_timeline(page))
+        self.first_visit_bytes = self.first_visit_bytes or site.traffic.since(before)
+        if not self.running_on:
+            self.running_on, self.weights = running_on(page)
+        self.peak_js_heap = max(self.peak_js_heap, peak_js_heap(page))
+        before = site.traffic.snapshot()
+        self.warm_ms.append(visit(page, site.url))
+        self.warm_starts.append(start_timeline(page))
+        self.warm_visit_bytes = self.warm_visit_bytes or site.traffic.since(before)
+        self.peak_js_heap = max(self.peak_js_heap, peak_js_heap(page))

@@ -1,8 +1,10 @@
 """The browser benchmark's JSON: figures (a value, its target and whether it is met), medians
-of repeated runs, bytes by group, and each backend's section of a model's report."""
+of repeated runs, bytes by group, the timeline of a start, and each backend's section of a
+model's report."""
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from typing import TYPE_CHECKING
 
@@ -10,8 +12,8 @@ from bench.targets import INTERACTION_PROMPT_LENGTH, WASM_ONLY_TARGETS
 from pyexplainer.views.predictions import SHOW_DRAWN_S
 
 if TYPE_CHECKING:
-    from bench.browser import Visits
     from bench.interactions import Interactions
+    from bench.page import Visits
     from bench.site import ServedSite
 
 
@@ -44,6 +46,87 @@ def bytes_by_group(sent: dict[str, int], runtime_folders: set[str], target=None)
     for path, n in sent.items():
         groups[byte_group(path, runtime_folders)] += n
     return {**groups, "total": figure(sum(groups.values()), target)}
+
+
+# A visit's start, event by event: each report name and the page's mark it is read from
+# (START_TIMELINE in bench.page; the marks are set in web/boot.mjs, web/main.py and the page's
+# Python: pyexplainer/page/status.py mark)
+START_MARKS = {
+    "first_script": "boot",
+    "pyodide_start": "pyscript-start",
+    "python_ready": "python-ready",
+    "app_imported": "app-imported",
+    "model_bytes_in": "model-bytes",
+    "session_start": "status-starting_model",
+    "session_made": "session",
+    "first_run_start": "status-running",
+    "first_render": "status-ready",
+}
+# The phases of a start, each from one event to another
+START_PHASES = {
+    "packages_download": ("packages_requested", "packages_fetched"),
+    "pyodide_boot": ("pyodide_start", "pyodide_ready"),
+    "app_import": ("python_ready", "app_imported"),
+    "model_download": ("model_requested", "model_downloaded"),
+    "session": ("session_start", "session_made"),
+    "first_run": ("first_run_start", "first_render"),
+}
+
+
+def _span(spans: list[tuple[float, float]], first: str, last: str) -> dict[str, float]:
+    """{first: the earliest start, last: the latest end} of some requests, {} for none."""
+    if not spans:
+        return {}
+    return {first: min(start for start, _ in spans), last: max(end for _, end in spans)}
+
+
+def start_events(raw: dict) -> dict[str, float]:
+    """The events of one visit's start (ms since its navigation) from what the page saw of it
+    (bench.page.START_TIMELINE): the marks of START_MARKS; from resource timing the model's
+    files (under models/, but the index and the manifest) from the first request to the last
+    byte, the Python packages' wheels likewise, and pyodide_ready, the first request of the app's
+    own files (PyScript asks for them once Pyodide has booted with its packages); reload_ms, how
+    long the page before the isolation reload ran, when there was one."""
+    requests = raw["requests"]
+    model = [
+        (start, end)
+        for path, start, end in requests
+        if "/models/" in path and not path.endswith(("/index.json", "/manifest.json"))
+    ]
+    wheels = [(start, end) for path, start, end in requests if path.endswith(".whl")]
+    app = [start for path, start, _ in requests if "/py/" in path]
+    events = {"html_first_byte": raw["html_first_byte"]}
+    events |= {name: raw["marks"][m] for name, m in START_MARKS.items() if m in raw["marks"]}
+    events |= _span(model, "model_requested", "model_downloaded")
+    events |= _span(wheels, "packages_requested", "packages_fetched")
+    if app:
+        events["pyodide_ready"] = min(app)
+    if raw.get("reload_ms") is not None:
+        events["reload_ms"] = raw["reload_ms"]
+    return {name: round(ms, 1) for name, ms in events.items()}
+
+
+def overlapping(phases: dict[str, list[float]]) -> list[dict]:
+    """Each pair of phases that ran at the same time, and for how many ms."""
+    pairs = []
+    for (a, (a0, a1)), (b, (b0, b1)) in itertools.combinations(phases.items(), 2):
+        shared = min(a1, b1) - max(a0, b0)
+        if shared > 0:
+            pairs.append({"phases": [a, b], "ms": round(shared, 1)})
+    return pairs
+
+
+def timeline_report(runs: list[dict[str, float]]) -> dict:
+    """Visits' starts (start_events of each): the median of each event every visit has, the
+    phases (START_PHASES) between those medians, and which phases overlapped."""
+    names = [name for name in runs[0] if all(name in run for run in runs)]
+    events = {name: round(statistics.median(run[name] for run in runs), 1) for name in names}
+    phases = {
+        name: [events[a], events[b]]
+        for name, (a, b) in START_PHASES.items()
+        if a in events and b in events
+    }
+    return {"events_ms": events, "phases_ms": phases, "overlapping": overlapping(phases)}
 
 
 def action_summary(timings: list[dict]) -> dict:
@@ -145,6 +228,8 @@ def backend_report(
         "warm_visit_bytes": sum(visits.warm_visit_bytes.values()),
         "cold_start_ms": sampled(visits.cold_ms, targets.get("cold_start_ms")),
         "warm_start_ms": sampled(visits.warm_ms, targets.get("warm_start_ms")),
+        "cold_start_timeline": timeline_report([start_events(t) for t in visits.cold_starts]),
+        "warm_start_timeline": timeline_report([start_events(t) for t in visits.warm_starts]),
         **actions,
         "explained_forward_T64_ms": figure(
             forward["total_ms"]["value"], targets.get("explained_forward_T64_ms")
@@ -175,6 +260,13 @@ def backend_report(
             )
             if "lens_first_part_ms" in actions["logit_lens_T64"]
             else {"skipped": "the lens comes in one call"}
+        ),
+        "attribution_T64_ms": (
+            figure(
+                actions["attribution_T64"]["total_ms"]["value"], targets.get("attribution_T64_ms")
+            )
+            if "attribution_T64" in actions
+            else {"skipped": "the page has no attribution stage"}
         ),
         "peak_js_heap_bytes": figure(visits.peak_js_heap, targets.get("peak_js_heap_bytes")),
         "wasm_memories": visits.wasm_memories,

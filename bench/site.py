@@ -4,6 +4,7 @@ builds (random weights, exported and built here)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import subprocess
@@ -21,7 +22,7 @@ from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.wordpiece import WordPieceTokenizer
 from pyexplainer.manifest import ModelFileError
 from pyexplainer.model_dir import read_manifest
-from pyexplainer.serve import SiteHandler, make_server
+from pyexplainer.serve import SiteHandler, make_server, url_of
 
 ROOT = Path(__file__).resolve().parent.parent
 MAKE_SITE = ROOT / "build" / "make_site.py"
@@ -114,6 +115,17 @@ def start_server(site: Path):
     return server
 
 
+@contextlib.contextmanager
+def served(site: Path):
+    """start_server as a context: (its URL, its Traffic), shut down on leaving."""
+    server = start_server(site)
+    try:
+        yield url_of(server), server.traffic
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @dataclasses.dataclass(frozen=True)
 class ServedSite:
     url: str
@@ -126,11 +138,23 @@ class ServedSite:
 # --- the GPT-2-small-sized sites -----------------------------------------------------------------
 
 
+def exporter_digest() -> str:
+    """The digest of the code that decides what an export holds (build/make_site.py's
+    EXPORTER_SOURCES, which keys its cached demo export the same way)."""
+    scripts = str(Path(__file__).resolve().parent.parent / "build")
+    if scripts not in sys.path:  # build/ is a folder of scripts, not a package
+        sys.path.insert(0, scripts)
+    import make_site
+
+    return make_site.files_sha256(ROOT, make_site.EXPORTER_SOURCES)[:8]
+
+
 def gpt2_small_site(work_dir: Path, quantize: str) -> Path:
     """A site with a GPT-2-small-sized model of random weights, quantized as asked (its
-    fidelity recorded, not gated: random weights); the export is kept."""
+    fidelity recorded, not gated: random weights); the export is kept for the same exporter
+    code, never measured after that code changed."""
     name = f"{GPT2_SMALL_NAME}-{quantize}"
-    export_dir = work_dir / name
+    export_dir = work_dir / f"{name}-{exporter_digest()}"
     try:
         read_manifest(export_dir)
     except ModelFileError:

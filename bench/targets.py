@@ -33,6 +33,7 @@ GPT2_SMALL_TARGETS = {
     "slider_update_ms": 100,  # issue 15: the bars follow the slider while it is dragged
     "logit_lens_T64_ms": 1_500,  # the whole grid
     "logit_lens_first_part_T64_ms": 300,  # its first columns on screen
+    "attribution_T64_ms": 100,  # the stage open after a run: one pass of the last token
     "peak_renderer_bytes": 1_000 * MB,
     "peak_js_heap_bytes": 300 * MB,
 }
@@ -54,6 +55,18 @@ MEASURED = {
     "the status reads 'ready' after the page's automatic first run (performance.now())",
     "warm_start_ms": "the same, for a second navigation in the same context (service worker "
     "and HTTP cache)",
+    "start_timeline": "cold_start_timeline and warm_start_timeline: each visit's start as the "
+    "page saw it, in ms since the navigation of the page that showed the prediction (a cold "
+    "visit's isolation reload comes after the page before it ran for reload_ms), medians over "
+    "the visits: html_first_byte (navigation timing), first_script (web/boot.mjs runs), "
+    "pyodide_start (PyScript starts), packages_requested/fetched (the numpy wheel's request "
+    "and last byte), pyodide_ready (the first request of the app's files, which PyScript makes "
+    "once Pyodide has booted with numpy), python_ready (web/main.py runs), app_imported, "
+    "model_requested/downloaded (the model's files, first request to last byte, whoever asked: "
+    "web/prefetch.mjs as the page loads), model_bytes_in (Python has them all, checked), "
+    "session_start/made (onnxruntime-web's session), first_run_start (the status reads "
+    "running), first_render (ready, the prediction drawn); phases_ms, the spans between them, "
+    "and overlapping, each pair of phases that ran at the same time and for how long",
     "actions": "the page's data-timings of one click: inference_ms = onnxruntime-web "
     "session.run with tensor transfer, decompose_ms = numpy attention decomposition of every "
     "layer, total_ms = the whole action with rendering; forward_T64 = run a 64-token prompt, "
@@ -76,6 +89,10 @@ MEASURED = {
     "and the columns drawn as each span arrives), lens_first_part_ms = from the first call's "
     "start until the first span's columns are drawn, total_ms = the whole action with "
     "rendering",
+    "attribution_T64": "opening the attribution tab after the logit lens at T = 64: "
+    "inference_ms = the model once more over the last token after the cache of the others, "
+    "returning the parts it wrote and the output layer's rows of the top predictions; total_ms "
+    "= the whole action with the stage drawn",
     "head_roles_T64": "opening the head roles tab after forward_T64: head_roles_ms = scoring "
     "every head (previous token, first token, self, entropy on the prompt; induction scores "
     "kept from the pass over a repeated random sequence, which the first opening starts as an "

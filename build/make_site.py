@@ -15,7 +15,8 @@ Assembles the static site: one folder that any static server (GitHub Pages inclu
                                 the tokenizer's files)
     DIR/models/index.json       the models: name, config, size, quantization, training
     DIR/sw.js                   service worker: COOP/COEP where the host sends none, offline
-    DIR/build-info.json         versions, and sha256 + bytes of every file shipped
+    DIR/build-info.json         versions, and sha256 + bytes of every file shipped (the
+                                deploy's smoke test adds "published": bench/smoke.py)
 
 Without --model, the embedded demo checkpoint models/demo is exported (python -m export) into
 CACHE/models/, keyed by the checkpoint's sha256, and shipped. Downloads go to CACHE/third_party/
@@ -33,7 +34,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
 import shutil
 import sys
@@ -46,6 +46,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the repo's packages impor
 import third_party  # noqa: E402  (build/ is sys.path[0] when run as a script)
 from third_party import PinError, default_cache, read_lock, sha256_hex  # noqa: E402
 
+from export.out_folder import folder_in_place_of, not_ours  # noqa: E402
 from pyexplainer import __version__  # noqa: E402
 from pyexplainer.manifest import (  # noqa: E402
     ModelFileError,
@@ -373,16 +374,6 @@ def build_info(
     return info
 
 
-def prepare_out(out: Path) -> Path:
-    """A fresh temporary folder beside OUT; refuse to replace a folder that is not a site."""
-    if out.exists() and any(out.iterdir()) and not (out / BUILD_INFO).is_file():
-        raise BuildError(f"{out} exists and is not a site this script built; choose another --out")
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    return tmp
-
-
 def make_site(
     out: Path,
     models: list[Path],
@@ -397,8 +388,9 @@ def make_site(
     out, cache = Path(out).resolve(), Path(cache or default_cache())
     lock = lock or read_lock()
     models = [Path(m) for m in models] or [demo_model(cache)]
-    tmp = prepare_out(out)
-    try:
+    if not_ours(out, BUILD_INFO):
+        raise BuildError(f"{out} exists and is not a site this script built; choose another --out")
+    with folder_in_place_of(out) as tmp:
         copy_web(tmp, web)
         py_files = copy_package(tmp)
         summaries = copy_models(tmp, models, default)  # before any download: fails fast
@@ -407,11 +399,6 @@ def make_site(
         files = site_files(tmp)
         build_id = stamp_build(tmp, files)
         info = build_info(tmp, build_id, files, third, summaries)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return info
 
 

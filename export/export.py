@@ -8,9 +8,7 @@ fidelity checks included, has succeeded: a failed export leaves nothing half-wri
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from export.fidelity import (
     pooled,
 )
 from export.graph import BACKENDS, OPSET, ExportedGraphs, build_graphs, symbolic_shape
+from export.out_folder import folder_in_place_of, not_ours
 from export.quantize import QuantizationError, check_block, embedding_block
 from export.stored_weights import DEFAULT_BLOCK, QUANTIZATIONS
 from pyexplainer import __version__
@@ -219,20 +218,6 @@ def graph_files(exported: ExportedGraphs) -> dict[str, str]:
     return dict(GRAPH_FILES)
 
 
-def check_out(out: Path) -> None:
-    """Refuse to replace a folder that is not an export (before any work is done)."""
-    if out.exists() and any(out.iterdir()) and not (out / "manifest.json").is_file():
-        raise ExportError(f"{out} exists and is not an exported model folder; choose another --out")
-
-
-def prepare_out(out: Path) -> Path:
-    """A fresh temporary folder beside OUT (which check_out has let through)."""
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    return tmp
-
-
 def export_model(
     model: str,
     out: str | Path,
@@ -252,7 +237,8 @@ def export_model(
     if quantize not in QUANTIZATIONS:
         raise ExportError(f"--quantize must be one of {', '.join(QUANTIZATIONS)}, not {quantize!r}")
     out = Path(out)
-    check_out(out)
+    if not_ours(out, "manifest.json"):  # before any work is done
+        raise ExportError(f"{out} exists and is not an exported model folder; choose another --out")
     ckpt = load_checkpoint(model)
     try:  # before any work: the blocks must divide the model's widths (a block that divides
         if quantize == "int4":  # the width divides 4 * width)
@@ -262,8 +248,7 @@ def export_model(
     except QuantizationError as e:
         raise ExportError(f"cannot quantize {model} as {quantize}: {e}") from e
     exported, fidelity = check_fidelity(ckpt, quantize, block, gate, language)
-    tmp = prepare_out(out)
-    try:
+    with folder_in_place_of(out) as tmp:
         graphs = graph_files(exported)
         contents = {
             **{graphs[b]: exported.graphs[b] for b in BACKENDS},
@@ -282,9 +267,4 @@ def export_model(
         manifest |= {"language": language} if language else {}
         manifest |= {"example_prompts": list(examples)} if examples else {}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return manifest

@@ -36,7 +36,14 @@ from onnx import TensorProto, helper, numpy_helper
 
 from export.stored_weights import DEFAULT_BLOCK, StoredWeights, embedding_parts, store_weights
 from pyexplainer.config import ModelConfig
-from pyexplainer.core.trace import LENS_TOP_K, MODEL_INPUTS, MODEL_OUTPUTS, TRACE_OUTPUTS, dtype_of
+from pyexplainer.core.trace import (
+    ATTRIBUTION_OUTPUTS,
+    LENS_TOP_K,
+    MODEL_INPUTS,
+    MODEL_OUTPUTS,
+    TRACE_OUTPUTS,
+    dtype_of,
+)
 from pyexplainer.runtime.ort_cpython import OrtRunner
 from pyexplainer.weights_file import INT8_ZERO_POINT, external_data
 
@@ -67,14 +74,11 @@ class GraphBuilder:
         return name
 
     def stored_tensor(self, name: str) -> str:
-        """A stored tensor, as an initializer the first time it is asked for: inline (scales,
-        column sums) or external (the wire file's, or the WebAssembly weights')."""
+        """A stored tensor, as an external initializer the first time it is asked for: its data
+        lie in the wire file or in the WebAssembly weights, never in the graph."""
         if name not in self._made:
             self._made.add(name)
-            if name in self.stored.inline:
-                self.const(name, self.stored.inline[name])
-            else:
-                self.initializers.append(self.stored.external(name, self.backend))
+            self.initializers.append(self.stored.external(name, self.backend))
         return name
 
     def matmul(self, x: str, name: str) -> str:
@@ -87,7 +91,7 @@ class GraphBuilder:
             return self.nbits_matmul(x, name)
         codes = self.stored_tensor(name + ".codes")  # (K, N) uint8
         scales = self.stored_tensor(name + ".scales")  # (N,)
-        columns = self.stored.inline[name + ".scales"].shape
+        columns = self.stored.wire[name + ".scales"].shape
         zero = self.const(
             self.fresh("zero_points"), np.full(columns, INT8_ZERO_POINT, np.uint8)
         )  # (N,): DequantizeLinear's zero point along axis 1
@@ -95,11 +99,15 @@ class GraphBuilder:
         return self.op("MatMul", x, weight)
 
     def integer_matmul(self, x: str, name: str) -> str:
-        """x (T, K) quantized row by row to uint8 (quantize_rows), times the uint8 codes (K, N)
-        with zero point 128, in int32: sum_k (xq - zero_t)(codes - 128) = MatMulInteger's
-        sum_k xq (codes - 128) less zero_t times the column's sum of signed codes; then
-        * row scale * column scale."""
-        xq, row_scale, row_zero = quantize_rows(self, x)  # (T, K) uint8, (T, 1), (T, 1) int32
+        """x (T, K) quantized row by row to uint8 (quantize_rows), times the stored matrix
+        `name` in integers (integer_product)."""
+        return self.integer_product(*quantize_rows(self, x), name)
+
+    def integer_product(self, xq: str, row_scale: str, row_zero: str, name: str) -> str:
+        """Quantized rows xq (T, K) uint8, their scales (T, 1) and int32 zero points (T, 1), times
+        the uint8 codes (K, N) with zero point 128, in int32: sum_k (xq - zero_t)(codes - 128) =
+        MatMulInteger's sum_k xq (codes - 128) less zero_t times the column's sum of signed
+        codes; then * row scale * column scale."""
         codes = self.stored_tensor(name + ".codes")  # (K, N) uint8
         weight_zero = self.const(self.fresh("weight_zero"), np.uint8(INT8_ZERO_POINT))
         sums = self.op("MatMulInteger", xq, codes, "", weight_zero)  # (T, N) int32
@@ -236,7 +244,6 @@ def block(
     x: str,
     layer: int,
     c: ModelConfig,
-    w: dict[str, np.ndarray],
     mask: str,
     trace: dict[str, list[str]],
 ) -> str:
@@ -245,7 +252,7 @@ def block(
     d = c.n_embd
 
     def param(name: str) -> str:  # a float32 bias or layer-norm parameter
-        return g.const(p + name, w[p + name])
+        return g.stored_tensor(p + name)
 
     def linear(x: str, name: str) -> str:  # HF Conv1D: x @ W + b, W stored (in, out)
         product = g.matmul(x, p + name + ".weight")
@@ -278,6 +285,7 @@ def block(
         g.const(g.fresh("merged_shape"), np.array([-1, d], dtype=np.int64)),
     )  # (T, D)
     attn = linear(merged, "attn.c_proj")  # (T, D)
+    writes = head_writes(g, merged, p + "attn.c_proj.weight", c)  # (H, D)
     mid = g.op("Add", x, attn)  # (T, D)
     ln2, mean2, std2 = layer_norm(g, mid, gain2, bias2, eps)
     pre = linear(ln2, "mlp.c_fc")  # (T, 4D)
@@ -307,9 +315,30 @@ def block(
         ("mlp_out", mlp),
         ("present_keys", k_all),
         ("present_values", v_all),
+        ("head_writes", writes),
+        ("attn_bias", param("attn.c_proj.bias")),
     ]:
         trace[name].append(tensor)
     return out
+
+
+def head_writes(g: GraphBuilder, merged: str, name: str, c: ModelConfig) -> str:
+    """What each head writes into the residual stream at the last position: the merged heads'
+    last row (1, D) through c_proj (`name`, no bias) once per head, every other head's columns
+    zeroed -> (H, D). The heads' rows add up to the last row of merged @ c_proj exactly as the
+    model computes it: on WebAssembly the row is quantized as the block quantizes it (row by
+    row, so alone it gets the same codes, scale and zero point), each head's codes keep only
+    its columns (the others set to the zero point, so they add 0), and the integer sums of
+    the heads add up to the block's integer sum."""
+    last = g.op("Gather", merged, g.const(g.fresh("last"), np.array([-1], np.int64)), axis=0)
+    mine = np.kron(np.eye(c.n_head), np.ones((1, c.head_dim))).astype(bool)  # (H, D)
+    if g.backend == "wasm" and g.stored.quantize != "fp32":
+        xq, scale, zero = quantize_rows(g, last)  # (1, D) uint8, (1, 1), (1, 1) int32
+        zero_code = g.op("Cast", zero, to=TensorProto.UINT8)  # (1, 1)
+        codes = g.op("Where", g.const(g.fresh("head_columns"), mine), xq, zero_code)  # (H, D)
+        return g.integer_product(codes, scale, zero, name)
+    kept = g.op("Mul", last, g.const(g.fresh("head_columns"), mine.astype(np.float32)))  # (H, D)
+    return g.matmul(kept, name)
 
 
 def causal_mask(g: GraphBuilder) -> str:
@@ -335,23 +364,22 @@ def stack(g: GraphBuilder, tensors: list[str], out: str) -> str:
     return g.op("Concat", *[g.op("Unsqueeze", t, axis0) for t in tensors], axis=0, out=out)
 
 
-def build_model(
-    c: ModelConfig, weights: dict[str, np.ndarray], stored: StoredWeights, backend: str
-) -> onnx.ModelProto:
-    """The `backend` graph ("wasm" or "webgpu") of the checkpoint `weights` (their biases and
-    layer-norm parameters) and its `stored` matrices and embeddings."""
+def build_model(c: ModelConfig, stored: StoredWeights, backend: str) -> onnx.ModelProto:
+    """The `backend` graph ("wasm" or "webgpu") over the `stored` weights: every tensor of the
+    model external, in weights.bin or the WebAssembly weights."""
     g = GraphBuilder(stored, backend)
     g.const("one_f32", np.float32(1.0))  # for ablated()
     mask = causal_mask(g)
     tok = g.embedding("wte", "input_ids", "token_embedding")  # (T, D)
     pos = g.embedding("wpe", "positions", "position_embedding")
     x = g.op("Add", tok, pos)
-    trace: dict[str, list[str]] = {name: [] for name in TRACE_OUTPUTS}
+    per_layer = {**TRACE_OUTPUTS, **ATTRIBUTION_OUTPUTS}  # unembed_rows gets no layer's
+    trace: dict[str, list[str]] = {name: [] for name in per_layer}
     for layer in range(c.n_layer):
-        x = block(g, x, layer, c, weights, mask, trace)
+        x = block(g, x, layer, c, mask, trace)
     trace["residual"].append(x)
-    gainf = g.const("ln_f.weight", weights["ln_f.weight"])  # (D,)
-    biasf = g.const("ln_f.bias", weights["ln_f.bias"])  # (D,)
+    gainf = g.stored_tensor("ln_f.weight")  # (D,)
+    biasf = g.stored_tensor("ln_f.bias")  # (D,)
     lnf, meanf, stdf = layer_norm(g, x, gainf, biasf, c.layer_norm_epsilon)
     g.op("Identity", lnf, out="lnf_out")
     g.op("Identity", meanf, out="lnf_mean")
@@ -362,6 +390,7 @@ def build_model(
         if tensors:
             stack(g, tensors, name)
     output_layer(g, c, gainf, biasf)
+    g.embedding("wte", "unembed_ids", "unembed_rows")  # (U, D): the output layer's rows
     return make_model_proto(g, c)
 
 
@@ -470,9 +499,9 @@ def build_graphs(
 ) -> ExportedGraphs:
     """Store the weights as `quantize` says, then build each backend's graph over them."""
     stored = store_weights(c, weights, quantize, block)
-    wasm = build_model(c, weights, stored, "wasm").SerializeToString()
+    wasm = build_model(c, stored, "wasm").SerializeToString()
     if quantize == "fp32":  # no quantized kernel to choose: one graph
         webgpu = wasm
     else:
-        webgpu = build_model(c, weights, stored, "webgpu").SerializeToString()
+        webgpu = build_model(c, stored, "webgpu").SerializeToString()
     return ExportedGraphs({"wasm": wasm, "webgpu": webgpu}, stored.wire_bytes(), stored.section())

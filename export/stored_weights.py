@@ -1,7 +1,8 @@
 """The model's weights as an export stores them: the tensors of weights.bin (the wire file, which
-the graphs read as ONNX external data), the small tensors each graph holds itself, and for an
-int4 export the WebAssembly weights the page makes from weights.bin at load
-(pyexplainer/weights_file.py), with each tensor's place in both for the manifest."""
+the graphs read as ONNX external data: every weight, scale, bias and layer-norm parameter, so
+that the two graphs, both downloaded, hold none of them twice), and for an int4 export the
+WebAssembly weights the page makes from weights.bin at load (pyexplainer/weights_file.py), with
+each tensor's place in both for the manifest."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ from export.quantize import (
 )
 from pyexplainer.config import ModelConfig
 from pyexplainer.weights_file import (
-    INT8_ZERO_POINT,
     WASM_WEIGHTS,
     WIRE_FILE,
+    column_sums,
     int8_codes_of_int4,
     layout,
 )
@@ -32,7 +33,19 @@ QUANTIZATIONS = ("int4", "int8", "fp32")
 DEFAULT_BLOCK = 32  # values per multiplier along the reduction axis of an int4 matrix
 MATRICES = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 EMBEDDINGS = ("wte", "wpe")
-ONNX_TYPES = {"uint8": TensorProto.UINT8, "float32": TensorProto.FLOAT}
+ONNX_TYPES = {"uint8": TensorProto.UINT8, "int32": TensorProto.INT32, "float32": TensorProto.FLOAT}
+# float32 as they are, in every export: each block's, then the final layer norm's
+BLOCK_PARAMETERS = (
+    "ln_1.weight",
+    "ln_1.bias",
+    "attn.c_attn.bias",
+    "attn.c_proj.bias",
+    "ln_2.weight",
+    "ln_2.bias",
+    "mlp.c_fc.bias",
+    "mlp.c_proj.bias",
+)
+FINAL_PARAMETERS = ("ln_f.weight", "ln_f.bias")
 
 
 @dataclasses.dataclass
@@ -42,18 +55,22 @@ class StoredWeights:
       WebAssembly weights name.codes (K, N) uint8, made from them;
     - int8: wire name.codes (K, N) uint8;
     - fp32: wire `name` (K, N) float32;
-    and inline name.scales (N,) and name.column_sums (N,) int32 (the sum of each column's
-    signed codes) when quantized. An embedding (R, D) is stored as its transpose (D, R): wire
-    name.codes uint8 (name.weight float32 for fp32), inline name.scales (R,) and, for the
-    token embedding that is also the output layer, name.column_sums; quantized, each block of
-    the width is such a tensor of its own (store_embedding)."""
+    and, quantized, wire name.scales (N,) float32 and name.column_sums (N,) int32 (the sum of
+    each column's signed codes), which for int4 the page makes at load, in the WebAssembly
+    weights only (the WebGPU graph has no use for them). An embedding (R, D) is stored as its
+    transpose (D, R): wire name.codes uint8 (name.weight float32 for fp32) and name.scales (R,)
+    and, for the token embedding that is also the output layer, name.column_sums; quantized,
+    each block of the width is such a tensor of its own (store_embedding). Biases and
+    layer-norm parameters: wire, float32, in GPT-2's names."""
 
     quantize: str
     block: int
     wire: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
-    inline: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
-    # WebAssembly weights' tensor -> ("copy", wire name) or ("int4", nibbles, multipliers)
+    # WebAssembly weights' tensor -> ("copy", wire name), ("int4", nibbles, multipliers) or
+    # ("column_sums", the codes: a WebAssembly tensor made just before it, or a wire one),
+    # in the order the page makes them
     wasm: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    sums: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # made at load
 
     def wire_places(self) -> dict[str, tuple[int, int]]:
         return layout({name: a.nbytes for name, a in self.wire.items()})
@@ -65,14 +82,19 @@ class StoredWeights:
             if source[0] == "copy":
                 a = self.wire[source[1]]
                 shapes[name] = (str(a.dtype), a.shape)
-            else:
+            elif source[0] == "int4":
                 n, blocks, half = self.wire[source[1]].shape
                 shapes[name] = ("uint8", (blocks * 2 * half, n))  # (K, N)
+            else:
+                shapes[name] = ("int32", self.sums[name].shape)  # (N,)
         return shapes
 
     def wasm_places(self) -> dict[str, tuple[int, int]]:
-        sizes = {n: int(np.prod(shape)) for n, (_, shape) in self.wasm_shapes().items()}
-        return layout(sizes)  # every tensor made for it is uint8 codes
+        sizes = {
+            n: int(np.prod(shape)) * np.dtype(dtype).itemsize
+            for n, (dtype, shape) in self.wasm_shapes().items()
+        }
+        return layout(sizes)
 
     def wire_bytes(self) -> bytes:
         places = self.wire_places()
@@ -93,8 +115,8 @@ class StoredWeights:
         if self.wasm:
             wasm_places, shapes = self.wasm_places(), self.wasm_shapes()
             made = {}
-            for name, source in self.wasm.items():
-                how = {"copy": source[1]} if source[0] == "copy" else {"int4": list(source[1:])}
+            for name, (kind, *sources) in self.wasm.items():
+                how = {kind: sources if kind == "int4" else sources[0]}
                 made[name] = {**entry(wasm_places[name], *shapes[name]), **how}
             section["wasm"] = {"file": WASM_WEIGHTS, "bytes": end_of(wasm_places), "tensors": made}
         return section
@@ -127,8 +149,7 @@ def store_weights(
     c: ModelConfig, weights: dict[str, np.ndarray], quantize: str, block: int = DEFAULT_BLOCK
 ) -> StoredWeights:
     """Quantize a checkpoint's weights (GPT-2 names, HF Conv1D layout) as `quantize` says, once
-    for both graphs. Biases and layer-norm parameters are not stored here: they stay float32,
-    inside the graphs."""
+    for both graphs; biases and layer-norm parameters as they are, float32."""
     if quantize not in QUANTIZATIONS:
         raise QuantizationError(
             f"quantize must be one of {', '.join(QUANTIZATIONS)}, not {quantize!r}"
@@ -142,14 +163,31 @@ def store_weights(
         for matrix in MATRICES:
             name = f"h.{layer}.{matrix}"
             store_matrix(stored, name, weights[name])
-    if stored.wasm:  # the rest of weights.bin is copied into the WebAssembly weights
-        made = {n for sources in stored.wasm.values() for n in sources[1:]}
-        for name in stored.wire:
-            if name not in made:
-                stored.wasm[name] = ("copy", name)
-        order = list(stored.wire)  # in the wire file's order
-        stored.wasm = dict(sorted(stored.wasm.items(), key=lambda kv: order.index(kv[1][1])))
+        for name in BLOCK_PARAMETERS:
+            stored.wire[f"h.{layer}.{name}"] = weights[f"h.{layer}.{name}"].astype(np.float32)
+    for name in FINAL_PARAMETERS:
+        stored.wire[name] = weights[name].astype(np.float32)
+    if stored.quantize == "int4":
+        stored.wasm = wasm_sources(stored)
     return stored
+
+
+def wasm_sources(stored: StoredWeights) -> dict[str, tuple[str, ...]]:
+    """The WebAssembly weights of an int4 export, in the order the page makes them: each
+    matrix's int8 codes from its wire nibbles and multipliers, then their column sums; the
+    token embedding's column sums from its wire codes; every other wire tensor copied."""
+    sources = {}
+    for name in stored.wire:
+        if name.endswith(".nibbles"):
+            matrix = name.removesuffix(".nibbles")
+            sources[matrix + ".codes"] = ("int4", name, matrix + ".multipliers")
+            sources[matrix + ".column_sums"] = ("column_sums", matrix + ".codes")
+        elif not name.endswith(".multipliers"):
+            sources[name] = ("copy", name)
+            part = name.removesuffix(".codes")
+            if part + ".column_sums" in stored.sums:  # a block of the tied output layer
+                sources[part + ".column_sums"] = ("column_sums", name)
+    return sources
 
 
 def store_embedding(stored: StoredWeights, name: str, w: np.ndarray) -> None:
@@ -163,9 +201,9 @@ def store_embedding(stored: StoredWeights, name: str, w: np.ndarray) -> None:
         part = f"{name}.{i}"
         codes, scales = quantize_embedding(w[:, i * block : (i + 1) * block])  # (b, R), (R,)
         stored.wire[part + ".codes"] = codes
-        stored.inline[part + ".scales"] = scales
+        stored.wire[part + ".scales"] = scales
         if name == "wte":  # the tied output layer multiplies by it as by a matrix
-            stored.inline[part + ".column_sums"] = column_sums(codes)
+            store_column_sums(stored, part, codes)
 
 
 def embedding_parts(stored: StoredWeights, name: str) -> list[str]:
@@ -187,11 +225,15 @@ def store_matrix(stored: StoredWeights, name: str, w: np.ndarray) -> None:
         stored.wire[name + ".multipliers"] = multipliers
         stored.wasm[name + ".codes"] = ("int4", name + ".nibbles", name + ".multipliers")
         codes = int8_codes_of_int4(nibbles, multipliers)  # (K, N): what WebAssembly runs
-    stored.inline[name + ".scales"] = scales
-    stored.inline[name + ".column_sums"] = column_sums(codes)
+    stored.wire[name + ".scales"] = scales
+    store_column_sums(stored, name, codes)
 
 
-def column_sums(codes: np.ndarray) -> np.ndarray:
-    """uint8 codes (K, N) -> (N,) int32: the sum of each column's signed codes q = codes - 128,
-    which the integer product takes off once per row's zero point (export/graph.py)."""
-    return (codes.astype(np.int32) - INT8_ZERO_POINT).sum(axis=0).astype(np.int32)
+def store_column_sums(stored: StoredWeights, name: str, codes: np.ndarray) -> None:
+    """name.column_sums of the uint8 codes (K, N): on the wire for int8, made at load for int4
+    (about 1 MB less to download for GPT-2 small)."""
+    sums = column_sums(codes)  # (N,) int32
+    if stored.quantize == "int4":
+        stored.sums[name + ".column_sums"] = sums
+    else:
+        stored.wire[name + ".column_sums"] = sums

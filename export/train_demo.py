@@ -1,4 +1,4 @@
-"""Train the embedded demo model: a small GPT-2 on the Debian prose corpus (export/corpus.py).
+"""Train the embedded demo model: a small GPT-2 on the Debian prose corpus (export/corpus/).
 
     python -m export.corpus --out CORPUS_DIR
     python -m export.train_demo --corpus CORPUS_DIR --run-dir RUN_DIR --out models/demo
@@ -26,18 +26,14 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import nn
 
-from export.corpus import gpt2_tokenizer
+from export.corpus.assembly import gpt2_tokenizer
+from pyexplainer.examples import EXAMPLE_PROMPTS
 from pyexplainer.manifest import file_record
 
 VOCAB_DIR = Path(__file__).resolve().parent.parent / "models" / "demo"
 EOT = 50256  # <|endoftext|>, separates documents
 HELD_OUT_EVERY = 20  # every 20th chunk of every source is held out, never trained on
-CARD_PROMPTS = [
-    "The teacher asked the students to",
-    "Once upon a time",
-    "The capital of France is",
-    "Data visualization empowers users to",
-]
+CARD_PROMPTS = EXAMPLE_PROMPTS[:4]  # the model card samples the page's first examples
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,6 +4,8 @@
 `python -m pyexplainer serve DIR [--port N] [--host H]` serves a built site on this machine.
 `python -m pyexplainer bench --site DIR [--out-json FILE]` measures it in headless Chromium (the
 benchmark, bench/ beside this package in the source checkout; `bench --help` for its options).
+`python -m pyexplainer smoke DIR [--record]` checks every model of a built site in headless
+Chromium against this CPython runtime (the deploy's smoke test, also in bench/).
 """
 
 from __future__ import annotations
@@ -118,32 +120,45 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("dir", help="the folder python build/make_site.py --out wrote")
     serve.add_argument("--port", type=int, default=8000, help="0 = any free port")
     serve.add_argument("--host", default="127.0.0.1")
-    # its options are the benchmark's own (bench.browser.parser): passed on to it unread
+    # their options are their own (bench.browser.parser, bench.smoke.parser): passed on unread
     sub.add_parser("bench", help="the site's performance figures, as JSON", add_help=False)
+    sub.add_parser(
+        "smoke", help="every model of a built site in Chromium against CPython", add_help=False
+    )
     return p
 
 
-def bench_command(argv: list[str]) -> int:
-    """python -m pyexplainer bench: the benchmark lives in the source checkout, not the package
-    (the site ships the package to the browser), and is imported only when asked for."""
+# commands that live in the source checkout's bench/ -> (their module, what they are)
+CHECKOUT_COMMANDS = {
+    "bench": ("bench.browser", "the benchmark"),
+    "smoke": ("bench.smoke", "the smoke test"),
+}
+
+
+def checkout_command(command: str, argv: list[str]) -> int:
+    """python -m pyexplainer bench / smoke: these live in the source checkout, not the package
+    (the site ships the package to the browser), and are imported only when asked for."""
+    import importlib
+
+    name, what = CHECKOUT_COMMANDS[command]
     try:
-        from bench.browser import main as bench_main
+        module = importlib.import_module(name)
     except ModuleNotFoundError as e:
         if e.name != "bench":
             raise
         print(
-            "error: the benchmark is part of the source checkout (bench/ beside pyexplainer/); "
+            f"error: {what} is part of the source checkout (bench/ beside pyexplainer/); "
             "run this from the repository's root",
             file=sys.stderr,
         )
         return 1
-    return bench_main(argv)
+    return module.main(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args, rest = parser().parse_known_args(argv)
-    if args.command == "bench":
-        return bench_command(rest)
+    if args.command in CHECKOUT_COMMANDS:
+        return checkout_command(args.command, rest)
     if rest:
         parser().error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "serve":

@@ -46,7 +46,6 @@ EN: dict[str, str] = {
     "ui.status.running": "running",
     "ui.status.ready": "ready",
     "ui.download_progress": "{name}: {received_mb:.1f} of {total_mb:.1f} MB",
-    "ui.noscript": "This page needs JavaScript and WebAssembly to run the model.",
     "ui.model_info": (
         "{name}: GPT-2, {n_layer} layers, {n_head} heads, d={n_embd}, {parameters_m:.1f}M "
         "parameters, {quantization} weights, context {n_positions} tokens"
@@ -91,15 +90,15 @@ EN: dict[str, str] = {
     ),
     "ui.attention_check": (
         "Check: attention recomputed here in float64 numpy from the model's Q, K, V (scores, "
-        "scale, causal mask, softmax, weighted values) differs from the model's own float32 "
-        "head outputs by at most {difference:.1e}."
+        "scale, causal mask, softmax, weighted values), in every block and head at "
+        "{positions} of this pass's {tokens} positions (the first, the last and evenly "
+        "between), differs from the model's own float32 head outputs by at most "
+        "{difference:.1e}."
     ),
     "ui.layer": "Block",
     "ui.head": "Head",
     "ui.position": "Token",
     "ui.layer_norm_choice": "Layer norm",
-    "ui.all_heads": "All heads",
-    "ui.difference": "largest difference from the model's own numbers: {difference:.1e}",
     "ui.back_to_overview": "Back to the overview",
     "ui.tour.start": "Guided tour",
     "ui.tour.previous": "Previous",
@@ -191,6 +190,14 @@ EN: dict[str, str] = {
     "models.advice.instead": "Use {model} instead ({mb:.1f} MB)",
     "models.advice.keep": "Keep {model}",
     "models.advice.anyway": "Download {model} anyway",
+    "models.fell_back.memory": (
+        "{model} was asked for; it needs about {estimate_gb:.1f} GB of memory in this tab, more "
+        "than this device ({device_gb:.0f} GB) holds comfortably, so {running} runs instead."
+    ),
+    "models.fell_back.save_data": (
+        "{model} was asked for; your browser asks to save data and it is a {mb:.1f} MB "
+        "download, so {running} runs instead."
+    ),
     "models.not_opened": "{name} was not opened ({error}); {running} keeps running.",
     "models.folder_not_opened": "The folder was not opened ({error}); {running} keeps running.",
     "models.view_missing": (
@@ -249,23 +256,8 @@ EN: dict[str, str] = {
     "overview.node.ln_f": "Final layer norm",
     "overview.node.logits": "Logits",
     "overview.node.probabilities": "Probabilities",
-    "overview.quantity.count": "number of tokens",
-    "overview.quantity.mean_norm": "average length (L2 norm) of the vectors, over your tokens",
-    "overview.quantity.last_norm": "length (L2 norm) of the last token's vector",
-    "overview.quantity.logit_norm": "length (L2 norm) of the last token's logits",
-    "overview.quantity.top_probability": "probability of the most likely next token",
+    "overview.node.attribution": "Which parts wrote it",
     # ------------------------------------------------------------------ explanations
-    "explain.autoregression": (
-        "GPT-2 writes one token at a time. It reads every token so far and outputs, for each "
-        "token of its vocabulary, the probability that it comes next. One token is chosen, "
-        "appended to the text, and the model runs again on the longer text: this is called "
-        "autoregression."
-    ),
-    "explain.tokens": (
-        "First the text is cut into tokens: whole words, pieces of words, punctuation, or, for "
-        "rare characters, their bytes, from a fixed vocabulary learned by byte-pair encoding. A "
-        "space usually belongs to the word after it. Each token becomes a number, its id."
-    ),
     "explain.embedding": (
         "Each token id picks one row of the token embedding matrix (wte): a vector of numbers "
         "the model learned in training. Attention by itself does not see word order, so a "
@@ -286,54 +278,11 @@ EN: dict[str, str] = {
         "scale (gain) and shifted by a learned bias. GPT-2 does this before attention (ln_1), "
         "before the MLP (ln_2), and once more after the last block (ln_f)."
     ),
-    "explain.layernorm.ln1": "First layer norm of the block (ln_1): the input of attention.",
-    "explain.layernorm.ln2": "Second layer norm of the block (ln_2): the input of the MLP.",
-    "explain.layernorm.lnf": "Final layer norm (ln_f), after the last block: the logits use it.",
     "explain.attention": (
         "Masked self-attention lets each token take in information from the tokens before it. "
         "A linear layer (c_attn) makes three vectors from each token's layer-normed vector: a "
         "query (what this token is looking for), a key (a label: what this token offers to be "
         "found by) and a value (what this token passes on when it is attended to)."
-    ),
-    "explain.attention.heads": (
-        "Queries, keys and values are split into heads: equal slices, each handled on its own, "
-        "so different heads can look for different things, for example the previous word or a "
-        "matching name."
-    ),
-    "explain.attention.scores": (
-        "Dot products: the query of this token is multiplied with the key of every token, "
-        "number by number, and the products are summed. A large score means the key matches "
-        "what the query is looking for."
-    ),
-    "explain.attention.scale": (
-        "The scores are multiplied by 1/√d_head, one over the square root of the head size, so "
-        "that they do not grow with it; otherwise the softmax would give nearly all the weight "
-        "to one token."
-    ),
-    "explain.attention.mask": (
-        "Causal mask: a token may attend to itself and the tokens before it, never to later "
-        "ones, because while the model writes, later tokens do not exist yet. Forbidden scores "
-        "become −∞."
-    ),
-    "explain.attention.softmax": (
-        "Softmax turns the allowed scores into weights between 0 and 1 that sum to 1: e to the "
-        "power of each score, divided by the sum of these over the allowed tokens. Masked "
-        "positions get exactly 0."
-    ),
-    "explain.attention.weighted_sum": (
-        "The head's output is the sum of the tokens' value vectors, each multiplied by its "
-        "weight: tokens with a large weight contribute most."
-    ),
-    "explain.attention.merge": (
-        "The outputs of all heads of a token are put side by side (concatenated) into one "
-        "vector as long as the residual stream."
-    ),
-    "explain.attention.projection": (
-        "A learned linear layer (c_proj: a square matrix and a bias) mixes the heads' outputs. "
-        "Its result is the attention output, which is added to the residual stream."
-    ),
-    "explain.attention.residual": (
-        "Residual add: the attention output is added to the stream that entered the block."
     ),
     "explain.attention.lines": (
         "Attention as lines: each line goes from the token on the left to a token it attends to "
@@ -356,11 +305,6 @@ EN: dict[str, str] = {
         "second linear layer (c_proj) brings it back to the stream's size. The result is added "
         "to the residual stream."
     ),
-    "explain.mlp.gelu": (
-        "GELU lets positive numbers through almost unchanged and pushes negative ones towards "
-        "0; below about −2 its output is nearly 0, so that hidden unit is switched off for this "
-        "token. GPT-2 uses the tanh approximation of GELU."
-    ),
     "explain.final_norm": (
         "After the last block, one final layer norm (ln_f) is applied to every token's stream."
     ),
@@ -374,44 +318,14 @@ EN: dict[str, str] = {
         "Softmax over the full vocabulary turns the logits into probabilities: e to the power "
         "of each logit, divided by the sum of these over every token of the vocabulary."
     ),
-    "explain.temperature": (
-        "Temperature divides the logits before the softmax: below 1 the most probable tokens "
-        "gain (sharper), above 1 rare tokens gain (flatter). Temperature 0 always takes the most "
-        "probable token (greedy)."
-    ),
-    "explain.top_k": (
-        "Top-k keeps only the k most probable tokens and rescales their probabilities to sum to "
-        "1. 0 turns it off."
-    ),
-    "explain.top_p": (
-        "Top-p (nucleus sampling) keeps the fewest most probable tokens whose probabilities add "
-        "up to at least p, and rescales them to sum to 1. 1 turns it off. Top-k is applied "
-        "first, then top-p."
-    ),
-    "explain.bars": (
-        "Each token shows two probabilities: the model's own (softmax of its logits) and the "
-        "one after your settings, which is exactly what sampling draws from. The rest of the "
-        "vocabulary adds up every token not listed."
-    ),
-    "explain.generation": (
-        "To write on, one token is drawn from these probabilities, appended, and the model runs "
-        "again. The keys and values of earlier tokens never change (a token never sees later "
-        "ones), so they are kept in a key/value cache: each new step computes only the new "
-        "token, whose query attends to the cached keys and values."
-    ),
     "output.rest": "rest of the vocabulary ({count} tokens)",
     "output.cut": "cut by the settings",
-    "output.model_probability": "model",
-    "output.probability": "after settings",
     "output.kept": "{kept} of {vocab_size} tokens can be drawn",
     "mlp.off_share": (
         "{off_share:.0%} of the {units} hidden units are below {off_below:g} (switched off); "
         "{negative_share:.0%} are negative."
     ),
     # ------------------------------------------------------------------ formulas
-    "embedding.formula": "x₀ = wte[token id] + wpe[position]",
-    "residual.formula": "x_mid = x + attention(ln_1(x)),   x_next = x_mid + MLP(ln_2(x_mid))",
-    "layernorm.formula": "output = gain × (x − mean) / √(variance + ε) + bias",
     "attention.formula.scores": "scores = q · kᵀ",
     "attention.formula.scale": "scaled = scores × 1/√d_head",
     "attention.formula.mask": "masked = scaled where the key's position ≤ the query's, else −∞",
@@ -420,7 +334,6 @@ EN: dict[str, str] = {
     "attention.formula.merge": "merged = [head 0 | head 1 | … | head H−1]",
     "attention.formula.projection": "attention output = merged · W_proj + b_proj",
     "attention.formula.residual": "x_mid = x + attention output",
-    "mlp.formula": "output = GELU(x · W_fc + b_fc) · W_proj + b_proj",
     "mlp.formula.gelu": "GELU(x) = 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))",
     "output.formula.logits": "logits = ln_f(x) · wteᵀ",
     "output.formula.softmax": "p = softmax(logits / temperature)",
@@ -559,6 +472,14 @@ EN: dict[str, str] = {
         "the {n_layer} blocks and {n_head} heads. The next step runs only the new token, whose "
         "query attends to all of them."
     ),
+    "tour.attribution.title": "Which parts wrote “{top_label}”?",
+    "tour.attribution.body": (
+        "The logit of “{top_label}”, {top_logit:.2f}, is the final layer norm's output times the "
+        "token's row of the output layer. That output is the residual stream, a sum of "
+        "{n_parts} parts (embeddings, every head, every attention bias, every MLP), centred and "
+        "divided by its standard deviation, here {std:.3f}. Hold {std:.3f} fixed and the "
+        "logit splits exactly into one number per part: the attribution stage ranks them."
+    ),
     # ------------------------------------------------------------------ detail views
     "stage.embedding": "Embeddings",
     "stage.attention": "Attention",
@@ -569,6 +490,7 @@ EN: dict[str, str] = {
     "stage.heads": "Head roles",
     "stage.lens": "Logit lens",
     "stage.whatif": "What if?",
+    "stage.attribution": "Attribution",
     # ------------------------------------------------------------------ logit lens
     "lens.heading": "Logit lens: what the model would say if it stopped early",
     "lens.explanation": (
@@ -595,6 +517,53 @@ EN: dict[str, str] = {
     ),
     "lens.last_positions": "The grid shows the last {shown} of your {total} tokens.",
     "lens.computing": "Running the model again with the logit lens on every row…",
+    # ------------------------------------------------------------------ attribution
+    "attribution.heading": "Attribution: which parts of the model wrote this token's logit",
+    "attribution.explanation": (
+        "After the last block the residual stream at the last position is a sum of parts: the "
+        "embeddings, what each head wrote (its output through its own rows of the block's "
+        "output matrix), each block's attention bias and each MLP's output. The final layer "
+        "norm subtracts the mean and divides by the standard deviation σ. Hold σ at the value "
+        "the model computed for this text and the layer norm is linear, so the token's logit "
+        "splits exactly into one number per part, plus the layer norm's shift: "
+        "((part − its mean) / σ × gain) · the token's row of the output layer. Positive parts "
+        "push the token up, negative ones push it down. Exact for this input only: another text "
+        "has another σ."
+    ),
+    "attribution.computing": "Running the last token again to read what each part wrote…",
+    "attribution.target": "Token",
+    "attribution.other": "Against",
+    "attribution.no_other": "(nothing: its own logit)",
+    "attribution.filter": "Show",
+    "attribution.filter_all": "every part",
+    "attribution.filter_heads": "heads only",
+    "attribution.filter_mlps": "MLPs only",
+    "attribution.top": "How many",
+    "attribution.typed": "or type one",
+    "attribution.not_one_token": (
+        "“{typed}” is {count} tokens in this model’s vocabulary: type one token."
+    ),
+    "attribution.part_embed": "embeddings",
+    "attribution.part_head": "block {block}, head {head}",
+    "attribution.part_attn_bias": "block {block}, attention bias",
+    "attribution.part_mlp": "block {block}, MLP",
+    "attribution.part_lnf_bias": "final layer norm's shift",
+    "attribution.named": "{part} adds {value} to the logit of “{token}”.",
+    "attribution.named_difference": "{part} adds {value} to “{token}” over “{other}”.",
+    "attribution.bar_title": "{part}: {value:+.7g} (logit units)",
+    "attribution.shown": "The {shown} largest of {total} parts, by size.",
+    "attribution.blocks_caption": (
+        "Each block's parts added up (the embeddings alone: {embed}): which depth decides."
+    ),
+    "attribution.block_title": "block {block}: {value:+.4g}",
+    "attribution.check": (
+        "The parts and the shift add up to {total}; the model's own output layer gives "
+        "{logit} (difference {difference})."
+    ),
+    "attribution.int8_note": (
+        "On WebAssembly the output layer rounds its input to 8 bits before multiplying, which "
+        "is not linear in the parts: the difference is that rounding."
+    ),
     # ------------------------------------------------------------------ what-if ablation
     "whatif.heading": "What if? Switch heads or MLPs off",
     "whatif.explanation": (
@@ -644,6 +613,7 @@ EN: dict[str, str] = {
     "link.expected.seed": "a whole number of 0 or more",
     "link.expected.gen": "token ids of this model's vocabulary, separated by commas",
     "link.expected.embed": "1 for the view alone, or 0",
+    "link.expected.target": "a token id of this model's vocabulary (a whole number from 0)",
     "ui.too_long": (
         "The text has {n_tokens} tokens, more than this model's context of {n_positions}."
     ),
@@ -761,14 +731,6 @@ EN: dict[str, str] = {
         "({model_probability:.2%} by the model); {kept} of {vocab_size} tokens can be drawn"
     ),
     "ui.examples": "Pick an example…",
-    "ui.example_prompts": (
-        "Data visualization empowers users to\n"
-        "The teacher asked the students to\n"
-        "Once upon a time\n"
-        "The capital of France is\n"
-        "In the beginning God created the heaven and the\n"
-        "To install the package, run the command"
-    ),
     "output.recompute": (
         "Recomputed all {tokens} tokens without the cache: the logits differ from the cached "
         "step's by at most {difference}. Model time: {full_ms:.0f} ms for the full pass, "

@@ -39,7 +39,6 @@ ZH: dict[str, str] = {
     "ui.status.running": "运行中",
     "ui.status.ready": "就绪",
     "ui.download_progress": "{name}：已下载 {received_mb:.1f} / {total_mb:.1f} MB",
-    "ui.noscript": "本页面需要 JavaScript 和 WebAssembly 才能运行模型。",
     "ui.model_info": (
         "{name}：GPT-2，{n_layer} 层，{n_head} 个注意力头，d={n_embd}，"
         "{parameters_m:.1f}M 个参数，{quantization} 权重，上下文 {n_positions} 个词元"
@@ -80,14 +79,14 @@ ZH: dict[str, str] = {
     ),
     "ui.attention_check": (
         "核对：在此用 float64 的 numpy 根据模型的 Q、K、V 重新计算注意力（分数、缩放、因果掩码、"
-        "softmax、加权求和值），与模型自身 float32 的注意力头输出相差不超过 {difference:.1e}。"
+        "softmax、加权求和值），在每个块、每个注意力头、本次计算 {tokens} 个位置中的 {positions} 个"
+        "（第一个、最后一个及其间均匀分布的位置）上，与模型自身 float32 的注意力头输出相差不超过 "
+        "{difference:.1e}。"
     ),
     "ui.layer": "块",
     "ui.head": "注意力头",
     "ui.position": "词元",
     "ui.layer_norm_choice": "层归一化",
-    "ui.all_heads": "所有注意力头",
-    "ui.difference": "与模型自身数值的最大差异：{difference:.1e}",
     "ui.back_to_overview": "返回总览",
     "ui.tour.start": "引导游览",
     "ui.tour.previous": "上一步",
@@ -169,6 +168,14 @@ ZH: dict[str, str] = {
     "models.advice.instead": "改用 {model}（{mb:.1f} MB）",
     "models.advice.keep": "继续使用 {model}",
     "models.advice.anyway": "仍然下载 {model}",
+    "models.fell_back.memory": (
+        "请求的是 {model}；它在本标签页中大约需要 {estimate_gb:.1f} GB 内存，超出了这台设备"
+        "（{device_gb:.0f} GB）能轻松容纳的范围，因此改为运行 {running}。"
+    ),
+    "models.fell_back.save_data": (
+        "请求的是 {model}；您的浏览器要求节省流量，而它需要下载 {mb:.1f} MB，"
+        "因此改为运行 {running}。"
+    ),
     "models.not_opened": "没有打开 {name}（{error}）；{running} 继续运行。",
     "models.folder_not_opened": "没有打开该文件夹（{error}）；{running} 继续运行。",
     "models.view_missing": (
@@ -221,21 +228,8 @@ ZH: dict[str, str] = {
     "overview.node.ln_f": "最终层归一化",
     "overview.node.logits": "Logits",
     "overview.node.probabilities": "概率",
-    "overview.quantity.count": "词元个数",
-    "overview.quantity.mean_norm": "各词元向量的平均长度（L2 范数）",
-    "overview.quantity.last_norm": "最后一个词元向量的长度（L2 范数）",
-    "overview.quantity.logit_norm": "最后一个词元 logits 的长度（L2 范数）",
-    "overview.quantity.top_probability": "最可能的下一个词元的概率",
+    "overview.node.attribution": "哪些部分写出了它",
     # ------------------------------------------------------------------ explanations
-    "explain.autoregression": (
-        "GPT-2 每次写一个词元。它读入目前为止的所有词元，并为词表中的每个词元输出它紧接着出现"
-        "的概率。选出一个词元，接到文字末尾，模型再对更长的文字运行一次：这叫作自回归。"
-    ),
-    "explain.tokens": (
-        "首先，文字被切分成词元：完整的词、词的片段、标点，或者对于罕见字符，切成它们的字节；"
-        "这些都来自通过字节对编码（BPE）学到的固定词表。空格通常归属于它后面的那个词。"
-        "每个词元都变成一个数字，即它的 id。"
-    ),
     "explain.embedding": (
         "每个词元 id 从词元嵌入矩阵（wte）中取出一行：一个模型在训练中学到的数字向量。"
         "注意力本身看不到词序，所以第二个学到的矩阵（wpe）为每个位置 0, 1, 2, ... 各存一个向"
@@ -253,45 +247,11 @@ ZH: dict[str, str] = {
         "GPT-2 在注意力之前（ln_1）和 MLP 之前（ln_2）各做一次，在最后一个块之后（ln_f）"
         "再做一次。"
     ),
-    "explain.layernorm.ln1": "块中的第一个层归一化（ln_1）：注意力的输入。",
-    "explain.layernorm.ln2": "块中的第二个层归一化（ln_2）：MLP 的输入。",
-    "explain.layernorm.lnf": "最终层归一化（ln_f），位于最后一个块之后：logits 由它计算。",
     "explain.attention": (
         "掩码自注意力让每个词元从它之前的词元那里获取信息。一个线性层（c_attn）"
         "从每个词元经过层归一化的向量生成三个向量：查询（query，这个词元在寻找什么）、键（key，"
         "一个标签：这个词元凭什么被找到）和值（value，这个词元被关注时传递出去的内容）。"
     ),
-    "explain.attention.heads": (
-        "查询、键和值被拆分成多个注意力头：大小相等的切片，各自独立处理，"
-        "因此不同的头可以寻找不同的东西，例如前一个词或一个匹配的名字。"
-    ),
-    "explain.attention.scores": (
-        "点积：把这个词元的查询与每个词元的键逐个数字相乘，再把乘积相加。分数大，"
-        "说明这个键与查询所寻找的内容相符。"
-    ),
-    "explain.attention.scale": (
-        "分数乘以 1/√d_head，即头大小的平方根的倒数，这样分数不会随头大小一起增长；"
-        "否则 softmax 会把几乎全部权重都给一个词元。"
-    ),
-    "explain.attention.mask": (
-        "因果掩码：一个词元可以关注它自己和它之前的词元，但绝不能关注后面的词元，"
-        "因为模型在书写时，后面的词元还不存在。被禁止的分数变为 −∞。"
-    ),
-    "explain.attention.softmax": (
-        "Softmax 把允许的分数变成介于 0 和 1 之间、总和为 1 的权重：对每个分数取 e 的该次幂，"
-        "再除以所有允许词元上这些值的总和。被掩码的位置恰好得到 0。"
-    ),
-    "explain.attention.weighted_sum": (
-        "注意力头的输出是各词元值向量的和，每个值向量先乘以它的权重：权重大的词元贡献最多。"
-    ),
-    "explain.attention.merge": (
-        "一个词元所有注意力头的输出并排拼接（concatenate）成一个向量，长度与残差流相同。"
-    ),
-    "explain.attention.projection": (
-        "一个学到的线性层（c_proj：一个方阵加一个偏置）把各头的输出混合起来。"
-        "它的结果就是注意力输出，被加到残差流上。"
-    ),
-    "explain.attention.residual": "残差相加：注意力输出被加到进入该块的残差流上。",
     "explain.attention.lines": (
         "注意力连线：每条线从左边的词元连到它关注的右边词元，每个显示的头一条线，"
         "用该头的颜色和虚线样式。该头的注意力权重 w 越大，线越粗、越不透明："
@@ -310,10 +270,6 @@ ZH: dict[str, str] = {
         "对其中每个数应用 GELU，第二个线性层（c_proj）再把它变回残差流的大小。"
         "结果被加到残差流上。"
     ),
-    "explain.mlp.gelu": (
-        "GELU 让正数几乎不变地通过，并把负数压向 0；在约 −2 以下它的输出几乎为 0，"
-        "于是这个隐藏单元对该词元来说就被关闭了。GPT-2 使用 GELU 的 tanh 近似。"
-    ),
     "explain.final_norm": "在最后一个块之后，对每个词元的残差流再做一次最终层归一化（ln_f）。",
     "explain.logits": (
         "输出层复用词元嵌入矩阵（权重共享）：词表中每个词元的 logit 是最后一个词元的最终向量"
@@ -324,40 +280,14 @@ ZH: dict[str, str] = {
         "在整个词表上做 softmax，把 logits 变成概率：对每个 logit 取 e 的该次幂，"
         "再除以词表中所有词元上这些值的总和。"
     ),
-    "explain.temperature": (
-        "温度在 softmax 之前去除 logits：小于 1 时，最可能的词元占比更大（更尖锐）；大于 1 时，"
-        "罕见词元占比更大（更平坦）。温度为 0 时总是取最可能的词元（贪心）。"
-    ),
-    "explain.top_k": (
-        "Top-k 只保留概率最高的 k 个词元，并重新缩放它们的概率使总和为 1。设为 0 即关闭。"
-    ),
-    "explain.top_p": (
-        "Top-p（核采样）保留尽可能少的、概率最高的词元，使它们的概率之和至少为 p，"
-        "并重新缩放使总和为 1。设为 1 即关闭。先应用 top-k，再应用 top-p。"
-    ),
-    "explain.bars": (
-        "每个词元显示两个概率：模型自身的概率（其 logits 的 softmax），"
-        "以及经过你的设置后的概率，后者正是采样所依据的分布。“词表其余部分”汇总了所有未列出的"
-        "词元。"
-    ),
-    "explain.generation": (
-        "要继续往下写，就从这些概率中抽取一个词元，接到末尾，模型再运行一次。"
-        "先前词元的键和值永远不变（一个词元永远看不到后面的词元），所以它们被保存在键/值缓存"
-        "中：每个新步骤只计算新词元，它的查询去关注缓存中的键和值。"
-    ),
     "output.rest": "词表其余部分（{count} 个词元）",
     "output.cut": "被设置剔除",
-    "output.model_probability": "模型",
-    "output.probability": "设置后",
     "output.kept": "{vocab_size} 个词元中有 {kept} 个可被抽中",
     "mlp.off_share": (
         "{units} 个隐藏单元中有 {off_share:.0%} 低于 {off_below:g}（被关闭）；"
         "{negative_share:.0%} 为负数。"
     ),
     # ------------------------------------------------------------------ formulas
-    "embedding.formula": "x₀ = wte[token id] + wpe[position]",
-    "residual.formula": "x_mid = x + attention(ln_1(x)),   x_next = x_mid + MLP(ln_2(x_mid))",
-    "layernorm.formula": "输出 = gain × (x − 均值) / √(方差 + ε) + bias",
     "attention.formula.scores": "scores = q · kᵀ",
     "attention.formula.scale": "scaled = scores × 1/√d_head",
     "attention.formula.mask": "若键的位置 ≤ 查询的位置，masked = scaled，否则为 −∞",
@@ -366,7 +296,6 @@ ZH: dict[str, str] = {
     "attention.formula.merge": "merged = [头 0 | 头 1 | … | 头 H−1]",
     "attention.formula.projection": "注意力输出 = merged · W_proj + b_proj",
     "attention.formula.residual": "x_mid = x + 注意力输出",
-    "mlp.formula": "输出 = GELU(x · W_fc + b_fc) · W_proj + b_proj",
     "mlp.formula.gelu": "GELU(x) = 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))",
     "output.formula.logits": "logits = ln_f(x) · wteᵀ",
     "output.formula.softmax": "p = softmax(logits / temperature)",
@@ -498,6 +427,13 @@ ZH: dict[str, str] = {
         "键/值缓存现在保存着 {n_layer} 个块、{n_head} 个头中每一个的 {cached} 个位置的键和值。"
         "下一步只运行新词元，它的查询会关注所有这些位置。"
     ),
+    "tour.attribution.title": "哪些部分写出了“{top_label}”？",
+    "tour.attribution.body": (
+        "“{top_label}”的 logit {top_logit:.2f} 等于最终层归一化的输出乘以该词元在输出层中的那一行。"
+        "这个输出来自残差流：它是 {n_parts} 个部分（嵌入、每个头、每个注意力偏置、每个 MLP）之和，"
+        "减去均值后除以标准差，这里是 {std:.3f}。把 {std:.3f} 固定不变，logit 就恰好分解为每个部分"
+        "一个数：归因阶段把它们排了序。"
+    ),
     # ------------------------------------------------------------------ detail views
     "stage.embedding": "嵌入",
     "stage.attention": "注意力",
@@ -508,6 +444,7 @@ ZH: dict[str, str] = {
     "stage.heads": "注意力头的角色",
     "stage.lens": "Logit 透镜",
     "stage.whatif": "假如？",
+    "stage.attribution": "归因",
     # ------------------------------------------------------------------ logit lens
     "lens.heading": "Logit 透镜：如果模型提前停下，它会预测什么",
     "lens.explanation": (
@@ -527,6 +464,45 @@ ZH: dict[str, str] = {
     "lens.settled": "在最后一个位置，最终答案“{label}”从这个深度起一直排第一：{depth}。",
     "lens.last_positions": "表格显示你的 {total} 个词元中的最后 {shown} 个。",
     "lens.computing": "正在重新运行模型，用 logit 透镜读出每一行……",
+    # ------------------------------------------------------------------ attribution
+    "attribution.heading": "归因：模型的哪些部分写出了这个词元的 logit",
+    "attribution.explanation": (
+        "最后一个块之后，最后一个位置上的残差流是若干部分之和：嵌入、每个注意力头写入的内容"
+        "（它的输出乘以该块输出矩阵中属于它的那几行）、每个块的注意力偏置，以及每个 MLP 的"
+        "输出。最终层归一化减去均值并除以标准差 σ。把 σ 固定为模型对这段文本算出的值，层归一化"
+        "就是线性的，于是这个词元的 logit 恰好分解为每个部分一个数，再加上层归一化的平移："
+        "((部分 − 其均值) / σ × 增益) · 该词元在输出层中的那一行。正的部分把这个词元往上推，"
+        "负的往下压。只对这一输入精确：换一段文本，σ 就不同。"
+    ),
+    "attribution.computing": "正在重新运行最后一个词元，读取每个部分写入的内容…",
+    "attribution.target": "词元",
+    "attribution.other": "对比",
+    "attribution.no_other": "（无：只看它自己的 logit）",
+    "attribution.filter": "显示",
+    "attribution.filter_all": "所有部分",
+    "attribution.filter_heads": "只看注意力头",
+    "attribution.filter_mlps": "只看 MLP",
+    "attribution.top": "显示个数",
+    "attribution.typed": "或输入一个",
+    "attribution.not_one_token": "“{typed}”在本模型的词表中是 {count} 个词元：请输入一个词元。",
+    "attribution.part_embed": "嵌入",
+    "attribution.part_head": "第 {block} 块，第 {head} 个头",
+    "attribution.part_attn_bias": "第 {block} 块，注意力偏置",
+    "attribution.part_mlp": "第 {block} 块，MLP",
+    "attribution.part_lnf_bias": "最终层归一化的平移",
+    "attribution.named": "{part} 给“{token}”的 logit 加了 {value}。",
+    "attribution.named_difference": "{part} 让“{token}”比“{other}”多了 {value}。",
+    "attribution.bar_title": "{part}：{value:+.7g}（logit 单位）",
+    "attribution.shown": "按大小显示 {total} 个部分中最大的 {shown} 个。",
+    "attribution.blocks_caption": "每个块各部分之和（嵌入单独为 {embed}）：哪一层决定了结果。",
+    "attribution.block_title": "第 {block} 块：{value:+.4g}",
+    "attribution.check": (
+        "各部分加上平移共计 {total}；模型自己的输出层给出 {logit}（差 {difference}）。"
+    ),
+    "attribution.int8_note": (
+        "在 WebAssembly 上，输出层先把输入取整为 8 位再相乘，这一步对各部分不是线性的："
+        "差值就是这次取整。"
+    ),
     # ------------------------------------------------------------------ what-if ablation
     "whatif.heading": "假如？关闭注意力头或 MLP",
     "whatif.explanation": (
@@ -573,6 +549,7 @@ ZH: dict[str, str] = {
     "link.expected.seed": "大于或等于 0 的整数",
     "link.expected.gen": "这个模型词表中的词元 id，用逗号分隔",
     "link.expected.embed": "1（只显示视图）或 0",
+    "link.expected.target": "本模型词表中的一个词元编号（从 0 开始的整数）",
     "ui.too_long": "这段文字有 {n_tokens} 个词元，超过了这个模型 {n_positions} 个词元的上下文。",
     "ui.keep_last_tokens": "保留能放进上下文的最后那些词元",
     "ui.kept_last_tokens": (
@@ -680,14 +657,6 @@ ZH: dict[str, str] = {
         "{vocab_size} 个词元中有 {kept} 个可被抽中"
     ),
     "ui.examples": "选一个示例……",
-    "ui.example_prompts": (
-        "Data visualization empowers users to\n"
-        "The teacher asked the students to\n"
-        "Once upon a time\n"
-        "The capital of France is\n"
-        "In the beginning God created the heaven and the\n"
-        "To install the package, run the command"
-    ),
     "output.recompute": (
         "不使用缓存重新计算了全部 {tokens} 个词元：logits 与使用缓存那一步的结果最多相差 "
         "{difference}。模型用时：完整计算 {full_ms:.0f} ms，使用缓存、"

@@ -5,7 +5,8 @@ the WebGPU graph reads weights.bin as it arrives, and so does the WebAssembly gr
 or fp32 export. An int4 export's WebAssembly graph multiplies int8 codes (MatMulInteger), so
 the page turns weights.bin into its buffer, weights.wasm, once at load: each int4 matrix's
 4-bit codes times their block's multiplier are its int8 codes (export/quantize.py: exact, no
-rounding), and every other tensor is copied as it is. manifest.json's "weights" section says
+rounding), followed by their column sums (which the integer product needs and the wire need not
+carry), and every other tensor is copied as it is. manifest.json's "weights" section says
 where each tensor lies in both (export/stored_weights.py writes it).
 
 Pure (numpy, no I/O): the page runs the same code over JS arrays that CPython runs over bytes.
@@ -49,6 +50,12 @@ def int8_codes_of_int4(nibbles: np.ndarray, multipliers: np.ndarray) -> np.ndarr
     return np.ascontiguousarray(codes.reshape(n, -1).T.astype(np.uint8))  # (K, N)
 
 
+def column_sums(codes: np.ndarray) -> np.ndarray:
+    """uint8 codes (K, N) -> (N,) int32: the sum of each column's signed codes q = codes - 128,
+    which the integer product takes off once per row's zero point (export/graph.py)."""
+    return (codes.astype(np.int32) - INT8_ZERO_POINT).sum(axis=0, dtype=np.int32)
+
+
 def make_wasm_weights(
     section: dict,
     read: Callable[[int, int], bytes],
@@ -58,21 +65,26 @@ def make_wasm_weights(
     """Fill the WebAssembly weights (section["wasm"] of the manifest's "weights") from the wire
     file: read(offset, size) gives bytes of the wire file, write(offset, array) puts an array's
     bytes into the new buffer, copy(wire_offset, size, offset) copies bytes across (the page
-    copies inside JS, never through Python)."""
+    copies inside JS, never through Python). Column sums are made from the codes made just
+    before them, or read from the wire (the token embedding's)."""
     wire = section["tensors"]
-    for entry in section["wasm"]["tensors"].values():
+
+    def wire_array(name: str) -> np.ndarray:
+        t = wire[name]
+        return np.frombuffer(read(t["offset"], t["bytes"]), t["dtype"]).reshape(t["shape"])
+
+    made = {}  # the last matrix's int8 codes, until its column sums are made
+    for name, entry in section["wasm"]["tensors"].items():
         if "copy" in entry:
             source = wire[entry["copy"]]
             copy(source["offset"], source["bytes"], entry["offset"])
-            continue
-        nibbles_name, multipliers_name = entry["int4"]
-        nibbles, multipliers = (
-            np.frombuffer(read(wire[n]["offset"], wire[n]["bytes"]), np.uint8).reshape(
-                wire[n]["shape"]
-            )
-            for n in (nibbles_name, multipliers_name)
-        )
-        write(entry["offset"], int8_codes_of_int4(nibbles, multipliers))
+        elif "int4" in entry:
+            made = {name: int8_codes_of_int4(*(wire_array(n) for n in entry["int4"]))}
+            write(entry["offset"], made[name])
+        else:
+            source = entry["column_sums"]
+            codes = made.pop(source) if source in made else wire_array(source)
+            write(entry["offset"], column_sums(codes))
 
 
 def wasm_weights_bytes(section: dict, wire: bytes) -> bytes:

@@ -15,6 +15,7 @@ from pyexplainer.core.attention import (
     row_entropy,
     row_kl_from_uniform,
 )
+from pyexplainer.core.trace import spread_rows
 from tests.perturbed import assert_reports, perturbed
 from tests.view_case import view_case
 
@@ -191,6 +192,35 @@ def test_the_check_reports_a_moved_head_output(case, index):
     assert perturbed(case.trace, "head_outputs", index).attention_mismatch(other) == (
         case.trace.attention_mismatch(other)
     )
+
+
+def test_the_page_checks_eight_positions_spread_from_the_first_to_the_last():
+    assert spread_rows(64) == [0, 9, 18, 27, 36, 45, 54, 63]
+    assert spread_rows(5) == [0, 1, 2, 3, 4]  # a short pass: every position
+    assert spread_rows(1) == [0]  # a cached step
+
+
+@pytest.mark.parametrize("which", ["trace", "chunked"])
+def test_the_check_at_some_positions_is_the_loop_attention_at_those_positions(case, which):
+    """The check of a few rows (each against the keys up to it, after the cache for the chunked
+    trace) equals the tests' loop attention of the whole pass, read at those rows."""
+    trace = getattr(case, which)
+    rows = [0, 2, trace.q.shape[2] - 1]
+    for layer in range(trace.q.shape[0]):
+        loop = reference_attention(
+            trace.q[layer], trace.present_keys[layer], trace.present_values[layer]
+        )[2]  # (H, T, Dh)
+        expected = np.abs(loop[:, rows] - trace.head_outputs[layer][:, rows]).max()
+        assert trace.attention_mismatch(layer, rows) == pytest.approx(expected, rel=1e-6)
+
+
+def test_the_check_at_some_positions_sees_a_moved_head_output_only_there(case):
+    honest = case.trace.attention_mismatch(1, [0, 4])
+    assert_reports(
+        perturbed(case.trace, "head_outputs", (1, 3, 4, 7)).attention_mismatch(1, [0, 4]), honest
+    )
+    unseen = perturbed(case.trace, "head_outputs", (1, 3, 5, 7)).attention_mismatch(1, [0, 4])
+    assert unseen == honest
 
 
 # Statistics -------------------------------------------------------------------------------

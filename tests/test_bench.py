@@ -24,8 +24,11 @@ from bench.report import (
     generation_report,
     interaction_report,
     latency,
+    overlapping,
     ratio,
     sampled,
+    start_events,
+    timeline_report,
 )
 from bench.site import Traffic, prompt_of_length, start_server
 from pyexplainer.config import ModelConfig
@@ -80,6 +83,105 @@ def test_sampled_figures_are_medians_that_keep_their_runs():
         "runs": [30.0, 10.0, 20.0],
     }
     assert sampled([1.0, 2.0])["value"] == 1.5
+
+
+# What a warm visit of the demo saw of its start (bench.page.START_TIMELINE, recorded in Chromium;
+# of the app's 77 files only the first, of the rest of the requests those the timeline reads)
+WARM_VISIT = {
+    "html_first_byte": 19.89,
+    "reload_ms": None,
+    "marks": {
+        "status-ready": 4621.2,
+        "status-running": 4521.2,
+        "session": 4515.9,
+        "status-starting_model": 4256.8,
+        "model-bytes": 4024.1,
+        "status-loading": 3966.4,
+        "app-imported": 3955.9,
+        "python-ready": 3051.6,
+        "prefetch-done": 834.2,
+        "pyscript-start": 199.4,
+        "prefetch-start": 192.5,
+        "boot": 177.5,
+    },
+    "requests": [
+        ["/models/index.json", 192.9, 208.8],
+        ["/models/demo/manifest.json", 211.9, 244.6],
+        ["/models/demo/vocab.json", 271.6, 406.0],
+        ["/models/demo/weights.bin", 271.7, 677.3],
+        ["/ort/ort-wasm-simd-threaded.wasm", 325.2, 665.2],
+        ["/pyodide/numpy-2.2.5-cp313-cp313-pyodide_2025_0_wasm32.whl", 759.8, 953.4],
+        ["/py/pyexplainer/__init__.py", 2691.5, 2726.3],
+        ["/main.py", 2946.4, 2951.7],
+        ["/models/index.json", 3970.6, 3978.0],
+        ["/models/demo/manifest.json", 4002.6, 4006.8],
+    ],
+}
+
+
+def test_a_start_is_read_event_by_event_from_the_marks_and_the_requests():
+    assert start_events(WARM_VISIT) == {
+        "html_first_byte": 19.9,
+        "first_script": 177.5,
+        "pyodide_start": 199.4,
+        "python_ready": 3051.6,
+        "app_imported": 3955.9,
+        "model_bytes_in": 4024.1,
+        "session_start": 4256.8,
+        "session_made": 4515.9,
+        "first_run_start": 4521.2,
+        "first_render": 4621.2,
+        "model_requested": 271.6,  # vocab.json; neither the index nor the manifest
+        "model_downloaded": 677.3,  # weights.bin's last byte
+        "packages_requested": 759.8,
+        "packages_fetched": 953.4,
+        "pyodide_ready": 2691.5,
+    }
+
+
+def test_a_start_after_the_isolation_reload_counts_the_page_before_it():
+    cold = {**WARM_VISIT, "reload_ms": 1250.04, "marks": {"boot": 80.0}, "requests": []}
+    expected = {"html_first_byte": 19.9, "first_script": 80.0, "reload_ms": 1250.0}
+    assert start_events(cold) == expected
+
+
+def test_phases_that_ran_at_the_same_time_are_named_with_how_long():
+    phases = {"a": [0.0, 100.0], "b": [50.0, 300.0], "c": [100.0, 120.0], "d": [400.0, 500.0]}
+    assert overlapping(phases) == [
+        {"phases": ["a", "b"], "ms": 50.0},
+        {"phases": ["b", "c"], "ms": 20.0},  # a and c only touch
+    ]
+
+
+def test_the_timeline_takes_each_events_median_then_its_phases_and_overlaps():
+    first = start_events(WARM_VISIT)
+    later = {**first, "model_requested": 300.0, "model_downloaded": 3300.0, "python_ready": 3100.0}
+    report = timeline_report([first, later, {**later, "app_imported": 4000.0}])
+    assert report["events_ms"]["model_downloaded"] == 3300.0
+    assert report["events_ms"]["python_ready"] == 3100.0
+    assert report["events_ms"]["app_imported"] == 3955.9  # the median of 3955.9, 3955.9, 4000
+    assert report["phases_ms"] == {
+        "packages_download": [759.8, 953.4],
+        "pyodide_boot": [199.4, 2691.5],
+        "app_import": [3100.0, 3955.9],
+        "model_download": [300.0, 3300.0],
+        "session": [4256.8, 4515.9],
+        "first_run": [4521.2, 4621.2],
+    }
+    assert report["overlapping"] == [
+        {"phases": ["packages_download", "pyodide_boot"], "ms": 193.6},
+        {"phases": ["packages_download", "model_download"], "ms": 193.6},
+        {"phases": ["pyodide_boot", "model_download"], "ms": 2391.5},
+        {"phases": ["app_import", "model_download"], "ms": 200.0},
+    ]
+
+
+def test_an_event_one_visit_lacks_is_left_out_of_the_timeline():
+    first = start_events(WARM_VISIT)
+    cut = {k: v for k, v in first.items() if k not in ("session_start", "session_made")}
+    report = timeline_report([first, cut])
+    assert "session_made" not in report["events_ms"] and "session" not in report["phases_ms"]
+    assert report["phases_ms"]["first_run"] == [4521.2, 4621.2]
 
 
 def test_ratios_keep_three_significant_digits():
@@ -529,3 +631,21 @@ def test_outside_the_source_checkout_the_command_says_where_the_benchmark_is(mon
     monkeypatch.setattr(sys, "path", [p for p in sys.path if Path(p or ".").resolve() != ROOT])
     assert main(["bench", "--site", "site"]) == 1
     assert "the benchmark is part of the source checkout (bench/" in capsys.readouterr().err
+
+
+def test_the_gpt2_small_export_is_kept_only_for_the_same_exporter_code(tmp_path, monkeypatch):
+    """The export's folder is named by the digest of the exporter's code, so a benchmark after
+    a change to export/ measures a new export, not the one the old code made."""
+    import bench.site
+
+    sys.path.insert(0, str(ROOT / "build"))
+    import make_site
+
+    source = tmp_path / "graph.py"
+    source.write_text("one way")
+    monkeypatch.setattr(bench.site, "ROOT", tmp_path)
+    monkeypatch.setattr(make_site, "EXPORTER_SOURCES", [source])
+    before = bench.site.exporter_digest()
+    assert before == make_site.files_sha256(tmp_path, [source])[:8]
+    source.write_text("another way")
+    assert bench.site.exporter_digest() != before

@@ -24,6 +24,7 @@ READY_OR_ERROR = (
 )
 LOAD_TIMEOUT_MS = 300_000
 SCREENSHOTS = ROOT / "out" / "screenshots"  # gitignored: look at them after a run
+TABS_RECORD = "/tabs.json"  # build/sw.js's record of which build each tab runs: no site file
 CACHED_PATHS = (
     "async () => { const paths = [];"
     " for (const name of await caches.keys()) {"
@@ -481,7 +482,7 @@ def test_the_overview_shows_real_magnitudes_and_opens_a_stage_by_keyboard(explai
     s, trace = explained
     c = cpython_model.manifest.config
     nodes = s.page.locator("[data-testid=sankey] [data-action=open-stage]")
-    assert nodes.count() == 4 + 6 * c.n_layer + 3
+    assert nodes.count() == 4 + 6 * c.n_layer + 4  # ... ln_f, logits, probabilities, attribution
     attention = s.page.locator("[data-testid=sankey] [data-node='block1.attention']")
     magnitude = float(attention.get_attribute("data-magnitude"))
     close(magnitude, np.linalg.norm(trace.attn_out[1], axis=-1).mean())

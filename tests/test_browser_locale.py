@@ -37,7 +37,7 @@ SHOWN_STRINGS = """() => {
 
 # The rule for "no English left": a Chinese page may show an English word (3 or more letters,
 # standing alone) only if the Chinese catalogue itself keeps it (code names and notation: GPT,
-# MLP, softmax, GELU, logits, ...; the example prompts, English on purpose, do not count) or it
+# MLP, softmax, GELU, logits, ...; pyexplainer/examples.py keeps the English prompts apart) or it
 # is a word of a token of the text (labels quote them) or of the model's name. Quoted token
 # text (“ to”, ' helps') is dropped first; words glued to digits or underscores (int8, <0xE6>,
 # c_proj) are notation. Independently, no string may read as an English catalogue message whose
@@ -45,7 +45,6 @@ SHOWN_STRINGS = """() => {
 KEPT_IN_CHINESE = {
     word
     for key, template in MESSAGES["zh-CN"].items()
-    if key != "ui.example_prompts"
     for word in re.findall(r"\b[A-Za-z]{3,}\b", re.sub(r"\{[^}]*\}", "", template))
 }
 

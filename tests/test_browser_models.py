@@ -241,15 +241,23 @@ def test_save_data_asks_before_the_larger_model_downloads(chromium, two_models, 
         s.close()
 
 
+def model_sizes(folders: dict) -> dict:
+    return {n: sum((f / m).stat().st_size for m in MODEL_FILES) for n, f in folders.items()}
+
+
+def only_int4_fits(folders: dict) -> float:
+    """A device memory (GiB) that holds the page with tiny-int4 but not with tiny-int8."""
+    tabs = sorted(estimated_tab_bytes(b) for b in model_sizes(folders).values())
+    return sum(tabs) / 2 / COMFORTABLE_SHARE / GIB
+
+
 def test_a_link_to_a_model_too_big_for_the_device_offers_the_one_that_fits(
     chromium, two_models, cpython
 ):
     url, folders = two_models
-    size = {n: sum((f / m).stat().st_size for m in MODEL_FILES) for n, f in folders.items()}
-    tabs = sorted(estimated_tab_bytes(b) for b in size.values())
-    gib = sum(tabs) / 2 / COMFORTABLE_SHARE / GIB  # the int4 model fits, the int8 one does not
+    size = model_sizes(folders)
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
-    context.add_init_script(device_memory(gib))
+    context.add_init_script(device_memory(only_int4_fits(folders)))
     page = context.new_page()
     try:
         page.goto(url + "?model=tiny-int8&prompt=Once+upon+a+time")
@@ -264,6 +272,9 @@ def test_a_link_to_a_model_too_big_for_the_device_offers_the_one_that_fits(
             timeout=LOAD_TIMEOUT_MS,
         )
         assert page.text_content("[data-testid=model-info]").startswith("tiny-int4:")
+        note = page.text_content("[data-testid=model-note]")  # what was asked for, and why not
+        assert note.startswith(f"tiny-int8 was asked for; it needs about {needs} GB of memory")
+        assert note.endswith("so tiny-int4 runs instead.")
     finally:
         context.close()
 

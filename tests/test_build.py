@@ -571,6 +571,7 @@ const run = (headKeep, toMean, lensRows) => session.run({
   mlp_keep: new ort.Tensor("float32", new Float32Array(L).fill(1), [L]),
   ablate_to_mean: new ort.Tensor("float32", Float32Array.of(toMean), []),
   lens_rows: new ort.Tensor("int64", BigInt64Array.from(lensRows.map(BigInt)), [lensRows.length]),
+  unembed_ids: new ort.Tensor("int64", new BigInt64Array(0), [0]),
 });
 const plain = await run(new Array(L * H).fill(1), 0, []);
 const ablated = await run(new Array(L * H).fill(1).map((x, i) => i === 1 ? 0 : x), 1,
@@ -688,6 +689,7 @@ const results = await session.run({
   mlp_keep: new ort.Tensor("float32", new Float32Array(L).fill(1), [L]),
   ablate_to_mean: new ort.Tensor("float32", Float32Array.of(0), []),
   lens_rows: new ort.Tensor("int64", new BigInt64Array(0), [0]),
+  unembed_ids: new ort.Tensor("int64", new BigInt64Array(0), [0]),
 });
 const dims = {};
 for (const [name, tensor] of Object.entries(results)) {

@@ -1,25 +1,24 @@
-"""Cleaning functions of export/corpus.py on small inline samples (no apt, no network)."""
+"""The corpus's parsers and cleaning (export/corpus/) on small inline samples (no apt, no
+network), and a package that fails its check named in an error, not an exit."""
 
 import struct
 import zlib
 
-from export.corpus import (
-    PACKAGES,
-    SOURCES,
-    clean_paragraphs,
-    count_tokens,
-    gpt2_tokenizer,
-    html_to_paragraphs,
+import pytest
+
+from export.corpus.assembly import count_tokens, gpt2_tokenizer, source_record
+from export.corpus.cleaning import clean_paragraphs, join_document
+from export.corpus.formats import (
     jargon_paragraphs,
-    join_document,
     kjv_chapters,
     osis_to_paragraphs,
-    rest_inline,
-    rest_to_paragraphs,
-    source_record,
     sword_ztext_blocks,
     wordnet_glosses,
 )
+from export.corpus.html_text import html_to_paragraphs
+from export.corpus.packages import PACKAGES, CorpusError, Deb, fetch_deb
+from export.corpus.rest_text import rest_inline, rest_to_paragraphs
+from export.corpus.sources import SOURCES
 
 PROSE = "This sentence is long enough to be kept as a paragraph of prose."
 
@@ -192,3 +191,11 @@ def test_every_source_is_pinned_and_weighted():
         assert all(p in PACKAGES for p in source.packages)
         assert 0 < source.weight <= 1
     assert all(len(deb.sha256) == 64 for deb in PACKAGES.values())
+
+
+def test_a_package_whose_sha256_does_not_match_its_pin_is_an_error_not_an_exit(tmp_path):
+    deb = Deb("example", "1.0-1", "all", "0" * 64)
+    (tmp_path / deb.filename).write_bytes(b"not the pinned package")
+    with pytest.raises(CorpusError, match="sha256 mismatch") as raised:
+        fetch_deb(deb, tmp_path)
+    assert not isinstance(raised.value, SystemExit)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from pyexplainer.core.generation import KVCache, cache_after, forward
-from pyexplainer.core.trace import LENS_OUTPUTS, TRACE_OUTPUTS
+from pyexplainer.core.trace import ATTRIBUTION_OUTPUTS, LENS_OUTPUTS, TRACE_OUTPUTS
 from pyexplainer.model_dir import open_model_dir
 from tests.conftest import ROOT, TINY, TINY_BLOCK, tiny_weights, write_hf_checkpoint
 from tests.gpt2_reference import reference_forward
@@ -130,7 +130,7 @@ def test_manifest_records_files_config_and_fidelity(tiny_int4):
     assert quantization["weights"] == "int4" and quantization["block_size"] == TINY_BLOCK
     assert quantization["embedding_block_size"] == TINY["n_embd"]
     assert set(quantization["runs"]) == {"browser_webassembly", "browser_webgpu", "cpython"}
-    assert set(manifest["outputs"]) == {*TRACE_OUTPUTS, *LENS_OUTPUTS}
+    assert set(manifest["outputs"]) == {*TRACE_OUTPUTS, *LENS_OUTPUTS, *ATTRIBUTION_OUTPUTS}
     assert manifest["outputs"]["q"]["shape"] == [2, 4, "T", 8]
     for name, record in manifest["files"].items():
         data = (tiny_int4 / name).read_bytes()
@@ -264,15 +264,14 @@ def test_a_wrong_fp32_graph_is_refused_and_the_earlier_export_kept(
     import export.export
     import export.graph
 
-    build_model = export.graph.build_model
+    store_weights = export.graph.store_weights
 
-    def off_by_a_bias(c, weights, *args):  # the graph a subtle exporter bug would make
+    def off_by_a_bias(c, weights, *args):  # the weights a subtle exporter bug would store
         # (not a bias added to the residual: the next layer norm removes a constant shift)
         bias = weights["h.1.mlp.c_fc.bias"] + np.float32(1e-2)
-        return build_model(c, {**weights, "h.1.mlp.c_fc.bias": bias}, *args)
+        return store_weights(c, {**weights, "h.1.mlp.c_fc.bias": bias}, *args)
 
-    for module in (export.graph, export.export):
-        monkeypatch.setattr(module, "build_model", off_by_a_bias, raising=False)
+    monkeypatch.setattr(export.graph, "store_weights", off_by_a_bias)
     out = tmp_path / "out"
     shutil.copytree(tiny_fp32, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}

@@ -13,6 +13,7 @@ from pyexplainer.core.lens import (
     LogitLens,
     lens_rows,
     lens_spans,
+    partial_draws,
 )
 from pyexplainer.core.trace import LENS_TOP_K
 from pyexplainer.model_dir import open_model_dir
@@ -210,6 +211,19 @@ def test_lens_calls_of_gpt2_small_stay_within_their_bytes():
         rows = [(c.n_layer + 1) * size + 1 for size in sizes]
         assert max(rows) * c.vocab_size * 4 <= LENS_CALL_BYTES
     assert len(lens_spans(64, c.n_layer, c.vocab_size)) == 16
+
+
+def test_the_page_draws_the_lens_after_calls_that_double_its_columns():
+    """GPT-2 small's 16 calls of 4 positions: columns 4, 8, 16 and 32 before all 64, less
+    than two whole grids (not 15 growing ones); one call: only the whole grid."""
+    assert partial_draws(16) == {1, 2, 4, 8}
+    assert partial_draws(17) == {1, 2, 4, 8, 16}
+    assert partial_draws(2) == {1}
+    assert partial_draws(1) == set()
+    for calls in range(1, 100):
+        partial = sorted(partial_draws(calls))  # the last call draws the whole grid
+        assert calls == 1 or partial[0] == 1  # the first columns come after one call
+        assert sum(partial) < 2 * calls
 
 
 def test_lenses_of_spans_that_do_not_follow_each_other_are_refused():

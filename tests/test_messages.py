@@ -1,6 +1,8 @@
-"""The message catalogue: lookups fail loudly, every template parses, and every locale has the
-same keys and placeholders as English."""
+"""The message catalogue: lookups fail loudly, every template parses, every locale has the
+same keys and placeholders as English, and every key is used where a reader can find it."""
 
+import ast
+import re
 import string
 from html.parser import HTMLParser
 
@@ -52,22 +54,19 @@ def test_every_locale_has_the_english_keys_and_placeholders():
 
 
 # Simplified Chinese: the keys that may read exactly as in English, because they are pure
-# notation (formulas, code names) or stay English on purpose (the example prompts: the model reads
-# English). Every other key must be translated, that is, differ from English and contain Chinese.
+# notation (formulas, code names). Every other key must be translated, that is, differ from
+# English and contain Chinese.
 ZH_SAME_AS_ENGLISH = {
     "ui.top_k",
     "ui.top_p",
-    "ui.example_prompts",
     "overview.node.logits",
     "stage.mlp",
     "mlp.gelu",
     "output.col.id",
     "output.col.logit",
-    "embedding.formula",
     "embedding.token.formula",
     "embedding.position.formula",
     "embedding.sum.formula",
-    "residual.formula",
     "attention.formula.scores",
     "attention.formula.scale",
     "attention.formula.softmax",
@@ -183,3 +182,59 @@ def test_numbers_use_the_locales_grouping_and_decimal_mark(locale):
     assert format_number(-0.5, locale, 3) == "-0.500"
     assert format_number(0.12345, locale, 2, percent=True) == "12.35%"
     assert format_number(1.0, locale, 0, percent=True) == "100%"
+
+
+# Where the catalogue is read: the package's code and the page's, and the site's build; index.html
+# names the keys of its fixed strings in data-i18n attributes.
+CODE_FOLDERS = ("pyexplainer", "web", "build")
+CATALOGUES = ("messages.py", "messages_zh.py")
+
+
+def code_nodes():
+    """(file, node) for every syntax node of the code that may look a key up, the catalogues
+    left out."""
+    for folder in CODE_FOLDERS:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path.name not in CATALOGUES:
+                for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                    yield path, node
+
+
+def code_strings() -> list[str]:
+    """Every string literal of that code (the constant pieces of f-strings among them)."""
+    return [
+        node.value
+        for _, node in code_nodes()
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+
+
+def keys_built_from_pieces() -> list[str]:
+    """The f-strings and `+` joins of the code that start like a catalogue key ("ui.{name}",
+    "stage." + kind): a key made at run time cannot be found by searching for it."""
+    namespaces = tuple(f"{key.split('.')[0]}." for key in MESSAGES["en"])
+    built = []
+    for path, node in code_nodes():
+        if isinstance(node, ast.JoinedStr) and node.values:
+            head = node.values[0]
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            head = node.left
+        else:
+            continue
+        if isinstance(head, ast.Constant) and isinstance(head.value, str):
+            if head.value.startswith(namespaces):
+                built.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return built
+
+
+def html_keys() -> set[str]:
+    return set(re.findall(r'data-i18n[a-z-]*="([^"]+)"', (ROOT / "web/index.html").read_text()))
+
+
+def test_every_key_is_used_by_its_name():
+    used = set(code_strings()) | html_keys()
+    assert sorted(set(MESSAGES["en"]) - used) == []
+
+
+def test_no_key_is_built_from_pieces():
+    assert keys_built_from_pieces() == []

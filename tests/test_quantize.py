@@ -9,7 +9,6 @@ import json
 import numpy as np
 import onnx
 import pytest
-from onnx import numpy_helper
 
 from export.fidelity import gate_failures, pooled
 from export.quantize import MULTIPLIERS, quantize_int4
@@ -28,11 +27,6 @@ def wire_tensor(folder, name: str) -> np.ndarray:
     t = json.loads((folder / "manifest.json").read_text())["weights"]["tensors"][name]
     data = (folder / "weights.bin").read_bytes()[t["offset"] : t["offset"] + t["bytes"]]
     return np.frombuffer(data, dtype=t["dtype"]).reshape(t["shape"])
-
-
-def inline(folder, graph: str = "model.onnx") -> dict[str, np.ndarray]:
-    model = onnx.load(str(folder / graph), load_external_data=False)
-    return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer if t.raw_data}
 
 
 def signed_int4_codes(nibbles: np.ndarray, multipliers: np.ndarray) -> np.ndarray:
@@ -63,7 +57,7 @@ def signed_int4_codes_fast(nibbles: np.ndarray, multipliers: np.ndarray) -> np.n
 
 def stored_matrix(folder, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(signed codes (K, N), column scales (N,)) of a stored matrix, int4 or int8."""
-    scales = inline(folder)[name + ".scales"]
+    scales = wire_tensor(folder, name + ".scales")
     manifest = json.loads((folder / "manifest.json").read_text())
     if name + ".nibbles" in manifest["weights"]["tensors"]:
         codes = signed_int4_codes_fast(
@@ -76,11 +70,11 @@ def stored_matrix(folder, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def embedding_blocks(folder, name: str) -> list[tuple[np.ndarray, np.ndarray]]:
     """(signed codes (b, R), scales (R,)) of each block of an embedding, along the width."""
-    graph, manifest = inline(folder), json.loads((folder / "manifest.json").read_text())
+    manifest = json.loads((folder / "manifest.json").read_text())
     blocks, i = [], 0
     while f"{name}.{i}.codes" in manifest["weights"]["tensors"]:
         codes = wire_tensor(folder, f"{name}.{i}.codes").astype(np.int64) - 128
-        blocks.append((codes, graph[f"{name}.{i}.scales"]))
+        blocks.append((codes, wire_tensor(folder, f"{name}.{i}.scales")))
         i += 1
     return blocks
 
@@ -117,9 +111,12 @@ def assert_integer_stages(folder, t, ids: list[int], layers) -> None:
     """Each stage of the trace `t` (a Trace, or any object with its tensors as attributes) of the
     WebAssembly graph of the export in `folder`, on its own traced input, equals the tests'
     numpy of it: int8 products, float layer norms, GELU and residual adds, for the blocks
-    `layers`; the embeddings and the tied output layer. Biases and layer-norm parameters come
-    from the graph, the codes from weights.bin through the tests' own decoder."""
-    graph = inline(folder)
+    `layers`; the embeddings and the tied output layer. Every tensor comes from weights.bin
+    through the tests' own decoder."""
+
+    def param(name):  # a bias or layer-norm parameter, float32
+        return wire_tensor(folder, name)
+
     config = json.loads((folder / "manifest.json").read_text())["config"]
     d, heads, count = config["n_embd"], config["n_head"], len(ids)
 
@@ -127,11 +124,11 @@ def assert_integer_stages(folder, t, ids: list[int], layers) -> None:
         np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-5)
 
     def layer_norm(x, name):
-        return _layer_norm(x, graph[name + ".weight"], graph[name + ".bias"], 1e-5)[0]
+        return _layer_norm(x, param(name + ".weight"), param(name + ".bias"), 1e-5)[0]
 
     def linear(x, layer, m):
         codes, scales = stored_matrix(folder, f"h.{layer}.{m}.weight")
-        return int8_product(x, codes, scales) + graph[f"h.{layer}.{m}.bias"]
+        return int8_product(x, codes, scales) + param(f"h.{layer}.{m}.bias")
 
     blocks = embedding_blocks(folder, "wte")
     rows = [np.concatenate([codes[:, i] * s[i] for codes, s in blocks]) for i in ids]
@@ -211,7 +208,8 @@ def test_int4_codes_restore_the_originals_within_half_a_step(tiny_int4, name):
 
 def test_the_webassembly_weights_are_the_int8_codes_of_weights_bin(tiny_int4):
     """What the page makes at load (pyexplainer/weights_file.py) holds each int4 matrix's codes
-    as the tests' decoder reads them, + 128, where the manifest says, and a copy of the rest."""
+    as the tests' decoder reads them, + 128, where the manifest says; the sum of each column's
+    signed codes of every matrix and of the tied output layer's blocks; and a copy of the rest."""
     from pyexplainer.weights_file import wasm_weights_bytes
 
     manifest = json.loads((tiny_int4 / "manifest.json").read_text())
@@ -220,12 +218,30 @@ def test_the_webassembly_weights_are_the_int8_codes_of_weights_bin(tiny_int4):
     section = manifest["weights"]["wasm"]
     assert len(made) == section["bytes"]
     for name, entry in section["tensors"].items():
-        data = np.frombuffer(made[entry["offset"] : entry["offset"] + entry["bytes"]], np.uint8)
+        raw = made[entry["offset"] : entry["offset"] + entry["bytes"]]
+        data = np.frombuffer(raw, entry["dtype"]).reshape(entry["shape"])
         if "int4" in entry:
             codes, _ = stored_matrix(tiny_int4, name.removesuffix(".codes"))
-            np.testing.assert_array_equal(data.reshape(entry["shape"]), codes + 128)
+            np.testing.assert_array_equal(data, codes + 128)
+        elif "column_sums" in entry:
+            of = name.removesuffix(".column_sums")
+            if of.startswith("wte."):
+                signed = wire_tensor(tiny_int4, of + ".codes").astype(np.int64) - 128
+            else:
+                signed = stored_matrix(tiny_int4, of)[0]
+            sums = [
+                sum(int(signed[k, n]) for k in range(signed.shape[0]))
+                for n in range(signed.shape[1])
+            ]
+            assert data.tolist() == sums
         else:
-            np.testing.assert_array_equal(data, wire_tensor(tiny_int4, entry["copy"]).ravel())
+            assert raw == wire_tensor(tiny_int4, entry["copy"]).tobytes()
+    kinds = [
+        next(k for k in ("int4", "column_sums", "copy") if k in e)
+        for e in section["tensors"].values()
+    ]
+    tied = len(embedding_blocks(tiny_int4, "wte"))  # the tied output layer's blocks
+    assert kinds.count("column_sums") == kinds.count("int4") + tied
 
 
 @pytest.mark.parametrize("quantize", ["int4", "int8"])
@@ -258,7 +274,7 @@ def test_onnxruntime_keeps_no_float32_weight_matrix_and_runs_the_fast_kernels(
         for t in optimized.graph.initializer:
             if t.data_type == onnx.TensorProto.FLOAT:  # scales, biases, layer norms
                 assert len(t.dims) <= 1 or np.prod(t.dims) < TINY["n_embd"] ** 2, t.name
-        matrices = 4 * TINY["n_layer"]
+        matrices = 5 * TINY["n_layer"]  # 4 a block, and c_proj again for the head writes
         if backend == "wasm":
             assert ops.count("MatMulInteger") == matrices + blocks  # and the tied output
             assert "MatMulNBits" not in ops and "DequantizeLinear" not in ops

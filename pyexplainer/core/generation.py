@@ -74,9 +74,11 @@ def model_feeds(
     *,
     ablation: Ablation | None = None,
     lens_positions: int = 0,
+    unembed_ids: Sequence[int] = (),
 ) -> dict[str, np.ndarray]:
     """Every model input for a pass over ids (T,) after the cache, with the logit lens of the
-    last lens_positions positions at every depth (0: none; it costs L+1 output layers each)."""
+    last lens_positions positions at every depth (0: none; it costs L+1 output layers each)
+    and the output layer's rows of unembed_ids (for attribution)."""
     ablation = ablation or Ablation()
     if ablation.mode == "mean" and not ablation.empty and cache.length:
         raise ValueError("mean ablation averages over the whole text: run it without the cache")
@@ -88,6 +90,7 @@ def model_feeds(
         "past_values": cache.values,
         **ablation.feeds(c),
         "lens_rows": lens_rows(c.n_layer, len(ids), lens_positions),
+        "unembed_ids": np.asarray(unembed_ids, dtype=np.int64).reshape(-1),  # (U,)
     }
 
 

@@ -44,6 +44,14 @@ def lens_spans(
     return [(int(a), int(b)) for a, b in zip(stops[:-1], stops[1:], strict=True)]
 
 
+def partial_draws(calls: int) -> set[int]:
+    """After which of a lens' `calls` (numbered from 1) the page draws the columns so far: 1,
+    2, 4, 8 ... before the last, whose grid is the whole one. Each draw shows twice the columns
+    of the one before, so together they cost less than two whole grids (drawing after every
+    call would cost calls / 2), and the first columns are on screen after one call."""
+    return {2**i for i in range(calls.bit_length()) if 2**i < calls}
+
+
 @dataclasses.dataclass(frozen=True)
 class LogitLens:
     """Top tokens of the residual stream read out at every depth, for the last positions."""

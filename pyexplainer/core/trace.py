@@ -8,6 +8,7 @@ L layers, H heads, T new tokens, P cached positions, S = P + T, D model width, D
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -71,7 +72,23 @@ LENS_OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "lens_ids": (("N+1", "K"), "int64 token ids of those K tokens, most probable first"),
 }
-MODEL_OUTPUTS = {**TRACE_OUTPUTS, **LENS_OUTPUTS}
+# Attribution: what each part of the model wrote into the residual stream at the last position,
+# and rows of the output layer to read them through (core/attribution.py). The page asks for
+# them in a pass of its own, a cached step over the last token (U = 0 in every other pass).
+ATTRIBUTION_OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "head_writes": (
+        ("L", "H", "D"),
+        "each head's output at the last position through its own rows of c_proj (no bias): "
+        "with attn_bias they add up to attn_out's last row",
+    ),
+    "attn_bias": (("L", "D"), "the bias of each block's attention c_proj"),
+    "unembed_rows": (
+        ("U", "D"),
+        "rows of the tied output layer (the token embedding) for unembed_ids, as the model "
+        "holds them: a token's logit is lnf_out's last row . its row",
+    ),
+}
+MODEL_OUTPUTS = {**TRACE_OUTPUTS, **LENS_OUTPUTS, **ATTRIBUTION_OUTPUTS}
 
 # name -> (shape, what it is) of the model's inputs.
 MODEL_INPUTS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -89,7 +106,21 @@ MODEL_INPUTS: dict[str, tuple[tuple[str, ...], str]] = {
         "int64 rows of the residual stream (L+1, T, D) flattened to ((L+1) T, D) to read with "
         "the logit lens: layer * T + position; may be empty",
     ),
+    "unembed_ids": (("U",), "int64 token ids whose output-layer rows to return; may be empty"),
 }
+
+
+CHECKED_ROWS = 8  # positions of a pass the page's attention check recomputes (spread_rows)
+
+
+def spread_rows(t: int, n: int = CHECKED_ROWS) -> list[int]:
+    """n of the row indices 0 .. t-1, evenly spread, the first and the last included (all of
+    them when t <= n): the positions the page's attention check recomputes after each pass.
+    Every row costs (H, S) float64 work in Pyodide's numpy (no BLAS), all 64 rows of a
+    64-token pass on GPT-2 small about 60 ms; a wrong mask shows at any row but the last."""
+    if t <= n:
+        return list(range(t))
+    return sorted({round(i * (t - 1) / (n - 1)) for i in range(n)})
 
 
 def largest_difference(recomputed: np.ndarray, model: np.ndarray) -> float:
@@ -100,7 +131,7 @@ def largest_difference(recomputed: np.ndarray, model: np.ndarray) -> float:
 
 def dtype_of(name: str) -> str:
     """The element type of a model input or output."""
-    return "int64" if name in ("input_ids", "lens_rows", "lens_ids") else "float32"
+    return "int64" if name in ("input_ids", "lens_rows", "lens_ids", "unembed_ids") else "float32"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,19 +191,22 @@ class Trace:
             self.q[layer], self.present_keys[layer], self.present_values[layer]
         )
 
-    def attention_mismatch(self, layer: int) -> float:
+    def attention_mismatch(self, layer: int, rows: Sequence[int] | None = None) -> float:
         """max |head outputs recomputed in float64 from the model's Q, K, V - the model's own
-        float32 head outputs| over one layer's heads: a different computation of the same
-        numbers, so about the model's rounding (~1e-7 of their size), and more if the model's
-        attention were not the decomposition the page shows. One head at a time, to keep the
-        float64 (T, S) matrices small."""
+        float32 head outputs| over one layer's heads, at the positions `rows` of this pass
+        (indices into T; every one by default): a different computation of the same numbers,
+        so about the model's rounding (~1e-7 of their size), and more if the model's attention
+        were not the decomposition the page shows. A row is the last query over the keys up to
+        it, so each is its own small decomposition (H, 1, S) and any subset can be checked."""
         q, keys, values = self.q[layer], self.present_keys[layer], self.present_values[layer]
         worst = 0.0
-        for h in range(len(q)):
-            one = slice(h, h + 1)  # (1, T or S, Dh)
-            steps = decompose_attention(q[one], keys[one], values[one], dtype=np.float64)
+        for t in range(q.shape[1]) if rows is None else rows:
+            seen = slice(0, self.past_length + t + 1)  # the keys position t attends to
+            steps = decompose_attention(
+                q[:, t : t + 1], keys[:, seen], values[:, seen], dtype=np.float64
+            )
             worst = max(
-                worst, largest_difference(steps.head_outputs[0], self.head_outputs[layer, h])
+                worst, largest_difference(steps.head_outputs[:, 0], self.head_outputs[layer, :, t])
             )
         return worst
 

@@ -1,6 +1,7 @@
 """Where each click, key and change on the page goes: `bind` lists the page's controls and their
 handlers; everything inside the explainer comes to on_click / on_key / on_change by its
-data-action (an overview node, a stage tab, a head, a token, a heatmap's table button)."""
+data-action (an overview node, a stage tab, a head, a token, a heatmap's table button). Each
+becomes the page's next state through one event function of views.state, shown by page.show."""
 
 from __future__ import annotations
 
@@ -10,22 +11,14 @@ import functools
 import js  # Pyodide only
 from pyodide.ffi import create_once_callable, create_proxy
 
-from pyexplainer.core.ablation import Ablation
 from pyexplainer.messages import text
-from pyexplainer.page import (
-    actions,
-    detail,
-    generating,
-    guided_tour,
-    links,
-    queue,
-    render,
-    status,
-)
+from pyexplainer.page import generating, guided_tour, links, queue, runs, status
+from pyexplainer.page.controls import typed_settings
 from pyexplainer.ui import snapshot
 from pyexplainer.ui.dom import FORM_FIELDS, document, element, make
-from pyexplainer.views.attention_lines import toggled
-from pyexplainer.views.stages import parse_stage
+from pyexplainer.views import state as events
+from pyexplainer.views import typed
+from pyexplainer.views.stages import Stage, parse_stage
 
 
 def bind(page) -> None:
@@ -69,26 +62,24 @@ def bind(page) -> None:
 
 
 async def on_run(page, _event=None) -> None:
-    await queue.guarded(
-        page, functools.partial(actions.run_prompt, page), run=True, superseded=True
-    )
+    await queue.guarded(page, functools.partial(runs.run_prompt, page), run=True, superseded=True)
 
 
 async def on_generate(page, _event=None) -> None:
-    await queue.guarded(page, functools.partial(actions.generate_one, page), superseded=True)
+    await queue.guarded(page, functools.partial(runs.generate_one, page), superseded=True)
 
 
 async def on_recompute(page, _event=None) -> None:
-    if page.trace is not None:
-        await queue.guarded(page, functools.partial(actions.recompute, page), superseded=True)
+    if page.state.trace is not None:
+        await queue.guarded(page, functools.partial(runs.recompute, page), superseded=True)
 
 
 async def on_pick(page, event) -> None:
     """A click on a prediction appends that token, as if sampling had drawn it."""
     row = event.target.closest("[data-token-id]")
-    if getattr(row, "dataset", None) is not None and page.trace is not None:
+    if getattr(row, "dataset", None) is not None and page.state.trace is not None:
         token = int(row.dataset.tokenId)
-        await queue.guarded(page, lambda: actions.append_token(page, token), superseded=True)
+        await queue.guarded(page, lambda: runs.append_token(page, token), superseded=True)
 
 
 async def on_example(page, _event=None) -> None:
@@ -107,10 +98,18 @@ async def on_save_png(page, _event=None) -> None:
 
 
 def on_settings(page, _event=None) -> None:
-    if page.trace is None:  # nothing to redraw yet; keep whatever the status says
+    """A sampling setting typed: the bars follow (and the output stage). One that is not a
+    number is named on the status line, the last numbers stay in use."""
+    state = typed.settings_typed(page.state, **typed_settings())
+    if state.unreadable is not None:
+        page.show(state)  # kept, to be said again in another language
+        status.show_error(page, typed.unreadable_message(state))
+        return
+    if page.state.full is None:  # nothing to redraw yet; keep whatever the status says
+        page.show(state)
         return
     try:
-        status.redraw(page, "settings", functools.partial(render_settings_effect, page))
+        status.redraw(page, "settings", lambda: page.show(state))
     except ValueError as e:
         status.show_error(page, str(e))
     else:
@@ -131,16 +130,10 @@ def on_temperature_typed(page, _event=None) -> None:
     on_settings(page)
 
 
-def render_settings_effect(page) -> None:
-    render.render_predictions(page)
-    if page.stage[0] == "output":
-        detail.render_detail(page)
-
-
 def on_click(page, event) -> None:
     """One listener for every clickable part of the explainer (overview nodes, tabs, heads)."""
     target = event.target.closest("[data-action]")
-    if getattr(target, "dataset", None) is None or page.full is None:  # null: not on one
+    if getattr(target, "dataset", None) is None or page.state.full is None:  # null: not on one
         return
     if target.tagName in FORM_FIELDS:  # its change event says what changed (on_change)
         return
@@ -149,37 +142,40 @@ def on_click(page, event) -> None:
 
 
 def act_on(page, action: str, target) -> None:
+    state, c = page.state, page.config
     if action == "open-stage":
         if target.hasAttribute("data-kind"):  # a stage tab: keep the block that is picked
-            detail.open_stage(page, detail.stage_of_kind(page, target.dataset.kind))
+            page.show(events.tab_opened(state, target.dataset.kind, c.n_layer))
         else:
-            detail.open_stage(page, parse_stage(target.dataset.stage, page.config.n_layer))
+            stage = Stage.of(parse_stage(target.dataset.stage, c.n_layer))
+            page.show(events.stage_opened(state, stage))
     elif action == "reset":  # back to the start: the overview and the first stage
-        page.head, page.position = 0, page.last_position
-        detail.open_stage(page, ("embedding",))
-        render.render_tokens(page)
+        page.show(events.view_reset(state))
         document.querySelector(".overview").scrollIntoView()
     elif action == "open-head":  # from the head-roles list: that head in its block
-        page.head = int(target.dataset.head)
-        detail.open_stage(page, ("attention", int(target.dataset.layer)))
+        layer, head = int(target.dataset.layer), int(target.dataset.head)
+        page.show(events.head_opened(state, layer, head))
     elif action == "select-head":
-        page.head = int(target.dataset.head)
-        detail.render_detail(page)
+        page.show(events.head_picked(state, int(target.dataset.head)))
     elif action == "select-position":
-        page.position, page.position_asked = int(target.dataset.position), queue.ask(page)
-        render.render_tokens(page)
-        detail.render_detail(page)
+        page.position_asked = queue.ask(page)
+        page.show(events.position_picked(state, int(target.dataset.position)))
     elif action.startswith("lines-"):
         act_on_head_view(page, action, target)
+    elif action == "open-part":  # a head or an MLP of the attribution, at the last token
+        layer, at = int(target.dataset.layer), events.position_picked(state, state.last_position)
+        if target.dataset.kind == "head":
+            page.show(events.head_opened(at, layer, int(target.dataset.head)))
+        else:
+            page.show(events.stage_opened(at, Stage("mlp", layer)))
     elif action == "lens-cell":  # its top k, for touch screens (hover shows the same)
         element("lens-detail").textContent = target.title
     elif action == "run-ablation":
         asyncio.ensure_future(
-            queue.guarded(page, functools.partial(actions.run_ablation, page), superseded=True)
+            queue.guarded(page, functools.partial(runs.run_ablation, page), superseded=True)
         )
     elif action == "clear-ablation":
-        page.ablation = Ablation(mode=page.ablation.mode)
-        detail.render_detail(page)
+        page.show(events.ablation_cleared(state))
     elif action == "matrix-table":  # a heatmap's numbers as a table, or hidden again
         page.matrices.toggle_table(target)
     elif action == "matrix-page":
@@ -194,74 +190,91 @@ def act_on_head_view(page, action: str, target) -> None:
         page.head_view.focus_chosen()
     elif action == "lines-head":
         head = int(target.dataset.head)
-        page.line_heads = toggled(detail.shown_line_heads(page), head, page.config.n_head)
-        detail.render_head_view(page, f"[data-action=lines-head][data-head='{head}']")
+        page.show(events.line_head_toggled(page.state, head, page.config.n_head))
+        element("attention-lines").querySelector(
+            f"[data-action=lines-head][data-head='{head}']"
+        ).focus()
     elif action == "lines-all-heads":
-        page.line_heads = None
-        detail.render_head_view(page, "[data-action=lines-head]")
+        page.show(events.line_heads_all(page.state))
+        element("attention-lines").querySelector("[data-action=lines-head]").focus()
 
 
 def on_point(page, event) -> None:
     """The pointer over, or the focus on, a token of the head view: its lines."""
-    if page.full is not None and page.stage[0] == "attention":
+    if page.state.full is not None and page.state.stage.kind == "attention":
         page.head_view.point_at(event.target)
 
 
 def on_focus_left(page, event) -> None:
     """The focus left a token of the head view: the lines of where it went, or the chosen's."""
-    if page.full is not None and page.stage[0] == "attention":
+    if page.state.full is not None and page.state.stage.kind == "attention":
         page.head_view.point_at(event.relatedTarget)
 
 
 def on_change(page, event) -> None:
-    """A setting inside a panel: the sparsity threshold or the head role to rank by."""
-    action = event.target.getAttribute("data-action")
-    if page.full is None:
+    """A setting inside a panel: the sparsity threshold, the head role to rank by and its
+    minimum, a what-if switch, the attribution's tokens, filter and length."""
+    target = event.target
+    action = target.getAttribute("data-action")
+    if page.state.full is None:
         return
-    if action == "threshold":
-        set_threshold(page, event)
-    elif action in ("ablate-head", "ablate-mlp", "ablate-mode"):
-        set_ablation(page, event.target)
-    elif action == "role":
-        page.role = event.target.value
-        status.redraw(page, "role", functools.partial(detail.render_detail, page))
-    elif action == "role-minimum":
-        set_role_minimum(page, event.target.value)
-
-
-def set_role_minimum(page, raw: str) -> None:
+    state = page.state
     try:
-        page.role_minimum = float(raw)
-    except ValueError:
-        setting = text("head_roles.minimum", page.locale)
-        status.show_error(page, text("ui.not_a_number", page.locale, setting=setting, value=raw))
+        if action == "threshold":
+            new = typed.threshold_typed(state, target.value)
+        elif action == "role":
+            new = typed.role_chosen(state, target.value)
+        elif action == "role-minimum":
+            new = typed.role_minimum_typed(state, target.value)
+        elif action == "ablate-head":
+            layer, head = int(target.dataset.layer), int(target.dataset.head)
+            new = events.ablation_head_switched(state, layer, head, bool(target.checked))
+        elif action == "ablate-mlp":
+            new = events.ablation_mlp_switched(
+                state, int(target.dataset.layer), bool(target.checked)
+            )
+        elif action == "ablate-mode":
+            new = events.ablation_mode_chosen(state, target.value)
+        elif isinstance(action, str) and action.startswith("attribution-"):  # not null
+            new = attribution_changed(page, action, target.value)
+        else:
+            return
+    except ValueError as e:
+        status.show_error(page, str(e))
         return
-    status.redraw(page, "role-minimum", functools.partial(detail.render_detail, page))
-    status.show_status(page, "ready")
+    if action.startswith("ablate-"):  # the next what-if run uses it: nothing to redraw
+        page.show(new)
+        return
+    status.redraw(page, action, lambda: page.show(new))
+    if action != "role":
+        status.show_status(page, "ready")
 
 
-def set_threshold(page, event) -> None:
-    try:
-        threshold = float(event.target.value)
-    except ValueError:
-        setting = text("ui.threshold", page.locale)
-        status.show_error(
-            page, text("ui.not_a_number", page.locale, setting=setting, value=event.target.value)
+def attribution_changed(page, action: str, value: str):
+    """The attribution's state after one of its controls changed; a ValueError, in the page's
+    language, for a typed text that is not one token of the vocabulary."""
+    state = page.state
+    if action == "attribution-target":
+        return events.attribution_chosen(state, target=int(value))
+    if action == "attribution-other":
+        return events.attribution_chosen(state, other=int(value) if value else None)
+    if action == "attribution-filter":
+        return events.attribution_chosen(state, filter=value)
+    if action == "attribution-top":
+        return events.attribution_chosen(state, top=int(value) if value.isdigit() else 0)
+    ids = page.tokenizer.encode(value)  # attribution-typed
+    if len(ids) != 1:
+        raise ValueError(
+            text("attribution.not_one_token", state.locale, typed=value, count=len(ids))
         )
-        return
-    if not 0 <= threshold <= 1:
-        status.show_error(page, text("ui.threshold_range", page.locale))
-        return
-    page.threshold = threshold
-    status.redraw(page, "threshold", functools.partial(detail.render_detail, page))
-    status.show_status(page, "ready")
+    return events.attribution_chosen(state, target=ids[0])
 
 
 def on_key(page, event) -> None:
     """Enter or space does what a click does: on anything with a data-action (overview
     nodes, tabs, tokens, heads) and on a prediction (appends that token). Arrow keys, Home and
     End move between the tokens of the head view."""
-    if page.full is not None and page.head_view.move_focus(event.target, event.key):
+    if page.state.full is not None and page.head_view.move_focus(event.target, event.key):
         event.preventDefault()
         return
     if event.key not in ("Enter", " ") or event.target.tagName in FORM_FIELDS:
@@ -275,42 +288,26 @@ def on_key(page, event) -> None:
 
 
 def on_selection(page, _event=None) -> None:
-    if page.full is None:
+    if page.state.full is None:
         return
-    stage = page.stage
-    layer = int(element("layer-select").value)
-    if stage[0] == "layernorm":
-        which = element("layernorm-select").value
-        stage = ("layernorm", page.config.n_layer if which == "lnf" else layer, which)
-    elif len(stage) > 1:
-        stage = (stage[0], layer)
-    page.head = int(element("head-select").value)
     position = int(element("position-select").value)
-    if position != page.position:
-        page.position, page.position_asked = position, queue.ask(page)
-    status.redraw(page, "selection", lambda: detail.open_stage(page, stage))
+    if position != page.state.position:
+        page.position_asked = queue.ask(page)
+    state = events.pickers_changed(
+        page.state,
+        layer=int(element("layer-select").value),
+        head=int(element("head-select").value),
+        position=position,
+        norm=element("layernorm-select").value,
+        n_layer=page.config.n_layer,
+    )
+    status.redraw(page, "selection", lambda: page.show(state))
 
 
 async def on_keep_last_tokens(page, _event=None) -> None:
     await queue.guarded(
-        page, functools.partial(actions.keep_last_tokens, page), run=True, superseded=True
+        page, functools.partial(runs.keep_last_tokens, page), run=True, superseded=True
     )  # a Run, as on_run
-
-
-def set_ablation(page, target) -> None:
-    """A ticked or unticked switch, or the kind of ablation: the next what-if run uses it."""
-    a, action = page.ablation, target.getAttribute("data-action")
-    if action == "ablate-mode":
-        page.ablation = Ablation(a.heads, a.mlps, target.value)
-        return
-    layer, on = int(target.dataset.layer), bool(target.checked)
-    if action == "ablate-head":
-        part = {(layer, int(target.dataset.head))}
-        heads = a.heads | part if on else a.heads - part
-        page.ablation = Ablation(frozenset(heads), a.mlps, a.mode)
-    else:
-        mlps = a.mlps | {layer} if on else a.mlps - {layer}
-        page.ablation = Ablation(a.heads, frozenset(mlps), a.mode)
 
 
 def save(blob, filename: str) -> None:

@@ -8,8 +8,10 @@ import asyncio
 import functools
 
 from pyexplainer.messages import format_number, text
-from pyexplainer.page import actions, queue, render, status
+from pyexplainer.page import queue, runs, status
 from pyexplainer.ui.dom import element
+from pyexplainer.views import state as events
+from pyexplainer.views.characters import unfinished_tail
 from pyexplainer.views.predictions import SHOW_DRAWN_S, drawn
 
 MAX_TOKENS = 50
@@ -43,22 +45,22 @@ def on_stop(page, _event=None) -> None:
 
 
 async def generate_many(page, n: int) -> None:
-    if page.trace is None:
-        await actions.run_prompt(page)
+    if page.state.trace is None:
+        await runs.run_prompt(page)
     asked, page.stop_generating = page.acting, False
     element("stop-generate").disabled = False
     try:
         for k in range(1, n + 1):
-            if page.last_position + 1 >= page.config.n_positions:
+            if page.state.last_position + 1 >= page.config.n_positions:
                 say(page, "ui.context_full", k=k - 1, n=n, n_positions=page.config.n_positions)
                 return
-            token = actions.draw_token(page)
+            token = runs.draw_token(page)
             show_drawn(page, token, k, n)
             await asyncio.sleep(SHOW_DRAWN_S)  # the browser paints the marked bar meanwhile
             if page.last_run_asked > asked:  # a Run asked for: it replaces what was drawn
                 say(page, "ui.generate_stopped", k=k - 1, n=n)
                 return
-            await actions.append_token(page, token)  # drawn and shown: Stop keeps it
+            await runs.append_token(page, token)  # drawn and shown: Stop keeps it
             if page.stop_generating:  # the generator stays in step with the CLI's
                 say(page, "ui.generate_stopped", k=k, n=n)
                 return
@@ -73,9 +75,9 @@ def show_drawn(page, token: int, k: int, n: int) -> None:
     bars = element("prediction-list").querySelectorAll(f'[data-token-id="{token}"]')
     for bar in bars:
         bar.classList.add("drawn")
-    p = drawn(
-        page.tokenizer, page.trace.last_logits, render.settings(page), token, pending=page.pending
-    )
+    state = page.state
+    pending = unfinished_tail(page.tokenizer, state.all_ids)
+    p = drawn(page.tokenizer, state.trace.last_logits, state.settings, token, pending=pending)
     say(
         page,
         "ui.generate_drawn" if bars.length else "ui.generate_drawn_unlisted",
@@ -88,5 +90,4 @@ def show_drawn(page, token: int, k: int, n: int) -> None:
 
 def say(page, key: str, **values) -> None:
     """The line under the bars; kept (and redrawn in another language) until the next run."""
-    page.generate_note = (key, values)
-    render.render_generate_note(page)
+    page.show(events.generation_noted(page.state, (key, values)))

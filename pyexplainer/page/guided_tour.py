@@ -4,18 +4,18 @@ keys move, Escape closes, the button reopens it where it was left."""
 from __future__ import annotations
 
 from pyexplainer.messages import text
-from pyexplainer.page import detail, render
 from pyexplainer.ui.dom import FORM_FIELDS, element
+from pyexplainer.views import state as events
+from pyexplainer.views.stages import Stage
 from pyexplainer.views.tour import tour
 
 
 def on_tour_start(page, _event=None) -> None:
     """Open the tour where it was left (a new prompt's numbers fill the same cards)."""
-    if page.full is None:
+    state = page.state
+    if state.full is None:
         return
-    page.tour_cards = tour(
-        page.full, page.config, page.tokenizer, page.tokens(), render.settings(page)
-    )
+    page.tour_cards = tour(state.full, page.config, page.tokenizer, state.tokens, state.settings)
     page.tour_step = min(page.tour_step, len(page.tour_cards) - 1)
     element("tour").hidden = False
     show_tour_card(page)
@@ -48,7 +48,8 @@ def move_tour(page, move: str) -> None:
 
 def show_tour_card(page) -> None:
     render_tour_card(page)
-    detail.open_stage(page, page.tour_cards[page.tour_step].stage)
+    stage = Stage.of(page.tour_cards[page.tour_step].stage)
+    page.show(events.stage_opened(page.state, stage))
 
 
 def render_tour_card(page) -> None:

@@ -8,9 +8,12 @@ import functools
 from pyodide.ffi import create_proxy
 
 from pyexplainer.messages import LOCALE_NAMES, text
-from pyexplainer.page import guided_tour, loading, render, status
+from pyexplainer.page import guided_tour, status
+from pyexplainer.page.model_info import fill_examples, show_model_info
 from pyexplainer.ui.dom import document, element, options
 from pyexplainer.ui.locale import remember_locale, translate_page
+from pyexplainer.views import state as events
+from pyexplainer.views import typed
 
 
 def bind_locale_switch(page) -> None:
@@ -33,7 +36,7 @@ def on_locale(page, _event=None) -> None:
 def set_locale(page, locale: str) -> None:
     """Show the page in `locale`: its fixed strings, the status, and whatever is drawn."""
     info, copied = element("copy-link-info"), text("ui.link_copied", page.locale)
-    page.locale = locale
+    page.show(events.locale_switched(page.state, locale))  # whatever is drawn, in `locale`
     translate_page(document, locale)
     element("locale-switch").value = locale
     if page.status_state != "error":  # an error stays as it was said
@@ -42,20 +45,10 @@ def set_locale(page, locale: str) -> None:
         info.textContent = text("ui.link_copied", locale)
     fill_examples(page)
     if page.runner is not None:
-        loading.show_model_info(page)
+        show_model_info(page)
         page.picker.render()
-        render.render_context_note(page)
-    if page.full is not None:
-        render.render(page)
-        if not element("tour").hidden:
-            guided_tour.render_tour_card(page)
-
-
-def fill_examples(page) -> None:
-    """The running model's own example prompts (a Chinese model's are Chinese), then the
-    interface's."""
-    own = page.manifest.raw.get("example_prompts", []) if page.runner is not None else []
-    shown = [*own, *text("ui.example_prompts", page.locale).split("\n")]
-    options(
-        element("examples"), [("", text("ui.examples", page.locale)), *((e, e) for e in shown)], ""
-    )
+    if page.state.full is not None and not element("tour").hidden:
+        guided_tour.render_tour_card(page)
+    said = typed.unreadable_message(page.state)
+    if said is not None:  # a setting that is not a number, said again in `locale`
+        status.show_error(page, said)

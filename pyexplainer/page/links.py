@@ -1,61 +1,20 @@
-"""The address bar always holds a link to what is on screen; a link's state is brought back."""
+"""The address bar always holds a link to what is on screen, and Copy link copies it (a link's
+state is brought back by restore.py)."""
 
 from __future__ import annotations
 
 import js  # Pyodide only
 
 from pyexplainer.messages import text
-from pyexplainer.page import actions, detail, render
 from pyexplainer.ui.dom import element
-from pyexplainer.views.permalink import PageState, to_query
-
-
-def page_state(page) -> PageState:
-    s = render.settings(page)
-    return PageState(
-        prompt=page.text,
-        model=page.model_name,
-        stage=page.stage,
-        head=page.head,
-        position=page.position,
-        temperature=s.temperature,
-        top_k=s.top_k,
-        top_p=s.top_p,
-        seed=int(element("seed").value or 0),
-        generated=tuple(page.generated_ids),
-        embed=page.embed,
-    )
+from pyexplainer.views.permalink import to_query
+from pyexplainer.views.state_links import link_of
 
 
 def update_address(page) -> None:
     """The address bar always holds a link to what is on screen."""
-    try:
-        query = to_query(page_state(page))
-    except ValueError:  # a setting being typed is not a number yet: keep the last link
-        return
-    js.history.replaceState(None, "", "?" + query)
-
-
-async def restore(page, state: PageState) -> None:
-    """Bring the page to `state` (its view and head checked by state_for_model): the prompt,
-    settings, generated tokens, the open view. An empty prompt keeps the page's text."""
-    if state.prompt:
-        element("prompt-input").value = state.prompt
-    render.show_temperature(str(state.temperature))
-    for testid, value in [
-        ("top-k", state.top_k),
-        ("top-p", state.top_p),
-        ("seed", state.seed),
-    ]:
-        element(testid).value = str(value)
-    await actions.run_prompt(page)
-    for token in state.generated:
-        await actions.append_token(page, token)
-    last = page.last_position
-    page.head = state.head
-    page.position = state.position if 0 <= state.position <= last else last
-    detail.open_stage(page, state.stage)
-    render.render_tokens(page)
+    if page.state.full is not None:  # before the first run: the link the page opened on
+        js.history.replaceState(None, "", "?" + to_query(link_of(page.state)))
 
 
 async def on_copy_link(page, _event=None) -> None:
@@ -64,7 +23,7 @@ async def on_copy_link(page, _event=None) -> None:
     info = element("copy-link-info")
     try:
         await js.navigator.clipboard.writeText(link)
-        info.textContent = text("ui.link_copied", page.locale)
+        info.textContent = text("ui.link_copied", page.state.locale)
     except Exception:  # no clipboard permission (or no clipboard): show it to copy by hand
         info.textContent = link
     info.dataset.link = link

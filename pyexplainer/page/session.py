@@ -1,72 +1,53 @@
-"""Everything the page knows, in one place: the model, the text and its tokens, the trace, the
-open view, the student's settings, the results of the lens and the what-if, and the counters
-that keep actions in the order asked."""
+"""The page of one session: its state (views.state.State, what it shows, replaced whole at each
+event by `show`), the model it runs, and the machinery around them: the renderer and what it
+drew, the trace memo, the order of the actions asked for, the timings."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import numpy as np
 
-from pyexplainer.core.ablation import Ablation
-from pyexplainer.core.trace import Trace
+from pyexplainer.page import actions, queue, render
+from pyexplainer.page.detail import StageDrawn
+from pyexplainer.page.links import update_address
+from pyexplainer.page.model_picker import ModelPicker
 from pyexplainer.runtime.ort_browser import BrowserRunner
 from pyexplainer.ui.attention_lines import HeadView
 from pyexplainer.ui.matrix import Matrices
-from pyexplainer.ui.models import ModelPicker
-from pyexplainer.views.characters import unfinished_tail
-from pyexplainer.views.interpretability import DEFAULT_THRESHOLD
+from pyexplainer.views.state import State, attribution_wanted, induction_wanted, lens_wanted
+from pyexplainer.views.trace_memo import TraceMemo
 
 INDUCTION_HALF = 50  # random tokens the induction pass repeats once (fewer in a short context)
 
 
 class Page:
-    """The loaded model and the state of one session on the page."""
+    """The loaded model, the state of one session on the page, and what draws it."""
 
     def __init__(self, bridge):
         self.bridge = bridge
-        self.text = ""
-        self.prompt_ids: list[int] = []
-        self.generated_ids: list[int] = []
-        self.trace: Trace | None = None  # the last step (after a generation step: one token)
-        self.full: Trace | None = None  # every position so far, the steps joined
-        self.stage: tuple = ("embedding",)  # what the detail panel shows
-        self.head = 0
-        self.threshold = DEFAULT_THRESHOLD  # of the sparsity metrics, set by the student
-        self.model_name = ""
-        self.embed = False  # shown in an iframe: the open view only (?embed=1)
-        self.role = "previous_token"  # the head role the ranked list sorts by
-        self.role_minimum = 0.0  # the list shows heads scoring at least this
-        self.induction: np.ndarray | None = None  # (L, H) scores, once the head roles need them
-        self.induction_running = False
-        self.position = 0  # absolute position of the token the detail views follow
+        self.state = State()
+        self.drawing = False  # show() is redrawing
+        self.renderer = render.Renderer()
+        self.stage_drawn = StageDrawn()  # the open stage's panels (detail.py)
+        self.memo = TraceMemo()  # what the views of one trace share
         self.matrices = Matrices()
         self.head_view = HeadView()  # attention as lines, in the attention stage
-        self.line_heads: tuple[int, ...] | None = None  # the heads it shows; None: every head
         self.rng = np.random.default_rng(0)
         self.timings: dict[str, float] = {}  # of the last action, shown on the status element
         self.timings_of_last_step = 0.0  # ms of the last model run
-        self.token_list: list = []  # token_views of the text and what was generated
-        self.token_groups: list = []  # the same tokens by the characters they spell
         self.tour_cards: tuple = ()
         self.tour_step = 0
-        self.locale = "en"
-        self.status_state = "loading"  # a key of ui.status.*, or "error"
+        self.status_state = "loading"  # a key of status.STATUS_MESSAGES, or "error"
         self.source = None  # where the running model came from (ui.sources), once loaded
         self.picker = ModelPicker(self)
         self.caps = None  # what the browser offers (WebGPU, threads), once loaded
         self.runner: BrowserRunner | None = None  # the inference session, once loaded
-        self.recompute_values: dict | None = None  # of the last recompute check, shown
-        self.ablation = Ablation()  # the parts the what-if switches off, as ticked
-        self.lens: tuple | None = None  # (token ids, LogitLensView) of the last logit lens
-        self.what_if: tuple | None = None  # (token ids, WhatIfView) of the last what-if run
-        self.lens_partial: tuple | None = None  # (token ids, LogitLensView) of the spans so far
         self.lens_running = False
-        self.context_note: tuple[str, dict] | None = None  # what say_context said, redrawn
-        self.generate_note: tuple[str, dict] | None = None  # what generating.say said, redrawn
-        self.show_flow_end = (
-            True  # the overview opens scrolled to its end (a new model's first draw)
-        )
+        self.induction_running = False
+        self.attribution_running = False
+        self.show_flow_end = True  # the overview opens scrolled to its end (a new model)
         self.stop_generating = False  # Stop was pressed: "Generate N" ends before its next token
         self.busy = asyncio.Lock()  # one action at a time: the lens may start one in the back
         self.queued = 0  # actions asked for and not finished
@@ -78,31 +59,57 @@ class Page:
         self.acting = 0  # the number of the action under way
         self._handlers = []  # proxies kept alive for the page's lifetime
 
-    @property
-    def all_ids(self) -> tuple[int, ...]:
-        return tuple(self.prompt_ids + self.generated_ids)
+    def show(self, state: State) -> None:
+        """The page turns to `state`: the panels it changed are redrawn, the address bar holds
+        its link, and a result its stage needs (the lens, the induction scores) is started.
+        A redraw can fire an event itself (a focused field it replaces blurs and says it
+        changed): that event's state is drawn once this redraw is done, never in the middle of
+        it, where it would find half the panels replaced."""
+        self.state = state
+        if self.drawing:
+            return
+        self.drawing = True
+        try:
+            drawn = None
+            while drawn is not self.state:
+                drawn = self.state
+                try:
+                    render.render(self, drawn)
+                finally:
+                    update_address(self)
+        finally:
+            self.drawing = False
+        self.start_wanted()
+
+    def start_wanted(self) -> None:
+        """Start computing the lens, the induction scores or the attribution's parts when their
+        stage is open without them; each draws itself through show() when it arrives."""
+        state = self.state
+        if lens_wanted(state) and not self.lens_running:
+            self.lens_running = True
+            work = functools.partial(actions.compute_lens, self)
+            asyncio.ensure_future(queue.guarded(self, work))
+        if induction_wanted(state) and not self.induction_running:
+            self.induction_running = True
+            work = functools.partial(actions.compute_induction, self)
+            asyncio.ensure_future(queue.guarded(self, work))
+        wanted = state.full is not None and attribution_wanted(state, self.tokenizer.never_sampled)
+        if wanted and not self.attribution_running:  # (a model's tokenizer once it has run)
+            self.attribution_running = True
+            work = functools.partial(actions.compute_attribution, self)
+            asyncio.ensure_future(queue.guarded(self, work))
 
     @property
-    def pending(self) -> bytes:
-        """The unfinished character the text ends in, which the next token may complete."""
-        return unfinished_tail(self.tokenizer, self.all_ids)
+    def locale(self) -> str:
+        return self.state.locale
 
-    def current(self, result: tuple | None):
-        """The view of a (token ids, view) result if it is for the text as it is now."""
-        return result[1] if result is not None and result[0] == self.all_ids else None
+    @property
+    def model_name(self) -> str:
+        return self.state.model
 
     @property
     def config(self):
         return self.manifest.config
-
-    @property
-    def last_position(self) -> int:
-        """Absolute position of the newest token, prompt and generated ones counted."""
-        return len(self.prompt_ids) + len(self.generated_ids) - 1
-
-    def tokens(self):
-        """The tokens so far, with labels and spans (tokenized once per run or step)."""
-        return self.token_list
 
     @property
     def induction_half(self) -> int:

@@ -8,7 +8,8 @@ import traceback
 import js  # Pyodide only
 
 from pyexplainer.messages import choose_locale, described, text
-from pyexplainer.page import events, language, links, queue, status
+from pyexplainer.page import events, language, queue, status
+from pyexplainer.page.restore import restore
 from pyexplainer.page.session import Page
 from pyexplainer.ui.dom import document
 from pyexplainer.ui.locale import browser_languages, remembered_locale
@@ -30,8 +31,7 @@ async def start(bridge) -> None:
         js.console.error(traceback.format_exc())
         raise
     events.bind(page)
-    if state and state.embed:
-        page.embed = True
+    if state and state.embed:  # the state says so once the link is restored
         document.body.classList.add("embed")
     if state:
         state, missing = state_for_model(state, page.config)
@@ -48,7 +48,7 @@ async def start(bridge) -> None:
         state, unknown_tokens = generated_for_model(state, page.config)
         if unknown_tokens:
             said.append(unknown_tokens.message(page.locale))
-        await queue.guarded(page, lambda: links.restore(page, state))
+        await queue.guarded(page, lambda: restore(page, state))
     else:
         await events.on_run(page)
     if unknown:  # a model this site does not have: the default runs, and the status says so

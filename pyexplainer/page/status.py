@@ -1,5 +1,6 @@
 """The status line: what the page is doing, in the page's language, and for tests and the
-benchmark what the last redraw took (data-state, data-redraw, data-redraws)."""
+benchmark what the last redraw took (data-state, data-redraw, data-redraws) and when each step
+of the start happened (performance marks)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ import js  # Pyodide only
 
 from pyexplainer.messages import text
 from pyexplainer.ui.dom import element
+
+STATUS_MESSAGES = {  # what the page is doing -> its message
+    "loading": "ui.status.loading",
+    "choose_model": "ui.status.choose_model",
+    "starting_model": "ui.status.starting_model",
+    "running": "ui.status.running",
+    "ready": "ui.status.ready",
+}
 
 
 def set_status(message: str, state: str) -> None:
@@ -20,10 +29,18 @@ def set_status(message: str, state: str) -> None:
     line.classList.toggle("error", state == "error")
 
 
+def mark(name: str) -> None:
+    """A performance mark "pyexplainer:<name>" where the benchmark's timeline reads it (the
+    first of each name; web/boot.mjs and web/prefetch.mjs mark what happens before Python)."""
+    js.performance.mark(f"pyexplainer:{name}")
+
+
 def show_status(page, state: str) -> None:
-    """A ui.status.* message (loading, running, ready, ...) in the page's language."""
+    """The message of `state` (a key of STATUS_MESSAGES) in the page's language; marked
+    "status-<state>" (the first run starts at the first "running", is on screen at "ready")."""
+    mark(f"status-{state}")
     page.status_state = state
-    set_status(text(f"ui.status.{state}", page.locale), state)
+    set_status(text(STATUS_MESSAGES[state], page.locale), state)
 
 
 def show_error(page, message: str) -> None:

@@ -95,12 +95,12 @@ def files_to_read(manifest: Manifest) -> list[str]:
 
 def wasm_weights_js(section: dict, wire):
     """The WebAssembly weights as one JS Uint8Array, made from weights.bin's (a JS Uint8Array):
-    an int4 matrix at a time passes through Python (its codes, then its int8 codes), every
-    other tensor is copied inside JS."""
+    an int4 matrix at a time passes through Python (its codes, then its int8 codes and their
+    column sums), every other tensor is copied inside JS."""
     out = js.Uint8Array.new(section["wasm"]["bytes"])
 
-    def write(offset: int, array: np.ndarray) -> None:
-        out.subarray(offset, offset + array.nbytes).assign(array)
+    def write(offset: int, array: np.ndarray) -> None:  # uint8 codes or int32 column sums
+        out.subarray(offset, offset + array.nbytes).assign(array.view(np.uint8))
 
     def copy(source: int, size: int, offset: int) -> None:
         out.set(wire.subarray(source, source + size), offset)

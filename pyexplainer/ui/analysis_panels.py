@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pyexplainer.messages import text
 from pyexplainer.ui.dom import make, make_svg
+from pyexplainer.ui.panel_parts import histogram_bars
 from pyexplainer.views.debugging import TENSORS, DebuggingView, Histogram
 from pyexplainer.views.head_roles import ROLES, HeadRolesView, ranked_heads
 from pyexplainer.views.interpretability import (
@@ -13,6 +14,38 @@ from pyexplainer.views.interpretability import (
     HeadMetrics,
     InterpretabilityView,
 )
+
+# Each name of the views (METRICS, TENSORS, ROLES) with its words in the catalogue.
+METRIC_WORDS = {  # metric -> (its name, its definition)
+    "sparsity": ("interpretability.sparsity", "interpretability.sparsity.definition"),
+    "row_sparsity_mean": (
+        "interpretability.row_sparsity_mean",
+        "interpretability.row_sparsity_mean.definition",
+    ),
+    "row_sparsity_max": (
+        "interpretability.row_sparsity_max",
+        "interpretability.row_sparsity_max.definition",
+    ),
+    "entropy": ("interpretability.entropy", "interpretability.entropy.definition"),
+    "kl_uniform": ("interpretability.kl_uniform", "interpretability.kl_uniform.definition"),
+}
+TENSOR_NAMES = {
+    "residual": "debugging.residual",
+    "q": "debugging.q",
+    "k": "debugging.k",
+    "v": "debugging.v",
+    "scores": "debugging.scores",
+    "scaled": "debugging.scaled",
+    "weights": "debugging.weights",
+    "mlp_act": "debugging.mlp_act",
+}
+ROLE_WORDS = {  # role -> (its name, its definition)
+    "previous_token": ("head_roles.previous_token", "head_roles.previous_token.definition"),
+    "first_token": ("head_roles.first_token", "head_roles.first_token.definition"),
+    "self_attention": ("head_roles.self_attention", "head_roles.self_attention.definition"),
+    "entropy": ("head_roles.entropy", "head_roles.entropy.definition"),
+    "induction": ("head_roles.induction", "head_roles.induction.definition"),
+}
 
 
 def by_metric(m: HeadMetrics | HeadAverage) -> dict:
@@ -39,7 +72,7 @@ def interpretability_panel(view: InterpretabilityView, head: int, locale: str):
         "tr",
         "",
         make("th", text("ui.head", locale), scope="col"),
-        *(make("th", text(f"interpretability.{m}", locale), scope="col") for m in METRICS),
+        *(make("th", text(METRIC_WORDS[m][0], locale), scope="col") for m in METRICS),
     )
     rows = [
         make(
@@ -79,11 +112,11 @@ def interpretability_panel(view: InterpretabilityView, head: int, locale: str):
             node
             for m in METRICS
             for node in (
-                make("dt", text(f"interpretability.{m}", locale)),
+                make("dt", text(METRIC_WORDS[m][0], locale)),
                 make(
                     "dd",
                     text(
-                        f"interpretability.{m}.definition",
+                        METRIC_WORDS[m][1],
                         locale,
                         threshold=f"{metrics.threshold:g}",
                     ),
@@ -108,22 +141,13 @@ def interpretability_panel(view: InterpretabilityView, head: int, locale: str):
 def histogram_chart(h: Histogram, label: str):
     """Bars of a histogram as a small SVG, its range under it."""
     width, height = 240, 60
-    top = int(h.counts.max()) or 1
     bar = width / len(h.counts)
+    edges = [i * bar for i in range(len(h.counts) + 1)]  # (B + 1,) px: the bins side by side
     svg = make_svg(
         "svg", viewBox=f"0 0 {width} {height}", class_="histogram", role="img", aria_label=label
     )
-    for i, count in enumerate(h.counts):
-        svg.appendChild(
-            make_svg(
-                "rect",
-                x=f"{i * bar:.1f}",
-                y=f"{height - height * count / top:.1f}",
-                width=f"{max(bar - 1, 0.5):.1f}",
-                height=f"{height * count / top:.1f}",
-                class_="hist",
-            )
-        )
+    for node in histogram_bars(h.counts, edges, baseline=height, tallest=height, gap=1):
+        svg.appendChild(node)
     return svg
 
 
@@ -132,7 +156,7 @@ def debugging_panel(view: DebuggingView, locale: str):
     figures = []
     for name in TENSORS:
         h: Histogram = getattr(view, name)
-        label = text(f"debugging.{name}", locale, head=view.head, scale=view.scale)
+        label = text(TENSOR_NAMES[name], locale, head=view.head, scale=view.scale)
         stats = text(
             "debugging.stats", locale, count=h.count, mean=h.mean, std=h.std, min=h.min, max=h.max
         )
@@ -176,7 +200,7 @@ def head_roles_panel(
     choice = make(
         "select",
         "",
-        *(make("option", text(f"head_roles.{r}", locale), value=r) for r in ROLES),
+        *(make("option", text(ROLE_WORDS[r][0], locale), value=r) for r in ROLES),
         data_testid="head-role-select",
         data_action="role",
     )
@@ -215,7 +239,7 @@ def head_roles_panel(
         make("h3", text("head_roles.heading", locale)),
         make("label", text("head_roles.ranked", locale, role=""), choice),
         make("label", text("head_roles.minimum", locale), least),
-        make("p", text(f"head_roles.{role}.definition", locale, n=repeated_half), class_="note"),
+        make("p", text(ROLE_WORDS[role][1], locale, n=repeated_half), class_="note"),
         make(
             "p",
             text("head_roles.count", locale, passing=len(passing), total=total, shown=len(ranked)),

@@ -18,7 +18,7 @@ from pyexplainer.ui.panel_parts import (
     step_figure,
     vector_strip,
 )
-from pyexplainer.views.attention import STEPS, AttentionGridView, AttentionRowView
+from pyexplainer.views.attention import STEP_WORDS, STEPS, AttentionGridView, AttentionRowView
 from pyexplainer.views.colors import (
     symmetric_limit,
 )
@@ -103,7 +103,7 @@ def attention_step_panel(view: AttentionRowView, m: Matrices, locale: str):
         )
 
     def formula(step):
-        return text(f"attention.formula.{step}", locale, scale=f"{view.scale:.4g}")
+        return text(STEP_WORDS[step][1], locale, scale=f"{view.scale:.4g}")
 
     qk = symmetric_limit(view.q, view.keys)
     score_limit = symmetric_limit(view.scores)
@@ -161,7 +161,7 @@ def attention_step_panel(view: AttentionRowView, m: Matrices, locale: str):
     }
     figures = [
         step_figure(
-            f"{i + 1}. {text(f'attention.step.{step}', locale)}",
+            f"{i + 1}. {text(STEP_WORDS[step][0], locale)}",
             formula(step),
             *steps[step],
             note=notes.get(step, ""),

@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 
 import js  # Pyodide only
-from pyodide.ffi import to_js
+from pyodide.ffi import create_proxy, to_js
+from pyscript.js_modules import prefetch  # web/prefetch.mjs, which boot.mjs started
 
 from pyexplainer.manifest import ModelFileError, check_digest
+
+HASH_CHUNK = 4 * 2**20  # bytes of a prefetched file hashed at once where JS could not
 
 
 class BrokenDownload(ModelFileError):
@@ -78,6 +81,35 @@ async def fetch_checked_js(url: str, name: str, manifest, on_progress):
     it streams in: the model never lands whole in Python's heap (which never shrinks), nor
     twice in the JS heap."""
     return await read_checked_js((await _response(url)).body, url, name, manifest, on_progress)
+
+
+async def prefetched(url: str, on_progress=None):
+    """What web/prefetch.mjs fetched of url (relative to the page) as the page loaded, taken
+    from it: {bytes: JS Uint8Array, sha256: hex, or "" where the browser has no WebCrypto}, or
+    None when it holds none (another model, a failed fetch: fetch it as usual). on_progress
+    hears how much has arrived while it still arrives."""
+    listener = create_proxy(on_progress) if on_progress else None
+    try:
+        return await prefetch.take(js.URL.new(url, js.location.href).href, listener)
+    finally:
+        if listener:
+            listener.destroy()
+
+
+def js_sha256(array) -> str:
+    """The hex sha256 of a JS Uint8Array, a few MB at a time through Python."""
+    digest = hashlib.sha256()
+    for start in range(0, array.byteLength, HASH_CHUNK):
+        digest.update(array.subarray(start, start + HASH_CHUNK).to_bytes())
+    return digest.hexdigest()
+
+
+def checked_prefetch(taken, name: str, manifest):
+    """A prefetched file's bytes (a JS Uint8Array), its size and sha256 checked against the
+    manifest as a download's are (check_digest names what differs)."""
+    array = taken.bytes
+    check_digest(manifest, name, array.byteLength, str(taken.sha256) or js_sha256(array))
+    return array
 
 
 async def read_checked_js(stream, source: str, name: str, manifest, on_progress):

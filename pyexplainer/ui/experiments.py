@@ -6,9 +6,12 @@ from pyexplainer.config import ModelConfig
 from pyexplainer.core.ablation import MODES, Ablation
 from pyexplainer.messages import format_number, text
 from pyexplainer.ui.dom import make
+from pyexplainer.ui.panel_parts import computing_panel
 from pyexplainer.views.colors import readable_text, sequential_rgba
 from pyexplainer.views.logit_lens import LensCell, LogitLensView
 from pyexplainer.views.whatif import WhatIfView
+
+MODE_NAMES = {"zero": "whatif.mode.zero", "mean": "whatif.mode.mean"}  # core.ablation MODES
 
 
 def percent(p: float, locale: str) -> str:
@@ -127,15 +130,7 @@ def logit_lens_panel(view: LogitLensView, locale: str):
 
 def logit_lens_pending(locale: str):
     """What the lens tab shows while the model runs again."""
-    return make(
-        "section",
-        "",
-        make("h3", text("lens.heading", locale)),
-        make("p", text("lens.computing", locale), class_="note"),
-        class_="panel analysis",
-        data_testid="logit-lens",
-        data_state="computing",
-    )
+    return computing_panel("lens.heading", "lens.computing", "logit-lens", locale)
 
 
 def ablation_choices(c: ModelConfig, ablation: Ablation, locale: str):
@@ -183,7 +178,7 @@ def ablation_choices(c: ModelConfig, ablation: Ablation, locale: str):
             "input", type="radio", name="ablation-mode", value=mode, data_action="ablate-mode"
         )
         radio.checked = mode == ablation.mode
-        modes.append(make("label", "", radio, make("span", text(f"whatif.mode.{mode}", locale))))
+        modes.append(make("label", "", radio, make("span", text(MODE_NAMES[mode], locale))))
     return make(
         "div",
         "",
@@ -239,7 +234,7 @@ def ablation_summary(ablation: Ablation, locale: str) -> str:
         "whatif.off",
         locale,
         parts=", ".join(parts),
-        mode=text(f"whatif.mode.{ablation.mode}", locale),
+        mode=text(MODE_NAMES[ablation.mode], locale),
     )
 
 

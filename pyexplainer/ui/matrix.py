@@ -135,7 +135,8 @@ class Matrices:
         region = document.getElementById(f"{key}-table")
         opening = button.getAttribute("aria-expanded") != "true"
         button.setAttribute("aria-expanded", str(opening).lower())
-        button.textContent = text(f"matrix.table.{'hide' if opening else 'show'}", shown.locale)
+        label = "matrix.table.hide" if opening else "matrix.table.show"
+        button.textContent = text(label, shown.locale)
         region.hidden = not opening
         region.replaceChildren()
         if opening:
@@ -146,10 +147,10 @@ class Matrices:
     def _pager(self, key: str, shown: Shown):
         """Previous / next page of columns and which ones are shown (hidden for one page)."""
 
-        def turn(name: str, step: int):
+        def turn(label: str, step: int):
             return make(
                 "button",
-                text(f"matrix.table.{name}", shown.locale),
+                text(label, shown.locale),
                 class_="secondary small",
                 data_action="matrix-page",
                 data_matrix=key,
@@ -159,9 +160,9 @@ class Matrices:
         pager = make(
             "div",
             "",
-            turn("previous", -1),
+            turn("matrix.table.previous", -1),
             make("span", class_="matrix-table-columns", aria_live="polite"),
-            turn("next", 1),
+            turn("matrix.table.next", 1),
             class_="matrix-table-pager",
         )
         pager.hidden = shown.values.shape[1] <= COLUMNS_PER_PAGE

@@ -1,37 +1,21 @@
-"""The model picker: the site's models (views.models rows) with a button each, the advice before
-a download the device may not hold, and a folder from the student's own disk (a folder picker,
-or dropped anywhere on the page). Switching keeps the prompt, the open view and the sampling
-settings; a model that fails to open leaves the running one running, and one whose download
-broke off is named with a Retry button. The storage line (ui.storage) is the picker's too."""
+"""The model picker drawn: the site's models (views.models rows) with a button each, the advice
+before a download the device may not hold, the note and the Retry box; and what the picker
+reads from the browser (the device's memory, the files of a dropped folder). What the picker
+does is pyexplainer.page.model_picker's."""
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import functools
-import json
-
 import js  # Pyodide only
-from pyodide.ffi import create_once_callable, create_proxy
+from pyodide.ffi import create_once_callable
 
-from pyexplainer.messages import described, text
-from pyexplainer.page import links, loading, queue, status
+from pyexplainer.messages import text
 from pyexplainer.ui.dom import element, fill, make
-from pyexplainer.ui.download import BrokenDownload, fetch_bytes
-from pyexplainer.ui.sources import DiskModel, SiteModel
-from pyexplainer.ui.storage import Storage, stored_models
-from pyexplainer.views.models import (
-    GIB,
-    download_advice,
-    model_folder,
-    model_rows,
-    quality_facts,
-    resolve_model,
-    rows_for_locale,
-    training_data,
-)
-from pyexplainer.views.permalink import state_for_model
+from pyexplainer.views.models import GIB, quality_facts, rows_for_locale, training_data
 
+ADVICE_REASONS = {  # views.models Advice.reason -> why it advises against the download
+    "memory": "models.advice.memory",
+    "save_data": "models.advice.save_data",
+}
 FOLDER_DEPTH = 2  # a dropped folder is read this deep (the export and one folder inside it)
 
 
@@ -63,317 +47,106 @@ async def entry_files(entry, prefix: str = "", depth: int = 0) -> list[tuple[str
     return found
 
 
-class ModelPicker:
-    """The picker of one page (pyexplainer.page.session.Page): what it lists, and the model the
-    page asked for."""
+def advice_values(advice) -> dict:
+    """The numbers an advice's messages name (views.models.Advice)."""
+    return dict(
+        model=advice.model,
+        mb=advice.bytes / 1e6,
+        estimate_gb=advice.estimate / GIB,
+        device_gb=advice.device_bytes / GIB,
+    )
 
-    def __init__(self, page):
-        self.page = page
-        self.index: dict = {"models": []}
-        self.stored: set[str] = set()
-        self.advice = None  # views.models.Advice being shown
-        self.choice: asyncio.Future | None = None  # the first model, while the student chooses
-        self.note: tuple[str, dict] = ("", {})  # message key and values, redrawn on a locale
-        self.storage = Storage(self)
-        self.retry: tuple | None = None  # (the file, what Retry does) while a download is broken
-        self._handlers = []
 
-    # ------------------------------------------------------------------ the first model
+def draw_note(note: tuple[str, dict], locale: str) -> None:
+    """The picker's note: a message key and its values, or ("", {}) for none."""
+    key, values = note
+    element("model-note").textContent = text(key, locale, **values) if key else ""
 
-    async def open_first(self, wanted: str, *, ask: bool = True) -> str:
-        """Open the model a link names (the default when "" or unknown), asking first (unless
-        not `ask`: embedded, the picker is not shown) when the device should not download it;
-        returns the name asked for if the site has no such model, else ""."""
-        self.index = json.loads(await fetch_bytes("models/index.json"))
-        entry, unknown = resolve_model(self.index, wanted)
-        self.bind()
-        self.stored = await stored_models(self.index)
-        name = entry["name"]
-        if ask and self.advise(name):  # nothing starts until the student chooses
-            self.choice = asyncio.get_event_loop().create_future()
-            status.show_status(self.page, "choose_model")
-            name = await self.choice
-        await self.open_retrying(SiteModel(self.entry(name)))
-        self.render()
-        self.storage.refresh_soon()
-        return unknown
 
-    async def open_retrying(self, source) -> None:
-        """Open the first model; while its download breaks off, name it and wait for Retry
-        (nothing can run without a model)."""
-        while True:
-            try:
-                return await loading.open_model(self.page, source)
-            except BrokenDownload as e:
-                page = self.page
-                status.show_error(page, text("ui.load_failed", page.locale, error=described(e)))
-                retried = asyncio.get_event_loop().create_future()
-                self.offer_retry(e, functools.partial(retried.set_result, None))
-                await retried
+def draw_model_list(rows: list, locale: str) -> None:
+    """The site's models (views.models rows), those in `locale`'s language first."""
+    fill(element("model-list"), *(model_row(r, locale) for r in rows_for_locale(rows, locale)))
 
-    def entry(self, name: str) -> dict:
-        return next(m for m in self.index["models"] if m["name"] == name)
 
-    def advise(self, name: str) -> bool:
-        """Show why `name` should not download on this device, with the smaller model it offers;
-        True when the page waits for the student's choice (there is a smaller one to offer)."""
-        memory, save_data = device()
-        rows = model_rows(self.index, self.stored, self.page.model_name)
-        advice = download_advice(rows, name, device_memory_gib=memory, save_data=save_data)
-        if advice is None:
-            self.advice = None
-            return False
-        self.advice = advice
-        if not advice.alternative:  # nothing better to offer: it starts, and the note says so
-            self.advice = None
-            self.set_note(f"models.advice.{advice.reason}", **self.advice_values(advice))
-            return False
-        element("model-picker").open = True
-        self.render()
-        return True
+def draw_retry(broken_file: str | None, locale: str) -> None:
+    """The Retry box, naming the file whose download broke off; hidden for None."""
+    box = element("download-broken")
+    box.hidden = broken_file is None
+    if broken_file is not None:
+        message = text("models.download_broken", locale, file=broken_file)
+        box.querySelector(".message").textContent = message
 
-    # ------------------------------------------------------------------ events
 
-    def bind(self) -> None:
-        picker = element("model-picker")
-        for target, event, handler in [
-            (picker, "click", self.on_click),
-            (picker, "toggle", self.on_toggle),
-            (element("open-model-folder"), "change", self.on_folder),
-            (element("retry-download"), "click", self.on_retry),
-            (js.document, "dragover", self.on_dragover),
-            (js.document, "drop", self.on_drop),
-        ]:
-            proxy = create_proxy(handler)
-            self._handlers.append(proxy)
-            target.addEventListener(event, proxy)
-        self.storage.bind()
-
-    def on_click(self, event) -> None:
-        target = event.target.closest("[data-action]")
-        if getattr(target, "dataset", None) is None:
-            return
-        action, name = target.dataset.action, target.getAttribute("data-model")
-        if action == "open-folder":
-            element("open-model-folder").click()
-        elif action == "use-model":
-            if not self.advise(name):
-                self.decide(name)
-        elif action == "model-choice":  # a button of the advice: the smaller model, or anyway
-            self.advice = None
-            self.render()
-            self.decide(name)
-
-    def decide(self, name: str) -> None:
-        if self.choice is not None and not self.choice.done():
-            self.choice.set_result(name)
-        elif name != self.page.model_name or self.page.source.from_disk:
-            self.start_switch(SiteModel(self.entry(name)))
-
-    def start_switch(self, source) -> None:
-        asyncio.ensure_future(queue.guarded(self.page, lambda: self.switch(source)))
-
-    def on_toggle(self, _event=None) -> None:
-        if element("model-picker").open:
-            self.storage.refresh_soon()
-
-    def on_folder(self, event) -> None:
-        chosen = event.target
-        files = [(str(f.webkitRelativePath or f.name), f) for f in js.Array.from_(chosen.files)]
-        chosen.value = ""  # the same folder chosen again is a new change
-        if files:
-            asyncio.ensure_future(queue.guarded(self.page, lambda: self.open_folder(files)))
-
-    def on_dragover(self, event) -> None:
-        if event.dataTransfer and "Files" in list(event.dataTransfer.types):
-            event.preventDefault()  # the drop comes to the page, not to the browser's file viewer
-
-    def on_drop(self, event) -> None:
-        """Read what was dropped now: the browser empties the drop's list once this returns."""
-        transfer = event.dataTransfer
-        if not transfer or "Files" not in list(transfer.types):
-            return
-        event.preventDefault()
-        items = [i for i in js.Array.from_(transfer.items) if i.kind == "file"]
-        entries = [i.webkitGetAsEntry() for i in items]
-        files = [(str(f.name), f) for f in js.Array.from_(transfer.files)]
-        if entries and all(entries):
-            asyncio.ensure_future(queue.guarded(self.page, lambda: self.open_dropped(entries)))
-        elif files:
-            asyncio.ensure_future(queue.guarded(self.page, lambda: self.open_folder(files)))
-
-    # ------------------------------------------------------------------ switching
-
-    async def open_dropped(self, entries) -> None:
-        found = []
-        for entry in entries:
-            found += await entry_files(entry)
-        await self.open_folder(found)
-
-    async def open_folder(self, files: list[tuple[str, object]]) -> None:
-        """Run the exported model among `files` ((path, File) as opened), checked as the site's."""
-        try:
-            folder, names = model_folder([path for path, _ in files])
-        except Exception as e:
-            self.failed("models.folder_not_opened", e)
-            raise
-        by_path = dict(files)
-        await self.switch(DiskModel(folder, {n: by_path[p] for n, p in names.items()}))
-
-    async def switch(self, source) -> None:
-        """Run `source`'s model in place of the page's: the prompt in the box, the sampling
-        settings and the open view kept (the view as near as the new model has it)."""
-        page = self.page
-        state = dataclasses.replace(
-            links.page_state(page), prompt=str(element("prompt-input").value), generated=()
-        )
-        self.set_note("")
-        self.retry = None  # another model chosen: the broken one is not retried
-        try:
-            await loading.open_model(page, source)
-        except Exception as e:
-            key = "models.folder_not_opened" if source.from_disk else "models.not_opened"
-            self.failed(key, e, name=source.name)
-            if isinstance(e, BrokenDownload):
-                self.offer_retry(e, lambda: self.start_switch(source))
-            raise
-        finally:
-            self.render()
-            self.storage.refresh_soon()
-        state, missing = state_for_model(
-            dataclasses.replace(state, model=page.model_name), page.config
-        )
-        page.stage, page.head = (
-            state.stage,
-            state.head,
-        )  # the new model has them, even if its run fails
-        if missing:
-            c = page.config
-            self.set_note(
-                "models.view_missing",
-                model=page.model_name,
-                part=missing.part,
-                n_layer=c.n_layer,
-                n_head=c.n_head,
-            )
-        await links.restore(page, state)
-
-    def offer_retry(self, error: BrokenDownload, again) -> None:
-        """Name the file whose download broke off; Retry calls again()."""
-        self.retry = (error.source, again)
-        self.render_retry()
-
-    def on_retry(self, _event=None) -> None:
-        retry, self.retry = self.retry, None
-        self.render_retry()
-        if retry is not None:
-            retry[1]()
-
-    def failed(self, key: str, error: Exception, **values) -> None:
-        self.set_note(key, error=described(error), running=self.page.model_name, **values)
-
-    # ------------------------------------------------------------------ drawing
-
-    def set_note(self, key: str, **values) -> None:
-        self.note = (key, values)
-        self.render_note()
-
-    def render_note(self) -> None:
-        key, values = self.note
-        element("model-note").textContent = text(key, self.page.locale, **values) if key else ""
-
-    def advice_values(self, advice) -> dict:
-        return dict(
-            model=advice.model,
-            mb=advice.bytes / 1e6,
-            estimate_gb=advice.estimate / GIB,
-            device_gb=advice.device_bytes / GIB,
-        )
-
-    def render(self) -> None:
-        locale = self.page.locale
-        on_disk = self.page.source is not None and self.page.source.from_disk
-        running = "" if on_disk else self.page.model_name
-        rows = rows_for_locale(model_rows(self.index, self.stored, running), locale)
-        fill(element("model-list"), *(self.row(r, locale) for r in rows))
-        self.render_advice(locale)
-        self.render_note()
-        self.render_retry()
-        self.storage.render()
-
-    def render_retry(self) -> None:
-        box = element("download-broken")
-        box.hidden = self.retry is None
-        if self.retry is not None:
-            message = text("models.download_broken", self.page.locale, file=self.retry[0])
-            box.querySelector(".message").textContent = message
-
-    def row(self, r, locale: str):
-        facts = [
-            text(
-                "models.facts",
-                locale,
-                n_layer=r.n_layer,
-                n_head=r.n_head,
-                n_embd=r.n_embd,
-                parameters_m=r.parameters / 1e6,
-                quantization=r.quantization,
-                n_positions=r.n_positions,
-            )
-        ]
-        quality = quality_facts(r.quantization, r.fidelity, r.training)
-        facts += [text(key, locale, **values) for key, values in quality]
-        learned = training_data(r)
-        if learned:
-            facts.append(text(learned[0], locale, **learned[1]))
-        state = "models.stored" if r.stored else "models.download"
-        badges = [make("span", text(state, locale, mb=r.bytes / 1e6), class_="badge")]
-        if r.running:
-            badges.insert(0, make("span", text("models.running", locale), class_="badge running"))
-        button = make(
-            "button",
-            text("models.use", locale),
-            class_="secondary small",
-            data_action="use-model",
-            data_model=r.name,
-            aria_label=text("models.use_label", locale, model=r.name),
-        )
-        return make(
-            "li",
-            "",
-            make("p", "", make("strong", r.name), *badges, class_="model-name"),
-            make("p", text("ui.facts_separator", locale).join(facts), class_="note"),
-            *([] if r.running else [button]),
-            class_="model-row",
-            data_model=r.name,
-            data_stored=str(r.stored).lower(),
-            aria_current="true" if r.running else None,
-        )
-
-    def render_advice(self, locale: str) -> None:
-        box, advice = element("model-advice"), self.advice
-        box.hidden = advice is None
-        if advice is None:
-            box.replaceChildren()
-            return
-        alternative = self.entry(advice.alternative)
-        keep = advice.alternative == self.page.model_name
-        offer = text(
-            "models.advice.keep" if keep else "models.advice.instead",
+def model_row(r, locale: str):
+    """One model of the list: its facts, whether it is stored or to download, its button."""
+    facts = [
+        text(
+            "models.facts",
             locale,
-            model=advice.alternative,
-            mb=alternative["bytes"] / 1e6,
+            n_layer=r.n_layer,
+            n_head=r.n_head,
+            n_embd=r.n_embd,
+            parameters_m=r.parameters / 1e6,
+            quantization=r.quantization,
+            n_positions=r.n_positions,
         )
-        values = self.advice_values(advice)
-        fill(
-            box,
-            make("p", text(f"models.advice.{advice.reason}", locale, **values)),
-            make("button", offer, data_action="model-choice", data_model=advice.alternative),
-            make(
-                "button",
-                text("models.advice.anyway", locale, **values),
-                class_="secondary",
-                data_action="model-choice",
-                data_model=advice.model,
-            ),
-        )
+    ]
+    quality = quality_facts(r.quantization, r.fidelity, r.training)
+    facts += [text(key, locale, **values) for key, values in quality]
+    learned = training_data(r)
+    if learned:
+        facts.append(text(learned[0], locale, **learned[1]))
+    state = "models.stored" if r.stored else "models.download"
+    badges = [make("span", text(state, locale, mb=r.bytes / 1e6), class_="badge")]
+    if r.running:
+        badges.insert(0, make("span", text("models.running", locale), class_="badge running"))
+    button = make(
+        "button",
+        text("models.use", locale),
+        class_="secondary small",
+        data_action="use-model",
+        data_model=r.name,
+        aria_label=text("models.use_label", locale, model=r.name),
+    )
+    return make(
+        "li",
+        "",
+        make("p", "", make("strong", r.name), *badges, class_="model-name"),
+        make("p", text("ui.facts_separator", locale).join(facts), class_="note"),
+        *([] if r.running else [button]),
+        class_="model-row",
+        data_model=r.name,
+        data_stored=str(r.stored).lower(),
+        aria_current="true" if r.running else None,
+    )
+
+
+def draw_advice(advice, alternative: dict | None, running: str, locale: str) -> None:
+    """Why a model should not download on this device (views.models.Advice), with a button for
+    the smaller model it offers (`alternative`, its index entry; kept if it is the `running`
+    one) and one to download anyway; hidden for no advice."""
+    box = element("model-advice")
+    box.hidden = advice is None
+    if advice is None:
+        box.replaceChildren()
+        return
+    keep = advice.alternative == running
+    offer = text(
+        "models.advice.keep" if keep else "models.advice.instead",
+        locale,
+        model=advice.alternative,
+        mb=alternative["bytes"] / 1e6,
+    )
+    values = advice_values(advice)
+    fill(
+        box,
+        make("p", text(ADVICE_REASONS[advice.reason], locale, **values)),
+        make("button", offer, data_action="model-choice", data_model=advice.alternative),
+        make(
+            "button",
+            text("models.advice.anyway", locale, **values),
+            class_="secondary",
+            data_action="model-choice",
+            data_model=advice.model,
+        ),
+    )

@@ -6,7 +6,7 @@ Enter on it) opens that stage's view."""
 from __future__ import annotations
 
 from pyexplainer.messages import text
-from pyexplainer.ui.dom import fill, make_svg
+from pyexplainer.ui.dom import fill_with_markup, markup
 from pyexplainer.views.overview import OverviewView
 
 COLUMN_WIDTH = 38
@@ -44,60 +44,61 @@ def draw_overview(svg, view: OverviewView, locale: str, selected_stage: tuple | 
         return max(2.0, MAX_BAND * magnitude / top)
 
     x = {nid: 20 + n.column * COLUMN_WIDTH for nid, n in view.nodes.items()}
-    children = []
+    children = []  # markup: the labels are the catalogue's and numbers, escaped (ui.dom.markup)
     for link in view.links:
         x0, x1 = x[link.source] + NODE_WIDTH, x[link.target]
         y0, y1 = _centre_y(link.source), _centre_y(link.target)
         mid = (x0 + x1) / 2
-        path = make_svg(
-            "path",
-            d=f"M{x0},{y0} C{mid},{y0} {mid},{y1} {x1},{y1}",
-            class_=f"flow-link {link.kind}",
-            stroke_width=f"{band(link.magnitude, link.quantity):.1f}",
+        children.append(
+            markup(
+                "path",
+                "",
+                markup("title", f"{link.source} → {link.target}: {link.magnitude:.3g}"),
+                d=f"M{x0},{y0} C{mid},{y0} {mid},{y1} {x1},{y1}",
+                class_=f"flow-link {link.kind}",
+                stroke_width=f"{band(link.magnitude, link.quantity):.1f}",
+            )
         )
-        path.appendChild(make_svg("title", f"{link.source} → {link.target}: {link.magnitude:.3g}"))
-        children.append(path)
     for nid, node in view.nodes.items():
         height = band(node.magnitude, node.quantity) if node.quantity != "count" else MAX_BAND
         label = text(node.label_key, locale, **node.label_values)
-        stage = ",".join(str(s) for s in node.stage)
-        group = make_svg(
-            "g",
-            class_="flow-node" + (" selected" if node.stage == selected_stage else ""),
-            data_action="open-stage",
-            data_stage=stage,
-            data_node=nid,
-            data_magnitude=repr(node.magnitude),
-            tabindex="0",
-            role="button",
-            aria_label=f"{label}: {node.magnitude:.3g}",
-        )
         cy = _centre_y(nid)
-        group.appendChild(
-            make_svg(
-                "rect",
-                x=x[nid],
-                y=f"{cy - height / 2:.1f}",
-                width=NODE_WIDTH,
-                height=f"{height:.1f}",
-                rx=3,
-                class_=f"kind-{node.stage[0]}",
-            )
-        )
         label_y = cy - height / 2 - 6 if cy <= STREAM_Y else cy + height / 2 + 14
-        group.appendChild(
-            make_svg(
-                "text",
-                label,
-                x=x[nid] + NODE_WIDTH / 2,
-                y=f"{label_y:.1f}",
-                class_="flow-label",
-                transform=f"rotate(-35 {x[nid] + NODE_WIDTH / 2} {label_y:.1f})",
+        rect = markup(
+            "rect",
+            x=x[nid],
+            y=f"{cy - height / 2:.1f}",
+            width=NODE_WIDTH,
+            height=f"{height:.1f}",
+            rx=3,
+            class_=f"kind-{node.stage[0]}",
+        )
+        name = markup(
+            "text",
+            label,
+            x=x[nid] + NODE_WIDTH / 2,
+            y=f"{label_y:.1f}",
+            class_="flow-label",
+            transform=f"rotate(-35 {x[nid] + NODE_WIDTH / 2} {label_y:.1f})",
+        )
+        children.append(
+            markup(
+                "g",
+                "",
+                rect,
+                name,
+                markup("title", f"{label}: {node.magnitude:.4g}"),
+                class_="flow-node" + (" selected" if node.stage == selected_stage else ""),
+                data_action="open-stage",
+                data_stage=",".join(str(s) for s in node.stage),
+                data_node=nid,
+                data_magnitude=repr(node.magnitude),
+                tabindex="0",
+                role="button",
+                aria_label=f"{label}: {node.magnitude:.3g}",
             )
         )
-        group.appendChild(make_svg("title", f"{label}: {node.magnitude:.4g}"))
-        children.append(group)
     width = 40 + (max(n.column for n in view.nodes.values()) + 1) * COLUMN_WIDTH
     svg.setAttribute("viewBox", f"0 -40 {width} {HEIGHT + 40}")
     svg.style.minWidth = f"{width * 0.75:.0f}px"  # big models scroll rather than shrink unreadably
-    fill(svg, *children)
+    fill_with_markup(svg, "".join(children))

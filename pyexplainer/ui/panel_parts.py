@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from pyexplainer.messages import text
-from pyexplainer.ui.dom import make
+from pyexplainer.ui.dom import make, make_svg
 from pyexplainer.ui.matrix import Matrices
 from pyexplainer.views.colors import (
     diverging_rgba,
@@ -92,4 +92,42 @@ def labelled_rows(labels, canvas, m: Matrices):
     column.style.setProperty("--row", f"{ROW_HEIGHT}px")
     return make(
         "div", "", make("div", "", column, canvas, class_="labelled"), m.table_toggle(canvas)
+    )
+
+
+def histogram_bars(counts: np.ndarray, edges, *, baseline: float, tallest: float, gap: float):
+    """One SVG bar per bin of a histogram, for the debugging panel's histograms and the MLP's
+    GELU chart: bin i spans edges[i] .. edges[i + 1] (px, left to right; counts (B,), edges
+    (B + 1,)), its bar `gap` px narrower (0.5 px at the least) and tallest * count / the largest
+    count px tall, standing on y = baseline."""
+    top = counts.max() or 1
+    return [
+        make_svg(
+            "rect",
+            x=f"{left:.1f}",
+            y=f"{baseline - tallest * count / top:.1f}",
+            width=f"{max(right - left - gap, 0.5):.1f}",
+            height=f"{tallest * count / top:.1f}",
+            class_="hist",
+        )
+        for left, right, count in zip(edges[:-1], edges[1:], counts, strict=True)
+    ]
+
+
+def header_row(keys, locale: str):
+    """A table's header row: a column heading per catalogue key, in `locale`."""
+    return make("tr", "", *(make("th", text(key, locale), scope="col") for key in keys))
+
+
+def computing_panel(heading_key: str, note_key: str, testid: str, locale: str):
+    """What a stage shows while the model runs again for it: its heading and what runs, marked
+    data-state=computing (the tests and the benchmark wait for "ready")."""
+    return make(
+        "section",
+        "",
+        make("h3", text(heading_key, locale)),
+        make("p", text(note_key, locale), class_="note"),
+        class_="panel analysis",
+        data_testid=testid,
+        data_state="computing",
     )

@@ -13,6 +13,8 @@ from pyexplainer.ui.panel_parts import (
     ROW_HEIGHT,
     captioned,
     dim_labels,
+    header_row,
+    histogram_bars,
     labelled_rows,
     step_figure,
     vector_strip,
@@ -32,7 +34,7 @@ def embedding_panel(view: EmbeddingView, m: Matrices, locale: str):
     d = len(view.rows[0].embedding)
     tall = (max(2, min(4, 768 // d)), ROW_HEIGHT)
 
-    def matrix(field: str, name_key: str):
+    def matrix(field: str, name_key: str, formula_key: str):
         values = np.stack([getattr(r, field) for r in view.rows])  # (T, D)
         name = text(name_key, locale)
         canvas = m.canvas(
@@ -45,17 +47,15 @@ def embedding_panel(view: EmbeddingView, m: Matrices, locale: str):
             cell=tall,
             data_field=field,
         )
-        return step_figure(
-            name, text(name_key + ".formula", locale), labelled_rows(labels, canvas, m)
-        )
+        return step_figure(name, text(formula_key, locale), labelled_rows(labels, canvas, m))
 
     return make(
         "section",
         "",
         make("p", text("explain.embedding", locale), class_="explain"),
-        matrix("token_embedding", "embedding.token"),
-        matrix("position_embedding", "embedding.position"),
-        matrix("embedding", "embedding.sum"),
+        matrix("token_embedding", "embedding.token", "embedding.token.formula"),
+        matrix("position_embedding", "embedding.position", "embedding.position.formula"),
+        matrix("embedding", "embedding.sum", "embedding.sum.formula"),
         make("p", text("check.sum", locale, difference=f"{view.sum_mismatch:.1e}"), class_="note"),
         class_="panel",
         data_testid="embedding-view",
@@ -75,19 +75,8 @@ def gelu_chart(view: MlpView, locale: str):
     def sy(y):
         return height - pad - (y - y0) / ((y1 - y0) or 1) * (height - 2 * pad)
 
-    counts = view.histogram_counts
-    top = counts.max() or 1
-    bars = [
-        make_svg(
-            "rect",
-            x=f"{sx(a):.1f}",
-            y=f"{height - pad - 40 * c / top:.1f}",
-            width=f"{max(0.5, sx(b) - sx(a) - 0.5):.1f}",
-            height=f"{40 * c / top:.1f}",
-            class_="hist",
-        )
-        for a, b, c in zip(view.histogram_edges[:-1], view.histogram_edges[1:], counts, strict=True)
-    ]
+    edges = [sx(edge) for edge in view.histogram_edges]  # (B + 1,) px
+    bars = histogram_bars(view.histogram_counts, edges, baseline=height - pad, tallest=40, gap=0.5)
     points = " ".join(
         f"{sx(x):.1f},{sy(y):.1f}" for x, y in zip(view.curve_x, view.curve_y, strict=True)
     )
@@ -233,20 +222,16 @@ def layernorm_panel(view: LayerNormView, m: Matrices, locale: str):
 def residual_panel(view: ResidualView, position: int, locale: str):
     """A table of the stream's size through the blocks, for one token (rows: blocks)."""
     t = int(np.flatnonzero(view.positions == position)[0])
-    header = make(
-        "tr",
-        "",
-        *(
-            make("th", text(f"residual.col.{c}", locale), scope="col")
-            for c in (
-                "layer",
-                "entering",
-                "attention_added",
-                "after_attention",
-                "mlp_added",
-                "after_mlp",
-            )
+    header = header_row(
+        (
+            "residual.col.layer",
+            "residual.col.entering",
+            "residual.col.attention_added",
+            "residual.col.after_attention",
+            "residual.col.mlp_added",
+            "residual.col.after_mlp",
         ),
+        locale,
     )
     rows = [
         make(
@@ -291,13 +276,15 @@ def output_panel(view: OutputView, m: Matrices, locale: str):
         cell=cell,
         data_field="output.final_norm",
     )
-    header = make(
-        "tr",
-        "",
-        *(
-            make("th", text(f"output.col.{c}", locale), scope="col")
-            for c in ("token", "id", "logit", "model_probability", "probability")
+    header = header_row(
+        (
+            "output.col.token",
+            "output.col.id",
+            "output.col.logit",
+            "output.col.model_probability",
+            "output.col.probability",
         ),
+        locale,
     )
     rows = [
         make(

@@ -8,7 +8,13 @@ from __future__ import annotations
 import hashlib
 
 from pyexplainer.manifest import ModelFileError
-from pyexplainer.ui.download import fetch_bytes, fetch_checked_js, read_checked_js
+from pyexplainer.ui.download import (
+    checked_prefetch,
+    fetch_bytes,
+    fetch_checked_js,
+    prefetched,
+    read_checked_js,
+)
 
 
 class SiteModel:
@@ -31,9 +37,18 @@ class SiteModel:
         return raw
 
     async def read(self, name: str) -> bytes:
+        """A small file (the tokenizer's): the page's prefetch of it, else downloaded."""
+        taken = await prefetched(self.base + name)
+        if taken is not None:
+            return taken.bytes.to_bytes()
         return await fetch_bytes(self.base + name)
 
     async def read_js(self, name: str, manifest, on_progress):
+        """A model file as a JS Uint8Array, checked: the page's prefetch of it, else
+        downloaded."""
+        taken = await prefetched(self.base + name, on_progress)
+        if taken is not None:
+            return checked_prefetch(taken, name, manifest)
         return await fetch_checked_js(self.base + name, name, manifest, on_progress)
 
 

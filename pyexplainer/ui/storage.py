@@ -73,7 +73,7 @@ async def site_space() -> Space:
 
 
 class Storage:
-    """The storage line of one page's model picker (ui.models.ModelPicker)."""
+    """The storage line of one page's model picker (pyexplainer.page.model_picker.ModelPicker)."""
 
     def __init__(self, picker):
         self.picker = picker

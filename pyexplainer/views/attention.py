@@ -15,13 +15,23 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pyexplainer.core.attention import decompose_attention, merge_heads
+from pyexplainer.core.attention import AttentionSteps, decompose_attention, merge_heads
 from pyexplainer.core.trace import Trace, largest_difference
 from pyexplainer.views.selection import checked_index, covered_tokens, row_of_position
 from pyexplainer.views.tokens import TokenView
 
-# The order of the steps, each with its formula in the catalogue ("attention.formula.<step>").
+# The order of the steps, and the words the step-by-step panel shows for each
 STEPS = ("scores", "scale", "mask", "softmax", "weighted_sum", "merge", "projection", "residual")
+STEP_WORDS = {  # step -> (its name, its formula)
+    "scores": ("attention.step.scores", "attention.formula.scores"),
+    "scale": ("attention.step.scale", "attention.formula.scale"),
+    "mask": ("attention.step.mask", "attention.formula.mask"),
+    "softmax": ("attention.step.softmax", "attention.formula.softmax"),
+    "weighted_sum": ("attention.step.weighted_sum", "attention.formula.weighted_sum"),
+    "merge": ("attention.step.merge", "attention.formula.merge"),
+    "projection": ("attention.step.projection", "attention.formula.projection"),
+    "residual": ("attention.step.residual", "attention.formula.residual"),
+}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -110,11 +120,18 @@ def attention_row(
     )
 
 
-def attention_grid(trace: Trace, tokens: Sequence[TokenView], layer: int) -> AttentionGridView:
-    """All heads of block `layer`: softmax weights of every query row over every key."""
+def attention_grid(
+    trace: Trace,
+    tokens: Sequence[TokenView],
+    layer: int,
+    *,
+    steps: AttentionSteps | None = None,
+) -> AttentionGridView:
+    """All heads of block `layer`: softmax weights of every query row over every key; `steps`:
+    trace.attention(layer) when the caller has it already (views.trace_memo)."""
     covered = covered_tokens(trace, tokens)
     layer = checked_index("layer", layer, trace.q.shape[0])
-    steps = trace.attention(layer)
+    steps = trace.attention(layer) if steps is None else steps
     return AttentionGridView(
         layer=layer,
         probs=steps.probs,

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from pyexplainer.core.attention import AttentionSteps
 from pyexplainer.core.trace import Trace
 from pyexplainer.views.selection import checked_index, covered_tokens
 from pyexplainer.views.tokens import TokenView
@@ -99,11 +100,18 @@ def line_opacity(weight):
     return MIN_OPACITY + (1 - MIN_OPACITY) * weight
 
 
-def attention_lines(trace: Trace, tokens: Sequence[TokenView], layer: int) -> AttentionLinesView:
-    """All heads of block `layer`, ready to draw the lines of any query token."""
+def attention_lines(
+    trace: Trace,
+    tokens: Sequence[TokenView],
+    layer: int,
+    *,
+    steps: AttentionSteps | None = None,
+) -> AttentionLinesView:
+    """All heads of block `layer`, ready to draw the lines of any query token; `steps`:
+    trace.attention(layer) when the caller has it already (views.trace_memo)."""
     covered = covered_tokens(trace, tokens)
     layer = checked_index("layer", layer, trace.q.shape[0])
-    steps = trace.attention(layer)
+    steps = trace.attention(layer) if steps is None else steps
     return AttentionLinesView(
         layer=layer,
         labels=tuple(v.label for v in covered),

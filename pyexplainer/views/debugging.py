@@ -12,6 +12,7 @@ import dataclasses
 
 import numpy as np
 
+from pyexplainer.core.attention import AttentionSteps
 from pyexplainer.core.trace import Trace
 from pyexplainer.views.selection import checked_index
 
@@ -69,11 +70,19 @@ def histogram(values: np.ndarray, bins: int = HISTOGRAM_BINS) -> Histogram:
     )
 
 
-def debugging(trace: Trace, layer: int, head: int, *, bins: int = HISTOGRAM_BINS) -> DebuggingView:
-    """The histograms of block `layer` and head `head` over the positions this trace covers."""
+def debugging(
+    trace: Trace,
+    layer: int,
+    head: int,
+    *,
+    bins: int = HISTOGRAM_BINS,
+    steps: AttentionSteps | None = None,
+) -> DebuggingView:
+    """The histograms of block `layer` and head `head` over the positions this trace covers;
+    `steps`: trace.attention(layer) when the caller has it already (views.trace_memo)."""
     layer = checked_index("layer", layer, trace.q.shape[0])
     head = checked_index("head", head, trace.q.shape[1])
-    steps = trace.attention(layer)
+    steps = trace.attention(layer) if steps is None else steps
     allowed = steps.mask  # (T, S)
     return DebuggingView(
         layer=layer,

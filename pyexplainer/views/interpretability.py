@@ -13,7 +13,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pyexplainer.core.attention import attention_sparsity, row_entropy, row_kl_from_uniform
+from pyexplainer.core.attention import (
+    AttentionSteps,
+    attention_sparsity,
+    row_entropy,
+    row_kl_from_uniform,
+)
 from pyexplainer.core.trace import Trace
 from pyexplainer.views.selection import checked_index, covered_tokens
 from pyexplainer.views.tokens import TokenView
@@ -101,11 +106,13 @@ def interpretability(
     layer: int,
     *,
     threshold: float = DEFAULT_THRESHOLD,
+    steps: AttentionSteps | None = None,
 ) -> InterpretabilityView:
-    """The metrics of every head of block `layer` over the query rows this trace computed."""
+    """The metrics of every head of block `layer` over the query rows this trace computed;
+    `steps`: trace.attention(layer) when the caller has it already (views.trace_memo)."""
     covered = covered_tokens(trace, tokens)
     layer = checked_index("layer", layer, trace.q.shape[0])
-    steps = trace.attention(layer)
+    steps = trace.attention(layer) if steps is None else steps
     metrics = head_metrics(steps.probs, steps.mask, threshold)
     return InterpretabilityView(
         layer=layer,

@@ -1,6 +1,6 @@
 """The model picker as plain data: one row per model of the site (models/index.json), which model
 a link's name resolves to, whether a download is wise on this device, and which files of an
-opened folder are the model's. No DOM: ui/models.py draws and wires it."""
+opened folder are the model's. No DOM: ui/models.py draws it, page/model_picker.py wires it."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ from pyexplainer.manifest import ModelFileError
 MEMORY_POINTS = ((13e6, 600e6), (90e6, 1.0e9))  # (model bytes, renderer bytes)
 COMFORTABLE_SHARE = 0.25  # of the device's memory, for one tab: the system and other apps share it
 GIB = 2**30  # navigator.deviceMemory counts in these
-# What published GPT-2 checkpoints were trained on (their model cards), by hub id: a key of
-# models.training.* in the messages
+# What published GPT-2 checkpoints were trained on (their model cards), by hub id: the message
+# that says it
 HUB_TRAINING = {
-    "gpt2": "webtext",
-    "openai-community/gpt2": "webtext",
-    "distilgpt2": "openwebtext",
-    "distilbert/distilgpt2": "openwebtext",
-    "uer/gpt2-chinese-cluecorpussmall": "cluecorpussmall",
+    "gpt2": "models.training.webtext",
+    "openai-community/gpt2": "models.training.webtext",
+    "distilgpt2": "models.training.openwebtext",
+    "distilbert/distilgpt2": "models.training.openwebtext",
+    "uer/gpt2-chinese-cluecorpussmall": "models.training.cluecorpussmall",
 }
 
 
@@ -124,7 +124,7 @@ def training_data(row: ModelRow) -> tuple[str, dict] | None:
             "seen_m": row.training.get("tokens_seen", 0) / 1e6,
         }
     if row.hub_id in HUB_TRAINING:
-        return f"models.training.{HUB_TRAINING[row.hub_id]}", {"hub_id": row.hub_id}
+        return HUB_TRAINING[row.hub_id], {"hub_id": row.hub_id}
     return None
 
 

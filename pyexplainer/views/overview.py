@@ -2,16 +2,17 @@
 
 Columns, left to right: the tokens; token and position embeddings; their sum (the residual stream
 entering block 0); per block: first layer norm, attention (with its heads), the attention add,
-second layer norm, MLP, the MLP add; the final layer norm; the logits; the probabilities.
+second layer norm, MLP, the MLP add; the final layer norm; the logits; the probabilities, and
+above them the attribution (which parts wrote the top token's logit).
 
-Each node and link carries a magnitude and the `quantity` it measures (catalogue key
-"overview.quantity.<quantity>" says it in words):
+Each node and link carries a magnitude and the `quantity` it measures:
     count            the number of tokens this step computed (the tokens node)
     mean_norm        mean over those tokens of the L2 norm of the vector a node outputs or a link
                      carries: residual links the stream, attention and MLP branches their outputs
     last_norm        L2 norm of the last position's final layer norm output (what the logits use)
     logit_norm       L2 norm of the last position's logits over the full vocabulary
     top_probability  probability of the most likely next token (softmax of the raw logits)
+    top_logit        |logit| of the most likely next token, which the attribution splits into parts
 
 Each node has the stage id the page opens when it is clicked (see the *_stage functions).
 """
@@ -24,26 +25,27 @@ import numpy as np
 
 from pyexplainer.core.sampling import next_token_distribution
 from pyexplainer.core.trace import Trace
-from pyexplainer.views.stages import Stage
+from pyexplainer.views.stages import StageId
 
-EMBEDDING_STAGE: Stage = ("embedding",)
-OUTPUT_STAGE: Stage = ("output",)
+EMBEDDING_STAGE: StageId = ("embedding",)
+OUTPUT_STAGE: StageId = ("output",)
+ATTRIBUTION_STAGE: StageId = ("attribution",)
 
 
-def attention_stage(layer: int) -> Stage:
+def attention_stage(layer: int) -> StageId:
     return ("attention", layer)
 
 
-def mlp_stage(layer: int) -> Stage:
+def mlp_stage(layer: int) -> StageId:
     return ("mlp", layer)
 
 
-def residual_stage(layer: int) -> Stage:
+def residual_stage(layer: int) -> StageId:
     """The residual adds of block `layer` (the residual view, with this block picked out)."""
     return ("residual", layer)
 
 
-def layernorm_stage(layer: int, which: str) -> Stage:
+def layernorm_stage(layer: int, which: str) -> StageId:
     """which in LAYER_NORMS; the final layer norm reads residual[L], so its layer is L."""
     return ("layernorm", layer, which)
 
@@ -52,7 +54,7 @@ def layernorm_stage(layer: int, which: str) -> Stage:
 class OverviewNode:
     id: str  # unique, e.g. "block0.attention"
     column: int
-    stage: Stage
+    stage: StageId
     label_key: str  # catalogue key of its name, filled with label_values
     label_values: dict[str, int]
     magnitude: float
@@ -86,10 +88,12 @@ def overview(trace: Trace) -> OverviewView:
     """The flow of one forward pass through the model, from its trace."""
     tok, pos = mean_norm(trace.token_embedding), mean_norm(trace.position_embedding)
     nodes = [
-        _node(0, "tokens", EMBEDDING_STAGE, len(trace.input_ids), "count"),
-        _node(1, "token_embedding", EMBEDDING_STAGE, tok),
-        _node(1, "position_embedding", EMBEDDING_STAGE, pos),
-        _node(2, "embedding", EMBEDDING_STAGE, mean_norm(trace.residual[0])),
+        _node(0, "tokens", "overview.node.tokens", EMBEDDING_STAGE, len(trace.input_ids), "count"),
+        _node(1, "token_embedding", "overview.node.token_embedding", EMBEDDING_STAGE, tok),
+        _node(1, "position_embedding", "overview.node.position_embedding", EMBEDDING_STAGE, pos),
+        _node(
+            2, "embedding", "overview.node.embedding", EMBEDDING_STAGE, mean_norm(trace.residual[0])
+        ),
     ]
     links = [
         OverviewLink("tokens", "token_embedding", tok, "mean_norm", "embedding"),
@@ -104,15 +108,38 @@ def overview(trace: Trace) -> OverviewView:
     column = nodes[-1].column + 1
     logit_norm = float(np.linalg.norm(trace.last_logits.astype(np.float64)))
     top = float(next_token_distribution(trace.last_logits).max())
+    top_logit = abs(float(trace.last_logits.max()))
     nodes += [
-        _node(column, "ln_f", layernorm_stage(n_layer, "lnf"), mean_norm(trace.lnf_out)),
-        _node(column + 1, "logits", OUTPUT_STAGE, logit_norm, "logit_norm"),
-        _node(column + 2, "probabilities", OUTPUT_STAGE, top, "top_probability"),
+        _node(
+            column,
+            "ln_f",
+            "overview.node.ln_f",
+            layernorm_stage(n_layer, "lnf"),
+            mean_norm(trace.lnf_out),
+        ),
+        _node(column + 1, "logits", "overview.node.logits", OUTPUT_STAGE, logit_norm, "logit_norm"),
+        _node(
+            column + 2,
+            "probabilities",
+            "overview.node.probabilities",
+            OUTPUT_STAGE,
+            top,
+            "top_probability",
+        ),
+        _node(
+            column + 2,
+            "attribution",
+            "overview.node.attribution",
+            ATTRIBUTION_STAGE,
+            top_logit,
+            "top_logit",
+        ),
     ]
     links += [
         OverviewLink(stream, "ln_f", mean_norm(trace.residual[n_layer]), "mean_norm", "residual"),
         OverviewLink("ln_f", "logits", mean_norm(trace.lnf_out[-1]), "last_norm", "branch"),
         OverviewLink("logits", "probabilities", logit_norm, "logit_norm", "branch"),
+        OverviewLink("logits", "attribution", top_logit, "top_logit", "branch"),
     ]
     columns = tuple(
         tuple(n.id for n in nodes if n.column == c) for c in range(nodes[-1].column + 1)
@@ -123,14 +150,14 @@ def overview(trace: Trace) -> OverviewView:
 def _node(
     column: int,
     node_id: str,
-    stage: Stage,
+    label: str,
+    stage: StageId,
     magnitude: float,
     quantity: str = "mean_norm",
     layer: int | None = None,
     parts: np.ndarray | None = None,
 ) -> OverviewNode:
-    """A node labelled by "overview.node.<its id without the block prefix>" ({layer} filled)."""
-    label = "overview.node." + node_id.rpartition(".")[2]
+    """A node labelled by the message `label` ({layer} filled for a block's nodes)."""
     values = {} if layer is None else {"layer": layer}
     return OverviewNode(node_id, column, stage, label, values, float(magnitude), quantity, parts)
 
@@ -142,22 +169,28 @@ def _add_block(
     returns the id of its last node, whose output is the stream leaving the block."""
     column = nodes[-1].column + 1
     p = f"block{layer}."
-    outputs = [  # (name, stage, the tensor the node outputs (T, D))
-        ("ln1", layernorm_stage(layer, "ln1"), trace.ln1_out[layer]),
-        ("attention", attention_stage(layer), trace.attn_out[layer]),
-        ("attention_add", residual_stage(layer), trace.residual_mid[layer]),
-        ("ln2", layernorm_stage(layer, "ln2"), trace.ln2_out[layer]),
-        ("mlp", mlp_stage(layer), trace.mlp_out[layer]),
-        ("mlp_add", residual_stage(layer), trace.residual[layer + 1]),
+    outputs = [  # (name, its label, stage, the tensor the node outputs (T, D))
+        ("ln1", "overview.node.ln1", layernorm_stage(layer, "ln1"), trace.ln1_out[layer]),
+        ("attention", "overview.node.attention", attention_stage(layer), trace.attn_out[layer]),
+        (
+            "attention_add",
+            "overview.node.attention_add",
+            residual_stage(layer),
+            trace.residual_mid[layer],
+        ),
+        ("ln2", "overview.node.ln2", layernorm_stage(layer, "ln2"), trace.ln2_out[layer]),
+        ("mlp", "overview.node.mlp", mlp_stage(layer), trace.mlp_out[layer]),
+        ("mlp_add", "overview.node.mlp_add", residual_stage(layer), trace.residual[layer + 1]),
     ]
-    norm = {name: mean_norm(tensor) for name, _, tensor in outputs}
+    norm = {name: mean_norm(tensor) for name, _, _, tensor in outputs}
     heads = trace.head_outputs[layer].astype(np.float64)  # (H, T, Dh)
     head_norms = np.linalg.norm(heads, axis=-1).mean(axis=-1)  # (H,)
-    for offset, (name, stage, _) in enumerate(outputs):
+    for offset, (name, label, stage, _) in enumerate(outputs):
         parts = head_norms if name == "attention" else None
-        nodes.append(_node(column + offset, p + name, stage, norm[name], layer=layer, parts=parts))
+        node = _node(column + offset, p + name, label, stage, norm[name], layer=layer, parts=parts)
+        nodes.append(node)
     entering = mean_norm(trace.residual[layer])
-    ln1, attention, attention_add, ln2, mlp, mlp_add = (p + name for name, _, _ in outputs)
+    ln1, attention, attention_add, ln2, mlp, mlp_add = (p + name for name, _, _, _ in outputs)
     for source, target, magnitude, kind in [
         (stream, ln1, entering, "branch"),
         (ln1, attention, norm["ln1"], "branch"),

@@ -3,7 +3,9 @@ sampling settings and generated tokens, so a link restores exactly what its send
 
     ?model=demo&prompt=Once+upon&view=attention,2&head=1&token=3&t=0.8&k=40&p=0.9&seed=7&gen=11,12
 
-plus embed=1 for an iframe: the open view alone, without the page around it.
+plus embed=1 for an iframe: the open view alone, without the page around it, and for the
+attribution stage target=ID and vs=ID: the token whose logit it splits and the second token of
+a logit difference.
 
 Links pass through chat apps, mail and LMS editors, which mangle them. read_link repairs what
 can be told apart from a link to_query wrote, and sets every parameter it still cannot use to
@@ -31,8 +33,8 @@ from pyexplainer.config import ModelConfig
 from pyexplainer.messages import text
 from pyexplainer.views.stages import (
     DEFAULT_STAGE,
-    Stage,
     StageError,
+    StageId,
     check_head,
     check_stage,
     stage_from_text,
@@ -54,7 +56,7 @@ _DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]{1,6})
 class PageState:
     prompt: str  # "": keep the page's own text
     model: str = ""
-    stage: Stage = DEFAULT_STAGE
+    stage: StageId = DEFAULT_STAGE
     head: int = 0
     position: int = -1  # -1: the last token
     temperature: float = 1.0
@@ -63,6 +65,8 @@ class PageState:
     seed: int = 0
     generated: tuple[int, ...] = ()
     embed: bool = False  # one view without the page around it, for an iframe
+    target: int | None = None  # the attribution's token; None: the model's top prediction
+    versus: int | None = None  # the attribution's second token; None: none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +80,7 @@ class LinkProblem:
     def message(self, locale: str = "en") -> str:
         value = self.value[:SHOWN_VALUE_CHARS]
         shown = repr(value) + ("…" if len(self.value) > len(value) else "")
-        expected = text(f"link.expected.{self.parameter}", locale)
+        expected = text(EXPECTED[self.parameter], locale)
         return text(
             "ui.link_value_unused", locale, parameter=self.parameter, value=shown, expected=expected
         )
@@ -103,6 +107,8 @@ def _parameters(state: PageState) -> dict[str, str]:
         "seed": str(state.seed),
         "gen": ",".join(str(t) for t in state.generated),
         "embed": "1" if state.embed else "",
+        "target": "" if state.target is None else str(state.target),
+        "vs": "" if state.versus is None else str(state.versus),
     }
 
 
@@ -191,8 +197,24 @@ READERS = {  # parameter -> (PageState field, value from the link's text)
     "seed": ("seed", lambda raw: _integer(raw, 0)),
     "gen": ("generated", _generated),
     "embed": ("embed", _embed),
+    "target": ("target", lambda raw: _integer(raw, 0)),  # in the vocabulary: tokens_for_model
+    "vs": ("versus", lambda raw: _integer(raw, 0)),
 }
 LINK_PARAMETERS = ("prompt", *READERS)
+EXPECTED = {  # a parameter that can be wrong -> what it takes, as LinkProblem.message says it
+    "prompt": "link.expected.prompt",
+    "view": "link.expected.view",
+    "head": "link.expected.head",
+    "token": "link.expected.token",
+    "t": "link.expected.t",
+    "k": "link.expected.k",
+    "p": "link.expected.p",
+    "seed": "link.expected.seed",
+    "gen": "link.expected.gen",
+    "embed": "link.expected.embed",
+    "target": "link.expected.target",
+    "vs": "link.expected.target",
+}
 
 
 def read_link(query: str) -> tuple[PageState | None, tuple[LinkProblem, ...]]:
@@ -242,8 +264,15 @@ def state_for_model(state: PageState, c: ModelConfig) -> tuple[PageState, StageE
 
 
 def generated_for_model(state: PageState, c: ModelConfig) -> tuple[PageState, LinkProblem | None]:
-    """state, or without its generated tokens if one is not in model c's vocabulary, named."""
-    if all(token < c.vocab_size for token in state.generated):
-        return state, None
-    given = ",".join(str(token) for token in state.generated)
-    return dataclasses.replace(state, generated=()), LinkProblem("gen", given)
+    """state, or without its generated tokens if one is not in model c's vocabulary, named;
+    likewise the attribution's target and second token (the first such part named)."""
+    fixes, problems = {}, []
+    if any(token >= c.vocab_size for token in state.generated):
+        fixes["generated"] = ()
+        problems.append(LinkProblem("gen", ",".join(str(t) for t in state.generated)))
+    for parameter, field in (("target", "target"), ("vs", "versus")):
+        token = getattr(state, field)
+        if token is not None and token >= c.vocab_size:
+            fixes[field] = None
+            problems.append(LinkProblem(parameter, str(token)))
+    return dataclasses.replace(state, **fixes), (problems[0] if problems else None)

@@ -16,6 +16,7 @@ from pyexplainer.core.tokenizer import Tokenizer
 from pyexplainer.core.trace import Trace
 from pyexplainer.views.characters import TokenReading, read_token
 
+SHOWN_PREDICTIONS = 15  # the bars of the prediction list and of the output stage
 SHOW_DRAWN_S = 0.25  # how long a drawn token's bar stays marked before the model runs on it
 
 

@@ -67,8 +67,13 @@ def storage_line(
         state, key = "refused", "storage.refused"
         values.update(count=len(refusals), file=urlsplit(first.url).path, error=first.error)
     else:
-        state = "kept" if not model else "stored" if model_stored else "storing"
-        key = f"storage.{state}"
+        state, key = (
+            ("kept", "storage.kept")
+            if not model
+            else ("stored", "storage.stored")
+            if model_stored
+            else ("storing", "storage.storing")
+        )
     sentences = [(key, values)]
     # no quota beside a refusal: what the browser enforces there may not be what it tells
     # (navigator.storage.estimate), and without a worker the site stores nothing

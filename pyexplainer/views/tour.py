@@ -22,9 +22,10 @@ from pyexplainer.views.characters import unfinished_tail
 from pyexplainer.views.layernorm import layer_norm_view
 from pyexplainer.views.mlp import mlp_view
 from pyexplainer.views.overview import (
+    ATTRIBUTION_STAGE,
     EMBEDDING_STAGE,
     OUTPUT_STAGE,
-    Stage,
+    StageId,
     attention_stage,
     layernorm_stage,
     mlp_stage,
@@ -42,7 +43,7 @@ class TourCard:
     id: str
     title_key: str  # "tour.<id>.title"
     body_key: str  # "tour.<id>.body"
-    stage: Stage  # what the overview highlights (and the page may open)
+    stage: StageId  # what the overview highlights (and the page may open)
     values: dict[str, Value]  # fills the title and the body
 
 
@@ -74,23 +75,25 @@ def tour(
     last_token = {"last_label": label, "last_id": int(trace.input_ids[row])}
     query = {"query_label": label, "position": position}
 
-    def card(card_id: str, stage: Stage, body: str = "body", **values: Value) -> TourCard:
-        return TourCard(card_id, f"tour.{card_id}.title", f"tour.{card_id}.{body}", stage, values)
+    def card(title_key: str, body_key: str, stage: StageId, **values: Value) -> TourCard:
+        """A card whose id is its keys' middle part: "tour.tokens.title" -> "tokens"."""
+        return TourCard(title_key.split(".")[1], title_key, body_key, stage, values)
 
     prefix = len(tokenizer.prompt_prefix)  # tokens the model reads before the text ([CLS])
 
     return (
         card(
-            "autoregression",
+            "tour.autoregression.title",
+            "tour.autoregression.body",
             OUTPUT_STAGE,
             n_tokens=len(covered),
             top_label=top.label,
             top_probability=top.model_probability,
         ),
         card(
-            "tokens",
+            "tour.tokens.title",
+            "tour.tokens.body_prefix" if prefix else "tour.tokens.body",
             EMBEDDING_STAGE,
-            "body_prefix" if prefix else "body",
             **({"n_text": len(covered) - prefix} if prefix else {}),
             n_tokens=len(covered),
             vocab_size=config.vocab_size,
@@ -99,7 +102,8 @@ def tour(
             **last_token,
         ),
         card(
-            "token_embedding",
+            "tour.token_embedding.title",
+            "tour.token_embedding.body",
             EMBEDDING_STAGE,
             **last_token,
             **dims,
@@ -107,33 +111,43 @@ def tour(
             norm=_norm(trace.token_embedding[row]),
         ),
         card(
-            "position_embedding",
+            "tour.position_embedding.title",
+            "tour.position_embedding.body",
             EMBEDDING_STAGE,
             **last_token,
             position=position,
             first_value=float(trace.position_embedding[row, 0]),
             norm=_norm(trace.position_embedding[row]),
         ),
-        card("embedding_sum", EMBEDDING_STAGE, **last_token, norm=_norm(trace.residual[0, row])),
-        card("blocks", residual_stage(0), n_layer=n_layer),
         card(
-            "layer_norm",
+            "tour.embedding_sum.title",
+            "tour.embedding_sum.body",
+            EMBEDDING_STAGE,
+            **last_token,
+            norm=_norm(trace.residual[0, row]),
+        ),
+        card("tour.blocks.title", "tour.blocks.body", residual_stage(0), n_layer=n_layer),
+        card(
+            "tour.layer_norm.title",
+            "tour.layer_norm.body",
             layernorm_stage(0, "ln1"),
             **last_token,
             **dims,
             mean=ln1.mean,
             std=ln1.std,
         ),
-        card("qkv", attention_stage(0), **dims),
+        card("tour.qkv.title", "tour.qkv.body", attention_stage(0), **dims),
         card(
-            "scores",
+            "tour.scores.title",
+            "tour.scores.body",
             attention_stage(0),
             **query,
             key_label=attention.key_labels[first_key],
             score=float(attention.scores[first_key]),
         ),
         card(
-            "scale",
+            "tour.scale.title",
+            "tour.scale.body",
             attention_stage(0),
             **dims,
             scale=attention.scale,
@@ -141,7 +155,8 @@ def tour(
             scaled=float(attention.scaled[first_key]),
         ),
         card(
-            "mask",
+            "tour.mask.title",
+            "tour.mask.body",
             attention_stage(0),
             **query,
             allowed=int(attention.mask.sum()),
@@ -149,28 +164,32 @@ def tour(
             masked=int(np.count_nonzero(~mask)),
         ),
         card(
-            "softmax",
+            "tour.softmax.title",
+            "tour.softmax.body",
             attention_stage(0),
             **query,
             key_label=attention.key_labels[strongest],
             weight=float(attention.weights[strongest]),
         ),
         card(
-            "weighted_sum",
+            "tour.weighted_sum.title",
+            "tour.weighted_sum.body",
             attention_stage(0),
             **query,
             **dims,
             norm=_norm(attention.model_head_output),
         ),
         card(
-            "merge_projection",
+            "tour.merge_projection.title",
+            "tour.merge_projection.body",
             attention_stage(0),
             **query,
             **dims,
             norm=_norm(attention.projected),
         ),
         card(
-            "residual_add",
+            "tour.residual_add.title",
+            "tour.residual_add.body",
             residual_stage(0),
             label=label,
             before=_norm(attention.residual_before),
@@ -178,7 +197,8 @@ def tour(
             after=_norm(attention.residual_after),
         ),
         card(
-            "mlp",
+            "tour.mlp.title",
+            "tour.mlp.body",
             mlp_stage(0),
             label=label,
             **dims,
@@ -186,7 +206,8 @@ def tour(
             norm=_norm(mlp.output),
         ),
         card(
-            "gelu",
+            "tour.gelu.title",
+            "tour.gelu.body",
             mlp_stage(0),
             label=label,
             units=int(mlp.pre.size),
@@ -194,7 +215,8 @@ def tour(
             off_share=mlp.off_share,
         ),
         card(
-            "deeper",
+            "tour.deeper.title",
+            "tour.deeper.body",
             residual_stage(n_layer - 1),
             label=label,
             first=_norm(trace.residual[0, row]),
@@ -202,17 +224,24 @@ def tour(
             last_layer=n_layer - 1,
         ),
         card(
-            "final_norm", layernorm_stage(n_layer, "lnf"), label=label, mean=lnf.mean, std=lnf.std
+            "tour.final_norm.title",
+            "tour.final_norm.body",
+            layernorm_stage(n_layer, "lnf"),
+            label=label,
+            mean=lnf.mean,
+            std=lnf.std,
         ),
         card(
-            "logits",
+            "tour.logits.title",
+            "tour.logits.body",
             OUTPUT_STAGE,
             vocab_size=model.vocab_size,
             top_label=top.label,
             top_logit=top.logit,
         ),
         card(
-            "softmax_output",
+            "tour.softmax_output.title",
+            "tour.softmax_output.body",
             OUTPUT_STAGE,
             vocab_size=model.vocab_size,
             top_label=top.label,
@@ -221,7 +250,8 @@ def tour(
             second_probability=second.model_probability,
         ),
         card(
-            "sampling",
+            "tour.sampling.title",
+            "tour.sampling.body",
             OUTPUT_STAGE,
             temperature=settings.temperature,
             top_k=settings.top_k,
@@ -231,11 +261,21 @@ def tour(
             top_probability=sampled.bars[0].probability,
         ),
         card(
-            "generation",
+            "tour.generation.title",
+            "tour.generation.body",
             OUTPUT_STAGE,
             cached=int(trace.present_keys.shape[2]),
             n_layer=n_layer,
             n_head=n_head,
+        ),
+        card(
+            "tour.attribution.title",
+            "tour.attribution.body",
+            ATTRIBUTION_STAGE,
+            top_label=top.label,
+            top_logit=top.logit,
+            std=lnf.std,
+            n_parts=1 + n_layer * (n_head + 2),
         ),
     )
 
