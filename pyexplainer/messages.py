@@ -149,6 +149,7 @@ EN: dict[str, str] = {
         "This link asks for the model “{model}”, which this site does not have (it has: "
         "{models}): {running} is running instead."
     ),
+    "models.summary": "Model:",
     "models.heading": "Models: choose one, or open one from your disk",
     "models.list_label": "The models of this site",
     "models.facts": (
@@ -614,6 +615,7 @@ EN: dict[str, str] = {
     "link.expected.gen": "token ids of this model's vocabulary, separated by commas",
     "link.expected.embed": "1 for the view alone, or 0",
     "link.expected.target": "a token id of this model's vocabulary (a whole number from 0)",
+    "link.expected.lang": "a language the page has: en or zh-CN",
     "ui.too_long": (
         "The text has {n_tokens} tokens, more than this model's context of {n_positions}."
     ),

@@ -132,6 +132,7 @@ ZH: dict[str, str] = {
     "ui.link_model_missing": (
         "此链接要求的模型“{model}”本网站没有（网站上有：{models}）：现在运行的是 {running}。"
     ),
+    "models.summary": "模型：",
     "models.heading": "模型：选择一个，或从你的磁盘打开一个",
     "models.list_label": "本网站的模型",
     "models.facts": (
@@ -550,6 +551,7 @@ ZH: dict[str, str] = {
     "link.expected.gen": "这个模型词表中的词元 id，用逗号分隔",
     "link.expected.embed": "1（只显示视图）或 0",
     "link.expected.target": "本模型词表中的一个词元编号（从 0 开始的整数）",
+    "link.expected.lang": "页面提供的一种语言：en 或 zh-CN",
     "ui.too_long": "这段文字有 {n_tokens} 个词元，超过了这个模型 {n_positions} 个词元的上下文。",
     "ui.keep_last_tokens": "保留能放进上下文的最后那些词元",
     "ui.kept_last_tokens": (

@@ -60,15 +60,27 @@ def test_prediction_bars_and_temperature_slider_are_on_the_first_screen(
         s.close()
 
 
-def test_on_a_phone_the_bars_come_right_after_the_tokens_and_nothing_scrolls_sideways(
-    chromium, server
+def test_on_a_phone_the_top_bars_are_on_the_first_screen_and_nothing_scrolls_sideways(
+    chromium, server, site
 ):
+    """At 390×844 the prompt, its tokens and the top three bars fit the first screen after a
+    run: the model's facts and the storage line wait in the picker, one line closed."""
     s = visit(chromium, server, 390, 844)
     try:
+        s.run("The cat sat on the mat and")
         assert s.page.evaluate("document.documentElement.scrollWidth") <= 390
         tokens, bars = box(s, "[data-testid=cache-info]"), box(s, "[data-testid=output]")
         flow = box(s, ".overview")
         assert tokens["bottom"] <= bars["top"] < flow["top"]
+        rows = s.page.locator("[data-testid=prediction-list] > li")
+        for i in range(3):
+            r = rows.nth(i).bounding_box()
+            assert r is not None and 0 <= r["y"] and r["y"] + r["height"] <= 844, (i, r)
+        assert box(s, "[data-testid=prompt-input]")["top"] >= 0
+        summary = box(s, "[data-testid=model-picker] > summary")
+        assert summary["bottom"] - summary["top"] < 30  # one line, the facts cut short
+        default = json.loads((site / "models" / "index.json").read_text())["default"]
+        assert s.page.text_content("[data-testid=model-info]").startswith(f"{default}:")
     finally:
         s.close()
 

@@ -4,6 +4,7 @@ default, the choice remembered across a reload, and no English left on a Chinese
 
 import json
 import re
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -216,3 +217,23 @@ def test_switching_with_an_empty_setting_says_so_in_the_new_language(english):
     legend = s.page.text_content("[data-testid=sankey-legend]")
     assert legend == text("overview.legend", "zh-CN")  # the views were redrawn before it
     s.assert_no_python_error()
+
+
+def test_a_link_opens_in_the_language_it_names_and_the_choice_in_the_page_wins_afterwards(
+    chromium, server
+):
+    """A teacher's link for a Chinese class (lang=zh-CN) opens in Chinese on an English browser;
+    the student's switch to English wins afterwards, in the address bar too."""
+    s = Student(chromium, f"{server}?prompt=Hello&lang=zh-CN", locale="en-US")
+    try:
+        assert page_locale(s)["lang"] == "zh-CN" and page_locale(s)["stored"] is None
+        assert s.status() == text("ui.status.ready", "zh-CN")
+        assert parse_qs(s.page.evaluate("location.search.slice(1)"))["lang"] == ["zh-CN"]
+        s.page.select_option(SWITCH, "en")
+        assert parse_qs(s.page.evaluate("location.search.slice(1)"))["lang"] == ["en"]
+        s.page.reload()
+        s.wait()
+        assert page_locale(s)["lang"] == "en" and s.status() == "ready"
+        s.assert_no_python_error()
+    finally:
+        s.close()

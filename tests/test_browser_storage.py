@@ -90,6 +90,7 @@ def test_with_no_room_the_page_runs_says_offline_is_unavailable_then_stores_and_
         assert stored_badge(s, cpython_model.manifest.name) == "true"
         assert any(p.endswith("/model.onnx") for p in settled(s))
 
+        s.page.click("[data-testid=model-picker] > summary")  # the storage line is in the picker
         s.page.click("[data-testid=free-storage]")
         said = storage(s, "freed")
         assert said.startswith("Freed ") and "keeps nothing of this site now" in said

@@ -16,6 +16,7 @@ from pyexplainer.views.permalink import (
     PageState,
     from_query,
     generated_for_model,
+    query_locale,
     query_model,
     read_link,
     to_query,
@@ -37,13 +38,14 @@ def test_a_full_state_round_trips_through_the_query():
         seed=7,
         generated=(262, 50256, 11),
         embed=True,
+        locale="zh-CN",
     )
     query = to_query(state)
     assert from_query(query) == state and from_query("?" + query) == state
     fields = parse_qs(query)  # read with the standard library, not the code under test
     assert fields["prompt"] == ["Once upon a time, 你好 & <b>?</b>"]
     assert fields["view"] == ["layernorm,2,ln2"] and fields["gen"] == ["262,50256,11"]
-    assert fields["embed"] == ["1"]
+    assert fields["embed"] == ["1"] and fields["lang"] == ["zh-CN"]
 
 
 def test_defaults_are_left_out_and_come_back():
@@ -59,6 +61,20 @@ def test_a_link_without_a_prompt_is_no_state_and_bad_numbers_are_named():
     with pytest.raises(LinkError, match="gen") as caught:
         from_query("prompt=x&gen=1,a")
     assert caught.value.problem == LinkProblem("gen", "1,a")
+
+
+def test_a_link_names_the_interface_language_as_a_browser_would_and_a_foreign_one_is_named():
+    assert read_link("prompt=x&lang=zh-CN") == (PageState(prompt="x", locale="zh-CN"), ())
+    for tag, locale in [("zh", "zh-CN"), ("ZH-tw", "zh-CN"), ("en-GB", "en"), ("en", "en")]:
+        assert query_locale(f"lang={tag}") == locale and from_query(f"prompt=x&lang={tag}") == (
+            PageState(prompt="x", locale=locale)
+        )
+    assert query_locale("model=demo") == "" and query_locale("lang=fr") == ""
+    state, problems = read_link("prompt=x&lang=fr&t=0.5")  # the rest of the link is kept
+    assert state == PageState(prompt="x", temperature=0.5) and problems == (
+        LinkProblem("lang", "fr"),
+    )
+    assert "lang='fr'" in problems[0].message() and "zh-CN" in problems[0].message()
 
 
 # ------------------------------------------------------------------ any query string
@@ -115,6 +131,7 @@ STATES = st.builds(
     seed=st.integers(0, 2**62),
     generated=st.lists(st.integers(0, 50256), max_size=5).map(tuple),
     embed=st.booleans(),
+    locale=st.sampled_from(["", "en", "zh-CN"]),
 )
 
 

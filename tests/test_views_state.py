@@ -351,6 +351,7 @@ def test_the_link_of_a_state_opens_that_state():
         position=1,
         settings=SamplingSettings(0.6, 5, 0.8, banned=(0,)),
         seed=4,
+        locale="zh-CN",
     )
     link = state_links.link_of(shown)
     assert link == PageState(
@@ -364,6 +365,7 @@ def test_the_link_of_a_state_opens_that_state():
         top_p=0.8,
         seed=4,
         generated=(9,),
+        locale="zh-CN",  # the link opens in the language it was made in
     )
     ran_again = dataclasses.replace(shown, stage=Stage("embedding"), head=0, position=3)
     assert state_links.link_opened(ran_again, link) == shown

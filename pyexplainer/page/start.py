@@ -13,14 +13,23 @@ from pyexplainer.page.restore import restore
 from pyexplainer.page.session import Page
 from pyexplainer.ui.dom import document
 from pyexplainer.ui.locale import browser_languages, remembered_locale
-from pyexplainer.views.permalink import generated_for_model, query_model, read_link, state_for_model
+from pyexplainer.views.permalink import (
+    generated_for_model,
+    query_locale,
+    query_model,
+    read_link,
+    state_for_model,
+)
 
 
 async def start(bridge) -> None:
     page = Page(bridge)
-    language.set_locale(page, choose_locale(remembered_locale(), browser_languages()))
-    language.bind_locale_switch(page)
     search = str(js.location.search)
+    # a link's language first (a teacher's link for a Chinese class), then the student's own;
+    # a choice made in the page afterwards wins, and goes into the address bar's link
+    linked = query_locale(search)
+    language.set_locale(page, linked or choose_locale(remembered_locale(), browser_languages()))
+    language.bind_locale_switch(page)
     state, problems = read_link(search)  # each part it cannot use at its default, named
     said = [problem.message(page.locale) for problem in problems]
     try:

@@ -3,9 +3,10 @@ sampling settings and generated tokens, so a link restores exactly what its send
 
     ?model=demo&prompt=Once+upon&view=attention,2&head=1&token=3&t=0.8&k=40&p=0.9&seed=7&gen=11,12
 
-plus embed=1 for an iframe: the open view alone, without the page around it, and for the
-attribution stage target=ID and vs=ID: the token whose logit it splits and the second token of
-a logit difference.
+plus lang=zh-CN (the interface language the link was made in: a teacher's link for a Chinese
+class opens in Chinese on an English browser), embed=1 for an iframe (the open view alone,
+without the page around it), and for the attribution stage target=ID and vs=ID: the token
+whose logit it splits and the second token of a logit difference.
 
 Links pass through chat apps, mail and LMS editors, which mangle them. read_link repairs what
 can be told apart from a link to_query wrote, and sets every parameter it still cannot use to
@@ -67,6 +68,7 @@ class PageState:
     embed: bool = False  # one view without the page around it, for an iframe
     target: int | None = None  # the attribution's token; None: the model's top prediction
     versus: int | None = None  # the attribution's second token; None: none
+    locale: str = ""  # the interface language; "": the student's own (remembered or browser's)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +111,7 @@ def _parameters(state: PageState) -> dict[str, str]:
         "embed": "1" if state.embed else "",
         "target": "" if state.target is None else str(state.target),
         "vs": "" if state.versus is None else str(state.versus),
+        "lang": state.locale,
     }
 
 
@@ -180,6 +183,15 @@ def _generated(raw: str) -> tuple[int, ...]:
     return tuple(_integer(part.strip(), 0) for part in raw.split(","))
 
 
+def _locale(raw: str) -> str:
+    """A locale the page has, from a language tag: any zh-* reads Simplified Chinese (as
+    messages.choose_locale reads the browser's languages), any en-* English."""
+    locale = {"zh": "zh-CN", "en": "en"}.get(raw.lower().split("-")[0])
+    if locale is None:
+        raise ValueError(raw)
+    return locale
+
+
 def _embed(raw: str) -> bool:
     if raw not in ("1", "0"):
         raise ValueError(raw)
@@ -199,6 +211,7 @@ READERS = {  # parameter -> (PageState field, value from the link's text)
     "embed": ("embed", _embed),
     "target": ("target", lambda raw: _integer(raw, 0)),  # in the vocabulary: tokens_for_model
     "vs": ("versus", lambda raw: _integer(raw, 0)),
+    "lang": ("locale", _locale),
 }
 LINK_PARAMETERS = ("prompt", *READERS)
 EXPECTED = {  # a parameter that can be wrong -> what it takes, as LinkProblem.message says it
@@ -214,6 +227,7 @@ EXPECTED = {  # a parameter that can be wrong -> what it takes, as LinkProblem.m
     "embed": "link.expected.embed",
     "target": "link.expected.target",
     "vs": "link.expected.target",
+    "lang": "link.expected.lang",
 }
 
 
@@ -250,6 +264,15 @@ def from_query(query: str) -> PageState | None:
 def query_model(query: str) -> str:
     """The model a query string names (?model=NAME), with or without a whole state; "" if none."""
     return link_parameters(query).get("model", "")
+
+
+def query_locale(query: str) -> str:
+    """The interface language a query string names (?lang=zh-CN), with or without a whole
+    state; "" if none, or one the page does not have (read_link names that)."""
+    try:
+        return _locale(link_parameters(query).get("lang", ""))
+    except ValueError:
+        return ""
 
 
 def state_for_model(state: PageState, c: ModelConfig) -> tuple[PageState, StageError | None]:

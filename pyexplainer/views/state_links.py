@@ -51,4 +51,5 @@ def link_of(state: State) -> PageState:
         embed=state.embed,
         target=state.attribution_choice.target,
         versus=state.attribution_choice.other,
+        locale=state.locale,
     )
