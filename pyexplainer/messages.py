@@ -557,6 +557,19 @@ EN: dict[str, str] = {
         "Each block's parts added up (the embeddings alone: {embed}): which depth decides."
     ),
     "attribution.block_title": "block {block}: {value:+.4g}",
+    "attribution.lens_pending": (
+        "The logit lens reads the residual stream itself after each block: "
+        "open it to see from which block “{token}” comes out on top."
+    ),
+    "attribution.lens_settled": (
+        "The logit lens, reading the residual stream itself after each block, "
+        "has “{token}” on top from block {block} on (● under the chart)."
+    ),
+    "attribution.lens_never": (
+        "The logit lens does not end on “{token}”: after "
+        "the last block its top token is another one."
+    ),
+    "attribution.open_lens": "Open the logit lens",
     "attribution.check": (
         "The parts and the shift add up to {total}; the model's own output layer gives "
         "{logit} (difference {difference})."

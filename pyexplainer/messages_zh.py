@@ -497,6 +497,16 @@ ZH: dict[str, str] = {
     "attribution.shown": "按大小显示 {total} 个部分中最大的 {shown} 个。",
     "attribution.blocks_caption": "每个块各部分之和（嵌入单独为 {embed}）：哪一层决定了结果。",
     "attribution.block_title": "第 {block} 块：{value:+.4g}",
+    "attribution.lens_pending": (
+        "Logit 透镜在每个块之后直接读取残差流：打开它，看看“{token}”从哪个块起排在首位。"
+    ),
+    "attribution.lens_settled": (
+        "Logit 透镜在每个块之后直接读取残差流，从第 {block} 块起“{token}”一直排在首位（图下的 ●）。"
+    ),
+    "attribution.lens_never": (
+        "Logit 透镜最后并不落在“{token}”上：最后一个块之后，它的首位是另一个词元。"
+    ),
+    "attribution.open_lens": "打开 Logit 透镜",
     "attribution.check": (
         "各部分加上平移共计 {total}；模型自己的输出层给出 {logit}（差 {difference}）。"
     ),

@@ -129,6 +129,35 @@ def test_a_link_restores_the_tokens_and_a_head_opens_in_its_stage(chromium, serv
     s.close()
 
 
+def test_the_per_block_chart_reads_the_logit_lens_of_the_same_text(student):
+    """The chart's dots and sentence say after which blocks the lens grid's last column has the
+    target on top, as the grid itself shows it; its button opens the lens."""
+    s = student
+    open_attribution(s)
+    target = s.page.get_attribute(READY, "data-target-id")
+    assert s.page.get_attribute(f"{READY} [data-testid=attribution-lens]", "data-settled") == ""
+    s.act_on(f"{READY} [data-testid=attribution-lens] button")
+    s.page.wait_for_selector("[data-testid=logit-lens][data-state=ready]", timeout=120_000)
+    tops = s.page.eval_on_selector_all(
+        "[data-testid=logit-lens] td",
+        "els => els.map(e => [+e.dataset.depth, +e.dataset.position, e.dataset.tokenId])",
+    )
+    last = max(position for _, position, _ in tops)
+    column = [token for _, position, token in sorted(tops) if position == last][1:]  # after blocks
+    on_top = [str(block) for block, token in enumerate(column) if token == target]
+    s.page.click("[data-testid=stage-tabs] [data-kind=attribution]")  # its parts are kept
+    s.page.wait_for_selector(READY)
+    marked = s.page.eval_on_selector_all(
+        f"{READY} circle.lens-top", "els => els.map(e => e.dataset.block)"
+    )
+    assert marked == on_top and column[-1] == target  # the lens ends on the model's prediction
+    settled = len(column)
+    while settled > 0 and column[settled - 1] == target:
+        settled -= 1
+    shown = s.page.get_attribute(f"{READY} [data-testid=attribution-lens]", "data-settled")
+    assert shown == str(settled)
+
+
 def test_a_phone_scrolls_nowhere_sideways_and_a_word_too_long_is_named(chromium, server):
     s = Student(chromium, server)
     s.page.set_viewport_size({"width": 390, "height": 844})

@@ -25,7 +25,7 @@ def test_every_part_is_one_element_with_its_share(ui, other):
     choice = AttributionChoice(7, other, "all", 1000)
     view = attribution_view(parts, 7, other, choice.filter, choice.top)
     labels = {7: "<b>seven</b>", 9: "nine"}
-    panel = ui.attribution_panel(view, choice, labels, True, "en")
+    panel = ui.attribution_panel(view, choice, labels, None, True, "en")
     assert panel.getAttribute("data-target-id") == "7"
     assert panel.getAttribute("data-other-id") == ("" if other is None else "9")
     assert float(panel.getAttribute("data-total")) == view.total
@@ -38,3 +38,21 @@ def test_every_part_is_one_element_with_its_share(ui, other):
     assert "<b>seven</b>" in panel.textContent  # a label stays text, never markup
     chosen = panel.find("select", data_action="attribution-other").find_all("option", selected=True)
     assert [o.getAttribute("value") for o in chosen] == ([] if other is None else ["9"])
+
+
+def test_the_chart_marks_the_blocks_after_which_the_lens_has_the_target_on_top(ui):
+    from pyexplainer.views.attribution import AttributionChoice, LensLink, attribution_view
+
+    choice = AttributionChoice(7)
+    view = attribution_view(hand_parts(), 7)
+    pending = ui.attribution_panel(view, choice, {7: "seven"}, None, False, "en")
+    assert pending.find("p", data_testid="attribution-lens").getAttribute("data-settled") == ""
+    assert "open it to see" in pending.find("p", data_testid="attribution-lens").textContent
+    assert pending.find_all("circle") == []
+    link = LensLink((False, True), 1)
+    panel = ui.attribution_panel(view, choice, {7: "seven"}, link, False, "en")
+    line = panel.find("p", data_testid="attribution-lens")
+    assert line.getAttribute("data-settled") == "1" and "from block 1 on" in line.textContent
+    assert [c.getAttribute("data-block") for c in panel.find_all("circle")] == ["1"]
+    opens = line.find("button", data_action="open-stage")
+    assert opens.getAttribute("data-stage") == "lens"

@@ -13,10 +13,13 @@ from pyexplainer.views import state as events
 from pyexplainer.views import state_links
 from pyexplainer.views.attribution import (
     AttributionChoice,
+    LensLink,
     asked_tokens,
     attribution_view,
+    lens_link,
     top_predictions,
 )
+from pyexplainer.views.logit_lens import LensCell, LogitLensView
 from pyexplainer.views.permalink import PageState, generated_for_model, read_link, to_query
 from pyexplainer.views.stages import Stage
 from pyexplainer.views.state import State
@@ -162,3 +165,26 @@ def test_a_link_holds_the_target_and_the_second_token():
     config = ModelConfig(vocab_size=6, n_positions=8, n_embd=4, n_layer=1, n_head=1)
     fixed, problem = generated_for_model(PageState(prompt="a", target=9, versus=2), config)
     assert (fixed.target, fixed.versus, problem.parameter) == (None, 2, "target")
+
+
+def lens_of(tops: list[int]) -> LogitLensView:
+    """A lens of two positions whose last column's top token at depth d is tops[d] (d = 0: the
+    embeddings); the first column's always 0."""
+    rows = tuple(
+        tuple(
+            LensCell(d, p, (top if p == 1 else 0, 5), ("a", "b"), (0.6, 0.1), False) for p in (0, 1)
+        )
+        for d, top in enumerate(tops)
+    )
+    return LogitLensView((), rows, len(tops) - 1, 2)
+
+
+def test_the_lens_link_says_from_which_block_the_target_stays_on_top():
+    assert lens_link(None, 7) is None  # not computed yet
+    # the embeddings' top (depth 0) is in no block; 7 on top after block 1, lost, then from 3
+    assert lens_link(lens_of([7, 2, 7, 4, 7, 7]), 7) == LensLink(
+        (False, True, False, True, True), 3
+    )
+    assert lens_link(lens_of([1, 7, 7, 7]), 7) == LensLink((True, True, True), 0)
+    assert lens_link(lens_of([1, 7, 7, 2]), 7) == LensLink((True, True, False), None)
+    assert lens_link(lens_of([1, 2, 2, 7]), 7).settled_block == 2  # only after the last block

@@ -22,7 +22,7 @@ from pyexplainer.messages import text
 from pyexplainer.ui import analysis_panels, attention_panels, attribution_panel, experiments, panels
 from pyexplainer.ui.dom import element, fill, make, options
 from pyexplainer.views.attention import attention_row
-from pyexplainer.views.attribution import attribution_view, chosen_tokens
+from pyexplainer.views.attribution import attribution_view, chosen_tokens, lens_link
 from pyexplainer.views.characters import read_token, unfinished_tail
 from pyexplainer.views.embedding import embedding_view
 from pyexplainer.views.layernorm import layer_norm_view
@@ -181,7 +181,8 @@ def attribution(page, state: State):
     pending = unfinished_tail(tokenizer, state.all_ids)
     labels = {t: read_token(tokenizer, t, pending).label for t in parts.unembed}
     rounds = page.runner.backend == "wasm" and page.manifest.quantization != "fp32"
-    return attribution_panel.attribution_panel(view, choice, labels, rounds, state.locale)
+    link = lens_link(state.current(state.lens), target)
+    return attribution_panel.attribution_panel(view, choice, labels, link, rounds, state.locale)
 
 
 STAGE_PANELS: dict[str, tuple[StagePanel, ...]] = {
@@ -208,7 +209,9 @@ STAGE_PANELS: dict[str, tuple[StagePanel, ...]] = {
         StagePanel("switches", frozenset({"ablation"}), what_if_switches, in_place=True),
     ),
     "attribution": (
-        StagePanel("attribution", frozenset({"attribution", "attribution_choice"}), attribution),
+        StagePanel(
+            "attribution", frozenset({"attribution", "attribution_choice", "lens"}), attribution
+        ),
     ),
 }
 

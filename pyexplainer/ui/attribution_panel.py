@@ -1,6 +1,7 @@
 """The attribution stage drawn from views.attribution: the largest parts said in words, the
 ranked bars (positive to the right of the axis, negative to the left), each block's sum as a
-small chart, and the check that the parts add up to the model's own logit.
+small chart beside what the logit lens reads after each block, and the check that the parts add up
+to the model's own logit.
 
 The bars and the chart are one piece of markup each, from numbers and the catalogue's words
 (escaped by ui.dom.markup); the tokens' labels go into the sentences as text."""
@@ -10,11 +11,18 @@ from __future__ import annotations
 from pyexplainer.messages import format_number, text
 from pyexplainer.ui.dom import fill_with_markup, make, make_svg, markup
 from pyexplainer.ui.panel_parts import computing_panel
-from pyexplainer.views.attribution import FILTERS, AttributionChoice, AttributionView, PartBar
+from pyexplainer.views.attribution import (
+    FILTERS,
+    AttributionChoice,
+    AttributionView,
+    LensLink,
+    PartBar,
+)
 
 CHART_WIDTH = 320  # px of the per-block chart
 CHART_HEIGHT = 90  # px of the bars; the block numbers go below
 LABEL_HEIGHT = 14
+MARK_HEIGHT = 10  # below the block numbers: a dot where the logit lens has the token on top
 CHART_GAP = 2  # px between two blocks' bars
 FILTER_LABELS = {
     "all": "attribution.filter_all",
@@ -100,8 +108,9 @@ def bar_style(bar: PartBar) -> str:
     return f"left:{left:.2f}%;width:{half:.2f}%"
 
 
-def blocks_markup(view: AttributionView, locale: str) -> str:
-    """Each block's parts added up, as SVG bars around a zero line (which depth decides)."""
+def blocks_markup(view: AttributionView, link: LensLink | None, locale: str) -> str:
+    """Each block's parts added up, as SVG bars around a zero line (which depth decides), and
+    under each block a dot where the logit lens has the target on top after it."""
     sums = view.per_block
     largest = max(float(abs(sums).max()), 1e-12)
     width = CHART_WIDTH / len(sums)
@@ -136,7 +145,28 @@ def blocks_markup(view: AttributionView, locale: str) -> str:
                 text_anchor="middle",
             )
         )
+        if link is not None and link.on_top[block]:
+            shapes.append(
+                markup(
+                    "circle",
+                    "",
+                    cx=f"{(block + 0.5) * width:.1f}",
+                    cy=str(CHART_HEIGHT + LABEL_HEIGHT + MARK_HEIGHT / 2),
+                    r="3",
+                    class_="lens-top",
+                    data_block=block,
+                )
+            )
     return "".join(shapes)
+
+
+def lens_sentence(link: LensLink | None, target: str, locale: str) -> str:
+    """The logit lens's reading beside the chart: from which block it has the token on top."""
+    if link is None:
+        return text("attribution.lens_pending", locale, token=target)
+    if link.settled_block is None:
+        return text("attribution.lens_never", locale, token=target)
+    return text("attribution.lens_settled", locale, token=target, block=link.settled_block)
 
 
 def check_line(view: AttributionView, locale: str) -> str:
@@ -224,11 +254,13 @@ def attribution_panel(
     view: AttributionView,
     choice: AttributionChoice,
     labels: dict[int, str],
+    link: LensLink | None,
     rounding_note: bool,
     locale: str,
 ):
     """The whole stage. labels: token id -> its label, for the top predictions, the target and
-    the second token; rounding_note: the output layer rounds its input (WebAssembly, int8)."""
+    the second token; link: the logit lens's reading of the target, once it is computed;
+    rounding_note: the output layer rounds its input (WebAssembly, int8)."""
     target, other = labels[view.target], labels.get(view.other, "")
     tokens = list(labels.items())
     bars, chart = (
@@ -236,13 +268,13 @@ def attribution_panel(
         make_svg(
             "svg",
             class_="attribution-blocks",
-            viewBox=f"0 0 {CHART_WIDTH} {CHART_HEIGHT + LABEL_HEIGHT}",
+            viewBox=f"0 0 {CHART_WIDTH} {CHART_HEIGHT + LABEL_HEIGHT + MARK_HEIGHT}",
             role="img",
             aria_label=text("attribution.blocks_caption", locale, embed=signed(view.embed, locale)),
         ),
     )
     fill_with_markup(bars, bars_markup(view, locale))
-    fill_with_markup(chart, blocks_markup(view, locale))
+    fill_with_markup(chart, blocks_markup(view, link, locale))
     return make(
         "section",
         "",
@@ -265,6 +297,21 @@ def attribution_panel(
                 "figcaption",
                 text("attribution.blocks_caption", locale, embed=signed(view.embed, locale)),
             ),
+        ),
+        make(
+            "p",
+            "",
+            make("span", lens_sentence(link, target, locale)),
+            make(
+                "button",
+                text("attribution.open_lens", locale),
+                class_="secondary small",
+                data_action="open-stage",
+                data_stage="lens",
+            ),
+            class_="attribution-lens",
+            data_testid="attribution-lens",
+            data_settled="" if link is None or link.settled_block is None else link.settled_block,
         ),
         make("p", check_line(view, locale), data_testid="attribution-check"),
         *[make("p", text("attribution.int8_note", locale), class_="note")] * rounding_note,

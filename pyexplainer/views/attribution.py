@@ -12,6 +12,7 @@ import dataclasses
 import numpy as np
 
 from pyexplainer.core.attribution import EMBED, LNF_BIAS, Attribution, Parts, attribute, per_block
+from pyexplainer.views.logit_lens import LogitLensView
 
 FILTERS = ("all", "heads", "mlps")  # which parts the ranked list shows
 DEFAULT_TOP = 12  # parts the ranked list shows unless the student asks for more
@@ -132,3 +133,26 @@ def attribution_view(
         difference=attribution.difference,
         shown_of=len(kept),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class LensLink:
+    """What the logit lens says of the target at the last position, beside the per-block chart:
+    a second reading of "which depth decides", from the residual stream itself (the final
+    layer norm applied after each block) rather than from each part's share."""
+
+    on_top: tuple[bool, ...]  # (L,) after block l, is the target the lens's top token?
+    settled_block: int | None  # the block from which it stays on top to the end; None: not so
+
+
+def lens_link(lens: LogitLensView | None, target: int) -> LensLink | None:
+    """The lens's top token at the last position after each block, against `target`; None
+    until the lens of this text is computed. Depth 0 (the embeddings) is in no block."""
+    if lens is None:
+        return None
+    tops = [row[-1].token_ids[0] for row in lens.cells[1:]]  # (L,) after block 0 .. L-1
+    on_top = tuple(top == target for top in tops)
+    block = len(on_top)
+    while block > 0 and on_top[block - 1]:
+        block -= 1
+    return LensLink(on_top, block if block < len(on_top) else None)
