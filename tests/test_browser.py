@@ -349,6 +349,7 @@ def test_a_corrupt_model_file_is_named(chromium, site, tmp_path):
         corrupt = "ModelFileError: model.onnx is corrupt: its sha256 differs from the manifest's"
         assert corrupt in s.status()
         assert_traceback_in_console(s, "ModelFileError", "check_digest")
+        s.assert_no_python_error()  # the clear message alone, no traceback painted beside it
         s.close()
     finally:
         httpd.shutdown()

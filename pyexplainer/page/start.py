@@ -35,10 +35,11 @@ async def start(bridge) -> None:
     try:
         wanted = state.model if state else query_model(search)
         unknown = await page.picker.open_first(wanted, ask=not (state and state.embed))
-    except Exception as e:
+    except Exception as e:  # said in the status line; the traceback only in the console, not
+        # raised on, where PyScript would paint it beside the clear message
         status.show_error(page, text("ui.load_failed", page.locale, error=described(e)))
         js.console.error(traceback.format_exc())
-        raise
+        return
     events.bind(page)
     if state and state.embed:  # the state says so once the link is restored
         document.body.classList.add("embed")
