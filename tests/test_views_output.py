@@ -3,8 +3,17 @@ included) and the rest of the vocabulary, against the plain-Python sampling refe
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from pyexplainer.views.predictions import SamplingSettings, drawn, output_view, predictions
+from pyexplainer.core.sampling import next_token_distribution
+from pyexplainer.views.predictions import (
+    SamplingSettings,
+    drawn,
+    first_ranked,
+    output_view,
+    predictions,
+)
 from tests.conftest import tiny_weights
 from tests.test_sampling import reference_distribution
 from tests.view_case import view_case
@@ -91,3 +100,20 @@ def test_a_drawn_token_carries_its_chance_under_the_settings_and_under_the_model
         assert p.token_id == token and p.label == case.tokenizer.token_labels([token])[0]
         assert p.probability == pytest.approx(kept[token], abs=1e-9)
         assert p.model_probability == pytest.approx(softmax(logits)[token], abs=1e-9)
+
+
+@given(
+    st.lists(st.sampled_from([-2.0, -0.5, 0.0, 0.5, 1.0, 1.5, 3.0]), min_size=1, max_size=60),
+    st.integers(1, 20),
+    st.sampled_from([0.0, 0.5, 1.0, 3.0]),
+    st.sampled_from([0, 1, 3]),
+    st.sampled_from([1.0, 0.6]),
+)
+def test_the_first_ranked_tokens_are_those_a_full_sort_ranks_first(logits, n, t, top_k, top_p):
+    """Ties on purpose (a few logit values, cut tails at 0): the partition-then-sort answer
+    equals Python's sort of every token by (-probability, -raw probability, id)."""
+    x = np.array(logits, dtype=np.float32)
+    probs = next_token_distribution(x, temperature=t, top_k=top_k, top_p=top_p)
+    raw = next_token_distribution(x)
+    expected = sorted(range(x.size), key=lambda i: (-probs[i], -raw[i], i))[:n]
+    assert first_ranked(probs, raw, n).tolist() == expected

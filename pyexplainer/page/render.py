@@ -64,11 +64,15 @@ class Renderer:
                 continue
             if not self.stale(panel, state, differences):
                 continue
+            started = js.performance.now()
             try:
                 panel.draw(page, state)
             except ValueError as e:
                 failed = failed or e
                 continue
+            finally:  # each panel's share of a redraw, for the benchmark (data-timings)
+                key = f"draw_{panel.name}_ms"
+                page.timings[key] = page.timings.get(key, 0) + js.performance.now() - started
             self.drawn[panel.name] = state
         if failed is not None:
             raise failed

@@ -7,6 +7,7 @@ and be drawn once (restore.py); the others show it."""
 
 from __future__ import annotations
 
+import js  # Pyodide only
 import numpy as np
 
 from pyexplainer.core.fit import last_tokens_that_fit
@@ -104,12 +105,13 @@ def draw_token(page) -> int:
 async def appended(page, state: State, token: int) -> State:
     """The state after one step for `token` after everything so far (the key/value cache)."""
     trace = await step(page, [token], cache_after(state.trace))
+    started = js.performance.now()
     ids = list(state.all_ids) + [token]
     groups = character_groups(page.tokenizer, ids)
     tokens = token_views(
         page.tokenizer, state.text, list(state.prompt_ids), ids[len(state.prompt_ids) :], groups
     )
-    return events.token_appended(
+    appended_state = events.token_appended(
         state,
         token=token,
         step=trace,
@@ -118,6 +120,8 @@ async def appended(page, state: State, token: int) -> State:
         groups=groups,
         follow=follows(page),
     )
+    page.timings["trace_ms"] = js.performance.now() - started  # the step joined to the rest
+    return appended_state
 
 
 async def append_token(page, token: int) -> None:

@@ -84,6 +84,12 @@ def mean_norm(x: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(x, dtype=np.float64), axis=-1).mean())
 
 
+def mean_norms(x: np.ndarray) -> np.ndarray:
+    """(L, T, D) -> (L,): mean_norm of each layer's (T, D), in one pass over every layer (a
+    numpy call costs more in Pyodide than the arithmetic of one layer of GPT-2 small)."""
+    return np.linalg.norm(np.asarray(x, dtype=np.float64), axis=-1).mean(axis=-1)
+
+
 def overview(trace: Trace) -> OverviewView:
     """The flow of one forward pass through the model, from its trace."""
     tok, pos = mean_norm(trace.token_embedding), mean_norm(trace.position_embedding)
@@ -103,8 +109,20 @@ def overview(trace: Trace) -> OverviewView:
     ]
     stream = "embedding"  # the node whose output is the residual stream entering the next block
     n_layer = len(trace.ln1_out)
+    norms = {  # (L,) each, and the stream entering each block (L+1,)
+        "ln1": mean_norms(trace.ln1_out),
+        "attention": mean_norms(trace.attn_out),
+        "attention_add": mean_norms(trace.residual_mid),
+        "ln2": mean_norms(trace.ln2_out),
+        "mlp": mean_norms(trace.mlp_out),
+        "stream": mean_norms(trace.residual),
+    }
+    head_norms = mean_norms(trace.head_outputs.reshape(-1, *trace.head_outputs.shape[2:]))
+    head_norms = head_norms.reshape(trace.head_outputs.shape[:2])  # (L, H)
     for layer in range(n_layer):
-        stream = _add_block(nodes, links, trace, layer, stream)
+        layer_norms = {name: float(values[layer]) for name, values in norms.items()}
+        layer_norms["mlp_add"] = float(norms["stream"][layer + 1])
+        stream = _add_block(nodes, links, layer, stream, layer_norms, head_norms[layer])
     column = nodes[-1].column + 1
     logit_norm = float(np.linalg.norm(trace.last_logits.astype(np.float64)))
     top = float(next_token_distribution(trace.last_logits).max())
@@ -163,34 +181,33 @@ def _node(
 
 
 def _add_block(
-    nodes: list[OverviewNode], links: list[OverviewLink], trace: Trace, layer: int, stream: str
+    nodes: list[OverviewNode],
+    links: list[OverviewLink],
+    layer: int,
+    stream: str,
+    norm: dict[str, float],
+    head_norms: np.ndarray,
 ) -> str:
     """Append block `layer`'s six nodes and their links, reading the stream from node `stream`;
-    returns the id of its last node, whose output is the stream leaving the block."""
+    returns the id of its last node, whose output is the stream leaving the block. norm: the
+    mean norm each node outputs, by name, and of the stream entering the block ("stream");
+    head_norms (H,): each head's mean output norm."""
     column = nodes[-1].column + 1
     p = f"block{layer}."
-    outputs = [  # (name, its label, stage, the tensor the node outputs (T, D))
-        ("ln1", "overview.node.ln1", layernorm_stage(layer, "ln1"), trace.ln1_out[layer]),
-        ("attention", "overview.node.attention", attention_stage(layer), trace.attn_out[layer]),
-        (
-            "attention_add",
-            "overview.node.attention_add",
-            residual_stage(layer),
-            trace.residual_mid[layer],
-        ),
-        ("ln2", "overview.node.ln2", layernorm_stage(layer, "ln2"), trace.ln2_out[layer]),
-        ("mlp", "overview.node.mlp", mlp_stage(layer), trace.mlp_out[layer]),
-        ("mlp_add", "overview.node.mlp_add", residual_stage(layer), trace.residual[layer + 1]),
+    outputs = [  # (name, its label, stage)
+        ("ln1", "overview.node.ln1", layernorm_stage(layer, "ln1")),
+        ("attention", "overview.node.attention", attention_stage(layer)),
+        ("attention_add", "overview.node.attention_add", residual_stage(layer)),
+        ("ln2", "overview.node.ln2", layernorm_stage(layer, "ln2")),
+        ("mlp", "overview.node.mlp", mlp_stage(layer)),
+        ("mlp_add", "overview.node.mlp_add", residual_stage(layer)),
     ]
-    norm = {name: mean_norm(tensor) for name, _, _, tensor in outputs}
-    heads = trace.head_outputs[layer].astype(np.float64)  # (H, T, Dh)
-    head_norms = np.linalg.norm(heads, axis=-1).mean(axis=-1)  # (H,)
-    for offset, (name, label, stage, _) in enumerate(outputs):
+    for offset, (name, label, stage) in enumerate(outputs):
         parts = head_norms if name == "attention" else None
         node = _node(column + offset, p + name, label, stage, norm[name], layer=layer, parts=parts)
         nodes.append(node)
-    entering = mean_norm(trace.residual[layer])
-    ln1, attention, attention_add, ln2, mlp, mlp_add = (p + name for name, _, _, _ in outputs)
+    entering = norm["stream"]
+    ln1, attention, attention_add, ln2, mlp, mlp_add = (p + name for name, _, _ in outputs)
     for source, target, magnitude, kind in [
         (stream, ln1, entering, "branch"),
         (ln1, attention, norm["ln1"], "branch"),

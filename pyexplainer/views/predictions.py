@@ -52,6 +52,28 @@ class OutputView:
     vocab_size: int
 
 
+def first_ranked(probs: np.ndarray, raw: np.ndarray, n: int) -> np.ndarray:
+    """The ids of the n tokens ranked first by (-probs, -raw, id), as a full sort of the
+    vocabulary ranks them, sorting only the few that can be among them: those above the n-th
+    largest probability, and of those tied with it the ones with the largest raw ones (on
+    50,257 tokens, Pyodide's full three-key sort took about as long as the rest of the bars).
+    The tokens the settings cut (probability 0) are never partitioned by probability: numpy's
+    partition is slow on that many equal values."""
+    kept = np.flatnonzero(probs > 0)
+    if kept.size > n:
+        nth = np.partition(probs[kept], kept.size - n)[kept.size - n]  # the n-th largest
+        above, tied = kept[probs[kept] > nth], kept[probs[kept] == nth]
+    else:  # every kept token, then the best of the cut ones by raw probability
+        above, tied = kept, np.flatnonzero(probs == 0)
+    wanted = n - above.size
+    if 0 < wanted < tied.size:
+        bar = np.partition(raw[tied], tied.size - wanted)[tied.size - wanted]
+        tied = tied[raw[tied] >= bar]
+    candidates = np.concatenate([above, tied]) if wanted > 0 else above
+    keys = (candidates, -raw[candidates], -probs[candidates])  # the last key sorts first
+    return candidates[np.lexsort(keys)][:n]
+
+
 def _ranked(
     tokenizer: Tokenizer, logits: np.ndarray, settings: SamplingSettings, n: int, pending: bytes
 ) -> tuple[tuple[Prediction, ...], np.ndarray, np.ndarray]:
@@ -60,7 +82,7 @@ def _ranked(
     `pending`: the unfinished character the text ends in (views.characters.unfinished_tail)."""
     probs = _distribution(logits, settings)  # (V,)
     raw = next_token_distribution(logits)  # (V,)
-    order = np.lexsort((np.arange(raw.size), -raw, -probs))[:n]  # last key sorts first
+    order = first_ranked(probs, raw, n)
     bars = tuple(
         Prediction(
             int(i),
