@@ -31,8 +31,10 @@ STORAGE_STATE = "() => document.querySelector('[data-testid=storage-info]').data
 
 
 def storage(s: Student, state: str) -> str:
-    """The storage line once it says `state`."""
-    s.page.wait_for_selector(f"[data-testid=storage-info][data-state={state}]", timeout=60_000)
+    """The storage line once it says `state` (in the model picker, which may be closed)."""
+    s.page.wait_for_selector(
+        f"[data-testid=storage-info][data-state={state}]", state="attached", timeout=60_000
+    )
     return s.page.text_content("[data-testid=storage-info]")
 
 
@@ -49,9 +51,14 @@ def settled(s: Student) -> list[str]:
     return now
 
 
-def stored_badge(s: Student, model: str) -> str:
+def open_picker(s: Student) -> None:
+    """The model picker open (the model list and the storage line are in it)."""
     if not s.page.eval_on_selector("[data-testid=model-picker]", "e => e.open"):
         s.page.click("[data-testid=model-picker] > summary")
+
+
+def stored_badge(s: Student, model: str) -> str:
+    open_picker(s)
     return s.page.get_attribute(f"[data-testid=model-list] [data-model='{model}']", "data-stored")
 
 
@@ -90,7 +97,7 @@ def test_with_no_room_the_page_runs_says_offline_is_unavailable_then_stores_and_
         assert stored_badge(s, cpython_model.manifest.name) == "true"
         assert any(p.endswith("/model.onnx") for p in settled(s))
 
-        s.page.click("[data-testid=model-picker] > summary")  # the storage line is in the picker
+        open_picker(s)  # the storage line is in the picker
         s.page.click("[data-testid=free-storage]")
         said = storage(s, "freed")
         assert said.startswith("Freed ") and "keeps nothing of this site now" in said

@@ -60,7 +60,11 @@ async function registerServiceWorker() {
   try {
     keepStoreReports();
     followBuilds();
-    await navigator.serviceWorker.register("./sw.js");
+    const registration = await navigator.serviceWorker.register("./sw.js");
+    // A returning visit: look for a new deploy's worker now. register() alone looks for none
+    // when the worker is known, and the browser's own check after a navigation waits while
+    // the worker is busy serving this page's downloads (a redeploy test waited past a minute).
+    if (navigator.serviceWorker.controller) registration.update().catch(() => {});
     // a worker that fails to activate must not keep the page waiting
     const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 5000));
     await Promise.race([navigator.serviceWorker.ready, timeout]);
