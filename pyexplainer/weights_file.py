@@ -39,21 +39,35 @@ def layout(sizes: dict[str, int]) -> dict[str, tuple[int, int]]:
 def int8_codes_of_int4(nibbles: np.ndarray, multipliers: np.ndarray) -> np.ndarray:
     """nibbles (N, K / b, b / 2) uint8, two unsigned 4-bit codes c + 8 a byte (the first in the
     low nibble), and multipliers (N, K / b) uint8 -> the uint8 codes (K, N) of c * m + 128: the
-    int8 matrix, in the layout MatMulInteger multiplies by."""
+    int8 matrix, in the layout MatMulInteger multiplies by. In uint8 arithmetic, which wraps
+    modulo 256: (c + 8) * m + (128 - 8 m) is c * m + 128 there, and that lies in 0 .. 255 (the
+    export keeps c * m within -128 .. 112, so m <= 16 and 128 - 8 m >= 0): exact, with no wider
+    copy of the matrix."""
     n, blocks, half = nibbles.shape
-    codes = np.empty((n, blocks, 2 * half), dtype=np.int16)  # (N, K/b, b)
-    codes[..., 0::2] = nibbles & 15
-    codes[..., 1::2] = nibbles >> 4
-    codes -= INT4_ZERO_POINT
+    codes = np.empty((n, blocks, 2 * half), dtype=np.uint8)  # (N, K/b, b)
+    np.bitwise_and(nibbles, 15, out=codes[..., 0::2])
+    np.right_shift(nibbles, 4, out=codes[..., 1::2])
     codes *= multipliers[..., None]
-    codes += INT8_ZERO_POINT
-    return np.ascontiguousarray(codes.reshape(n, -1).T.astype(np.uint8))  # (K, N)
+    offsets = INT8_ZERO_POINT - INT4_ZERO_POINT * multipliers.astype(np.int16)  # (N, K/b)
+    codes += offsets.astype(np.uint8)[..., None]
+    return np.ascontiguousarray(codes.reshape(n, -1).T)  # (K, N)
 
 
 def column_sums(codes: np.ndarray) -> np.ndarray:
     """uint8 codes (K, N) -> (N,) int32: the sum of each column's signed codes q = codes - 128,
     which the integer product takes off once per row's zero point (export/graph.py)."""
     return (codes.astype(np.int32) - INT8_ZERO_POINT).sum(axis=0, dtype=np.int32)
+
+
+def column_sums_of_int4(nibbles: np.ndarray, multipliers: np.ndarray) -> np.ndarray:
+    """column_sums of int8_codes_of_int4(nibbles, multipliers), from the nibbles themselves: a
+    block's codes share one multiplier, so a column's sum is, over its blocks, the multiplier
+    times the block's sum of c (N,) int32 (one pass over half the bytes of the codes)."""
+    half = nibbles.shape[-1]
+    c_sums = (nibbles & 15).sum(axis=-1, dtype=np.int32)  # (N, K/b): the low nibbles' c + 8
+    c_sums += (nibbles >> 4).sum(axis=-1, dtype=np.int32)
+    c_sums -= INT4_ZERO_POINT * 2 * half  # the sum of c itself
+    return (multipliers.astype(np.int32) * c_sums).sum(axis=1, dtype=np.int32)
 
 
 def make_wasm_weights(
@@ -73,18 +87,21 @@ def make_wasm_weights(
         t = wire[name]
         return np.frombuffer(read(t["offset"], t["bytes"]), t["dtype"]).reshape(t["shape"])
 
-    made = {}  # the last matrix's int8 codes, until its column sums are made
+    made = {}  # the last matrix's nibbles and multipliers, until its column sums are made
     for name, entry in section["wasm"]["tensors"].items():
         if "copy" in entry:
             source = wire[entry["copy"]]
             copy(source["offset"], source["bytes"], entry["offset"])
         elif "int4" in entry:
-            made = {name: int8_codes_of_int4(*(wire_array(n) for n in entry["int4"]))}
-            write(entry["offset"], made[name])
+            made = {name: tuple(wire_array(n) for n in entry["int4"])}
+            write(entry["offset"], int8_codes_of_int4(*made[name]))
         else:
             source = entry["column_sums"]
-            codes = made.pop(source) if source in made else wire_array(source)
-            write(entry["offset"], column_sums(codes))
+            if source in made:
+                sums = column_sums_of_int4(*made.pop(source))
+            else:
+                sums = column_sums(wire_array(source))
+            write(entry["offset"], sums)
 
 
 def wasm_weights_bytes(section: dict, wire: bytes) -> bytes:
