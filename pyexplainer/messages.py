@@ -220,6 +220,7 @@ EN: dict[str, str] = {
         "Storing {model} for offline use: {mb:.1f} MB on this device so far ({files} files)."
     ),
     "storage.kept": "This site keeps {mb:.1f} MB on this device ({files} files).",
+    "storage.summary_warning": "⚠ offline use unavailable",
     "storage.refused": (
         "Offline use is not available on this device: the browser refused to store {count} "
         "file(s), {file} among them ({error}). The page runs from the network; a later visit "

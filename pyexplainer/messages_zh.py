@@ -193,6 +193,7 @@ ZH: dict[str, str] = {
         "正在存储 {model} 供离线使用：目前已在这台设备上存了 {mb:.1f} MB（{files} 个文件）。"
     ),
     "storage.kept": "本网站在这台设备上占用 {mb:.1f} MB（{files} 个文件）。",
+    "storage.summary_warning": "⚠ 无法离线使用",
     "storage.refused": (
         "这台设备无法离线使用：浏览器拒绝存储 {count} 个文件，其中有 {file}（{error}）。"
         "页面照常从网络运行；以后在空间足够时再访问，就会存好。"

@@ -81,6 +81,7 @@ def test_with_no_room_the_page_runs_says_offline_is_unavailable_then_stores_and_
         same_predictions_as_cpython(s, cpython_model)
         said = storage(s, "refused")
         assert said.startswith("Offline use is not available on this device")
+        assert s.page.is_visible("[data-testid=storage-warning]")  # said with the picker closed
         assert "QuotaExceededError" in said
         # the model's small files may fit (they are asked for first, as the page loads), its
         # weights never: the model is not stored for offline use
@@ -94,6 +95,7 @@ def test_with_no_room_the_page_runs_says_offline_is_unavailable_then_stores_and_
         said = storage(s, "stored")
         assert said.startswith(f"{cpython_model.manifest.name} is stored for offline use")
         assert "The browser allows this site " in said
+        assert s.page.is_hidden("[data-testid=storage-warning]")
         assert stored_badge(s, cpython_model.manifest.name) == "true"
         assert any(p.endswith("/model.onnx") for p in settled(s))
 
@@ -118,6 +120,10 @@ def test_without_a_service_worker_the_page_says_offline_use_is_unavailable(chrom
         assert s.status() == "ready"
         said = storage(s, "unavailable")
         assert said.startswith("Offline use is not available in this browser window")
+        warning = s.page.text_content("[data-testid=storage-warning]")
+        assert s.page.is_visible("[data-testid=storage-warning]") and warning == (
+            "⚠ offline use unavailable"
+        )
         s.assert_no_python_error()
     finally:
         s.close()

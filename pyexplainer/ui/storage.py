@@ -150,4 +150,6 @@ class Storage:
         line = element("storage-info")
         line.textContent = " ".join(text(key, page.locale, **values) for key, values in sentences)
         line.dataset.state = state
+        # the line is in the picker, closed most of the time: its summary says the warning
+        element("storage-warning").hidden = state not in ("refused", "unavailable")
         element("free-storage").disabled = not (self.space and self.space.files)
