@@ -152,7 +152,7 @@ def lens_link(lens: LogitLensView | None, target: int) -> LensLink | None:
         return None
     tops = [row[-1].token_ids[0] for row in lens.cells[1:]]  # (L,) after block 0 .. L-1
     on_top = tuple(top == target for top in tops)
-    block = len(on_top)
-    while block > 0 and on_top[block - 1]:
-        block -= 1
-    return LensLink(on_top, block if block < len(on_top) else None)
+    # on top after the last block: the target is the lens's final token, which stays on top
+    # from settled_depth on; depth d > 0 is after block d - 1, depth 0 counts from block 0
+    settled = max(lens.settled_depth - 1, 0) if on_top[-1] else None
+    return LensLink(on_top, settled)
