@@ -853,17 +853,21 @@ LOCALE_NAMES = {"en": "English", "zh-CN": "简体中文"}  # each in its own lan
 SEPARATORS = {"en": (",", "."), "zh-CN": (",", ".")}
 
 
+def locale_of(tag: str) -> str | None:
+    """The locale the page has for a language tag (a browser's, or a link's lang=): any zh-*
+    reads Simplified Chinese, any en-* English; None for another language."""
+    return {"zh": "zh-CN", "en": "en"}.get(tag.lower().split("-")[0])
+
+
 def choose_locale(remembered: str | None, languages: list[str]) -> str:
     """The locale to show: the one the student chose before, if we have it; else the first of
-    the browser's languages we have (any zh-* reads Simplified Chinese); else English."""
+    the browser's languages we have (locale_of); else English."""
     if remembered in MESSAGES:
         return remembered
     for language in languages:
-        base = language.lower().split("-")[0]
-        if base == "zh":
-            return "zh-CN"
-        if base == "en":
-            return "en"
+        locale = locale_of(language)
+        if locale is not None:
+            return locale
     return "en"
 
 

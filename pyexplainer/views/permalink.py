@@ -31,7 +31,7 @@ import re
 from urllib.parse import parse_qsl, unquote, unquote_to_bytes, urlencode
 
 from pyexplainer.config import ModelConfig
-from pyexplainer.messages import text
+from pyexplainer.messages import locale_of, text
 from pyexplainer.views.stages import (
     DEFAULT_STAGE,
     StageError,
@@ -184,9 +184,8 @@ def _generated(raw: str) -> tuple[int, ...]:
 
 
 def _locale(raw: str) -> str:
-    """A locale the page has, from a language tag: any zh-* reads Simplified Chinese (as
-    messages.choose_locale reads the browser's languages), any en-* English."""
-    locale = {"zh": "zh-CN", "en": "en"}.get(raw.lower().split("-")[0])
+    """A locale the page has, from a language tag, read as the browser's are (locale_of)."""
+    locale = locale_of(raw)
     if locale is None:
         raise ValueError(raw)
     return locale
